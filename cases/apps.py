@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "cases"
+    verbose_name = "Practice: firms, users, clients and cases"
+    default_auto_field = "django.db.models.BigAutoField"

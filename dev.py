@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Quick start on a machine with only Python 3.11: `python3 dev.py up` installs the project into
+.venv, migrates and seeds the (embedded) database and serves the admin; `python3 dev.py test` runs
+the whole test suite. Standard library only, since it runs before anything is installed."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+STAMP = VENV / ".installed-pyproject-sha256"
+
+
+def run(*args: str | Path) -> None:
+    completed = subprocess.run([str(a) for a in args], cwd=ROOT)
+    if completed.returncode != 0:
+        sys.exit(completed.returncode)
+
+
+def ensure_installed() -> None:
+    """Create .venv and install the project with its dev extras; again when pyproject changes."""
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if sys.version_info < (3, 11):  # noqa: UP036 - this runs before anything is installed
+        sys.exit(f"error: Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"creating {VENV.relative_to(ROOT)} …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    STAMP.write_text(wanted)
+
+
+def up(address: str) -> None:
+    run(PYTHON, "manage.py", "migrate", "--noinput")
+    run(PYTHON, "manage.py", "seed", "--noinput")
+    print(f"\nadmin: http://{address}/admin/  (stop with Ctrl-C)\n", flush=True)
+    os.execv(PYTHON, [str(PYTHON), "manage.py", "runserver", address])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    up_parser = sub.add_parser("up", help="install, migrate, seed and serve the admin")
+    up_parser.add_argument("address", nargs="?", default="127.0.0.1:8000")
+    sub.add_parser("install", help="only create .venv and install the project")
+    sub.add_parser("test", help="run the whole test suite (extra arguments go to pytest)")
+    args, rest = parser.parse_known_args()
+
+    ensure_installed()
+    if args.command == "up":
+        up(args.address)
+    elif args.command == "test":
+        os.execv(PYTHON, [str(PYTHON), "-m", "pytest", *rest])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DiscoveryConfig(AppConfig):
+    name = "discovery"
+    verbose_name = "Document-type discovery"
+    default_auto_field = "django.db.models.BigAutoField"

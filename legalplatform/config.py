@@ -1,0 +1,166 @@
+"""Turns environment variables into Django settings values, refusing bad ones with one readable
+line (`ConfigurationError`) instead of a traceback from deep inside a driver."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+APP_ENVIRONMENTS = ("development", "staging", "production")
+LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
+REDIS_SCHEMES = {"redis", "rediss", "unix"}
+# Used only outside production, where an unset SECRET_KEY is allowed.
+DEVELOPMENT_SECRET_KEY = "django-insecure-legalplatform-development-key-not-for-production-use"
+
+
+class ConfigurationError(ImproperlyConfigured):
+    """A setting from the environment is missing or malformed; the message says which and how."""
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, unit: str = "") -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(
+            f"{name} must be a whole number{f' of {unit}' if unit else ''}; got {raw!r}"
+        ) from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}; got {value}")
+    return value
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def database_settings(
+    url: str | None,
+    *,
+    data_dir: Path,
+    pool_size: int,
+    wait_timeout_ms: int,
+    idle_timeout_ms: int,
+    statement_timeout_ms: int,
+    ssl_mode: str | None,
+) -> dict:
+    """The `DATABASES["default"]` entry: the URL's server, or the embedded one when unset."""
+    if url:
+        parts = _parse_postgres_url(url)
+        entry = {
+            "NAME": parts["name"],
+            "USER": parts["user"],
+            "PASSWORD": parts["password"],
+            "HOST": parts["host"],
+            "PORT": parts["port"],
+        }
+        options = parts["options"]
+        local = parts["host"] in LOCAL_HOSTS or parts["host"].startswith("/")
+    else:
+        entry = {
+            "NAME": "legalplatform",
+            "USER": "postgres",
+            "PASSWORD": "",
+            "HOST": "",
+            "PORT": "",
+            "EMBEDDED": True,
+            "EMBEDDED_DATA_DIR": str(data_dir),
+            "EMBEDDED_DATABASE": "legalplatform",
+        }
+        options = {}
+        local = True
+    options["sslmode"] = ssl_mode or options.get("sslmode") or ("disable" if local else "require")
+    options["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    options["pool"] = {
+        "min_size": min(2, pool_size),
+        "max_size": pool_size,
+        "timeout": wait_timeout_ms / 1000,
+        "max_idle": idle_timeout_ms / 1000,
+    }
+    return {
+        "ENGINE": "legalplatform.db",
+        "CONN_MAX_AGE": 0,  # the pool keeps connections; Django must not keep its own
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": options,
+        **entry,
+        "TEST": {"NAME": f"test_{entry['NAME']}"},
+    }
+
+
+def _parse_postgres_url(url: str) -> dict:
+    shown = mask_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(f"DATABASE_URL is malformed ({exc}): {shown}") from None
+    if parts.scheme not in POSTGRES_SCHEMES:
+        raise ConfigurationError(
+            "DATABASE_URL must be a PostgreSQL URL like "
+            f"postgresql://user:password@host:5432/dbname; got {shown}"
+        )
+    name = unquote(parts.path.lstrip("/"))
+    if not name or "/" in name:
+        raise ConfigurationError(f"DATABASE_URL names no database (…/dbname at the end): {shown}")
+    query = dict(parse_qsl(parts.query))
+    host = unquote(parts.hostname or "") or query.pop("host", "")
+    return {
+        "name": name,
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "host": host,
+        "port": str(port or query.pop("port", "") or ""),
+        "options": query,  # libpq parameters such as sslmode, application_name
+    }
+
+
+def redis_url(url: str | None) -> str | None:
+    """The validated `REDIS_URL`, or None for the embedded server."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a non-numeric port
+    except ValueError as exc:
+        raise ConfigurationError(f"REDIS_URL is malformed ({exc}): {mask_url(url)}") from None
+    if parts.scheme not in REDIS_SCHEMES:
+        raise ConfigurationError(
+            f"REDIS_URL must start with redis://, rediss:// or unix://; got {mask_url(url)}"
+        )
+    return url
+
+
+def production_problems(*, secret_key: str | None, debug: bool, allowed_hosts: list[str]) -> list:
+    """What stops a production start: each entry one sentence an operator can act on."""
+    problems = []
+    if not secret_key or secret_key.startswith("django-insecure") or len(secret_key) < 50:
+        problems.append(
+            "SECRET_KEY must be set to a random value of at least 50 characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+        )
+    if debug:
+        problems.append("DEBUG must be off")
+    if not allowed_hosts:
+        problems.append("ALLOWED_HOSTS must name the site's host names")
+    return problems

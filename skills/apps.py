@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SkillsConfig(AppConfig):
+    name = "skills"
+    verbose_name = "AI skills"
+    default_auto_field = "django.db.models.BigAutoField"

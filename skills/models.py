@@ -1,0 +1,160 @@
+"""AI skills, their versions and the log of every execution. Database names and comments follow
+schema.md ("skills app"); the statistics columns on `skills` are kept by database triggers."""
+
+from django.db import models
+
+from legalplatform.models import UUIDPrimaryKey, created_at_field, timestamp_field
+
+
+class Skill(UUIDPrimaryKey):
+    skill_id = models.CharField(
+        max_length=255, unique=True, db_comment="Stable identifier, e.g. legal-contract-analysis-v1"
+    )
+    display_name = models.CharField(max_length=255, db_comment="Human-readable skill name")
+    description = models.TextField(null=True, blank=True)
+    version = models.CharField(
+        max_length=50, db_comment="Semantic version of the current definition"
+    )
+    type = models.CharField(
+        max_length=100, db_comment="document_analysis, legal_research, template_generation, …"
+    )
+    category = models.CharField(max_length=100, db_comment="legal, administrative, automation, …")
+    effectiveness_score = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        db_default=0,
+        db_comment="Success rate in percent (0-100), kept by trigger from skill_usage_logs",
+    )
+    token_savings_avg = models.IntegerField(
+        default=0,
+        db_default=0,
+        db_comment="Average tokens_saved over successful executions, kept by trigger",
+    )
+    usage_count = models.IntegerField(
+        default=0, db_default=0, db_comment="Number of executions logged, kept by trigger"
+    )
+    is_active = models.BooleanField(default=True, db_default=True)
+    created_at = created_at_field()
+    updated_at = timestamp_field(
+        editable=False, db_comment="Kept by trigger update_skills_updated_at"
+    )
+    created_by = models.UUIDField(null=True, blank=True, db_comment="Id of the user who created it")
+    metadata = models.JSONField(default=dict, db_default={}, blank=True)
+
+    class Meta:
+        db_table = "skills"
+        db_table_comment = (
+            "Claude Skills: metadata, configuration and effectiveness metrics. usage_count, "
+            "token_savings_avg and effectiveness_score are computed from skill_usage_logs."
+        )
+        ordering = ["skill_id"]
+        indexes = [
+            models.Index(fields=["category"], name="idx_skills_category"),
+            models.Index(fields=["type"], name="idx_skills_type"),
+            models.Index(fields=["-effectiveness_score"], name="idx_skills_effectiveness"),
+            models.Index(fields=["is_active"], name="idx_skills_active"),
+            models.Index(fields=["-created_at"], name="idx_skills_created_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(effectiveness_score__gte=0, effectiveness_score__lte=100),
+                name="skills_effectiveness_score_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.skill_id
+
+
+class SkillVersion(UUIDPrimaryKey):
+    skill = models.ForeignKey(
+        Skill, on_delete=models.CASCADE, related_name="versions", db_column="skill_id"
+    )
+    version = models.CharField(max_length=50, db_comment="Semantic version number")
+    content = models.TextField(db_comment="The skill definition")
+    changelog = models.TextField(null=True, blank=True)
+    is_current = models.BooleanField(
+        default=False, db_default=False, db_comment="At most one current version per skill"
+    )
+    deployed_at = models.DateTimeField(null=True, blank=True)
+    deprecated_at = models.DateTimeField(null=True, blank=True)
+    created_at = created_at_field()
+    created_by = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        db_table = "skill_versions"
+        db_table_comment = "Version history of skills, for rollback and comparison."
+        ordering = ["skill", "-created_at"]
+        indexes = [
+            models.Index(fields=["is_current"], name="idx_skill_versions_current"),
+            models.Index(fields=["-created_at"], name="idx_skill_versions_created_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["skill", "version"], name="skill_versions_skill_version_key"
+            ),
+            models.UniqueConstraint(
+                fields=["skill"],
+                condition=models.Q(is_current=True),
+                name="skill_versions_one_current_per_skill",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.skill_id} {self.version}"
+
+
+class SkillUsageLog(UUIDPrimaryKey):
+    skill = models.ForeignKey(
+        Skill, on_delete=models.CASCADE, related_name="usage_logs", db_column="skill_id"
+    )
+    user_id = models.UUIDField(null=True, blank=True)
+    workspace_id = models.UUIDField(null=True, blank=True)
+    execution_time_ms = models.IntegerField(db_comment="Duration in milliseconds")
+    tokens_used = models.IntegerField(db_comment="Total tokens consumed")
+    tokens_saved = models.IntegerField(
+        default=0, db_default=0, db_comment="Estimated saving against a plain prompt"
+    )
+    cost_usd = models.DecimalField(
+        max_digits=10, decimal_places=6, default=0, db_default=0, db_comment="Execution cost in USD"
+    )
+    success = models.BooleanField(default=True, db_default=True)
+    error_message = models.TextField(null=True, blank=True)
+    input_data = models.JSONField(
+        default=dict, db_default={}, blank=True, db_comment="Sanitized input"
+    )
+    output_data = models.JSONField(default=dict, db_default={}, blank=True)
+    metadata = models.JSONField(default=dict, db_default={}, blank=True, db_comment="Context")
+    executed_at = timestamp_field()
+
+    class Meta:
+        db_table = "skill_usage_logs"
+        db_table_comment = "One row per skill execution: analytics and cost tracking."
+        ordering = ["-executed_at"]
+        indexes = [
+            models.Index(fields=["user_id"], name="idx_usage_logs_user"),
+            models.Index(fields=["workspace_id"], name="idx_usage_logs_workspace"),
+            models.Index(fields=["-executed_at"], name="idx_usage_logs_executed_at"),
+            models.Index(fields=["success"], name="idx_usage_logs_success"),
+            models.Index(fields=["-cost_usd"], name="idx_usage_logs_cost"),
+            models.Index(
+                fields=["skill", "user_id", "-executed_at"], name="idx_usage_logs_skill_user_time"
+            ),
+            models.Index(
+                fields=["workspace_id", "-executed_at"], name="idx_usage_logs_workspace_time"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(execution_time_ms__gte=0),
+                name="skill_usage_logs_execution_time_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tokens_used__gte=0),
+                name="skill_usage_logs_tokens_used_nonnegative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.skill_id} at {self.executed_at:%Y-%m-%d %H:%M}"

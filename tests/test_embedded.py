@@ -1,0 +1,128 @@
+"""The embedded servers: started on demand, shared by concurrent processes, data kept between
+runs; and a server without pgvector refused before anything is written to it."""
+
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from conftest import ROOT, subprocess_env
+
+LOCAL_POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+
+REPORT_SERVERS = (
+    "import os; from django.db import connection as c; "
+    "from django_redis import get_redis_connection as r; "
+    "cur = c.cursor(); cur.execute('SELECT pg_postmaster_start_time()::text'); "
+    "print(os.getpid(), cur.fetchone()[0], r().info('server')['process_id'], sep='|')"
+)
+
+
+def embedded_env(data_dir):
+    return subprocess_env(LEGALPLATFORM_DATA_DIR=str(data_dir), DATABASE_URL=None, REDIS_URL=None)
+
+
+@pytest.mark.slow
+def test_two_processes_share_the_embedded_servers_and_data_survives(tmp_path):
+    env = embedded_env(tmp_path)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    try:
+        started = [
+            subprocess.Popen(
+                [*manage, "shell", "--no-imports", "-c", REPORT_SERVERS],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        reports = [process.communicate(timeout=120) for process in started]
+        assert all(process.returncode == 0 for process in started), reports
+        pids, postgres_starts, valkey_pids = zip(
+            *(out.strip().split("|") for out, _ in reports), strict=True
+        )
+        assert pids[0] != pids[1]
+        assert postgres_starts[0] == postgres_starts[1] and valkey_pids[0] == valkey_pids[1]
+
+        write = subprocess.run(
+            [
+                *manage,
+                "shell",
+                "--no-imports",
+                "-c",
+                "from django.db import connection as c; "
+                "c.cursor().execute('CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)'); "
+                "from django.core.cache import cache; cache.set('kept', 7, None)",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert write.returncode == 0, write.stderr
+        stop = subprocess.run(
+            [*manage, "embedded", "stop"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert stop.returncode == 0 and "postgres: stopped" in stop.stdout, stop.stderr
+
+        read = subprocess.run(
+            [
+                *manage,
+                "shell",
+                "--no-imports",
+                "-c",
+                "from django.db import connection as c; "
+                "cur = c.cursor(); cur.execute('SELECT v FROM kept'); "
+                "from django.core.cache import cache; print(cur.fetchone()[0], cache.get('kept'))",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert read.returncode == 0, read.stderr
+        assert read.stdout.split() == ["42", "7"]
+    finally:
+        subprocess.run(
+            [*manage, "embedded", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=60
+        )
+
+
+@pytest.fixture
+def database_without_pgvector():
+    """A scratch database on the machine's PostgreSQL 15, which has no pgvector."""
+    name = "legalplatform_no_pgvector"
+    with psycopg.connect(**LOCAL_POSTGRES, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield name
+    with psycopg.connect(**LOCAL_POSTGRES, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def test_migrate_on_a_server_without_pgvector_stops_with_one_line_and_writes_nothing(
+    manage, database_without_pgvector
+):
+    url = f"postgresql://postgres@127.0.0.1:5432/{database_without_pgvector}"
+    result = manage("migrate", "--noinput", env={"DATABASE_URL": url})
+    assert result.returncode != 0
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in line
+    assert 'lacks the extension "vector" (pgvector)' in line
+    assert "install pgvector" in line and "unset DATABASE_URL" in line
+    with psycopg.connect(**{**LOCAL_POSTGRES, "dbname": database_without_pgvector}) as conn:
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchone()[0]
+    assert tables == 0
