@@ -35,7 +35,7 @@ def production_reason(using: str = "default", extra_patterns: tuple[str, ...] = 
     return None
 
 
-def confirm_database_name(command, using: str, action: str) -> None:
+def confirm_database_name(using: str, action: str) -> None:
     """Ask the operator to type the database's name before `action`; CommandError otherwise."""
     name = connections[using].settings_dict["NAME"]
     answer = input(f"{action} {database_label(using)}. Type the database name to continue: ")
