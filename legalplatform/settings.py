@@ -31,13 +31,14 @@ DATA_DIR = Path(env.str("LEGALPLATFORM_DATA_DIR", default=str(BASE_DIR / ".data"
 
 # --- Applications -------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "legalplatform.apps.LegalPlatformAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.contrib.humanize",
     "cases",
     "skills",
     "discovery",
