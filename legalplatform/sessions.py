@@ -55,21 +55,16 @@ return 1
 """
 _CONDITIONS = {None: "", "new": "NX", "existing": "XX"}
 
-_outage = OutageLog(logger, "requests that need a session are answered with 503")
-
 
 def _needs_redis(method):
-    """Turns a Redis outage into RedisUnavailable (logged once a minute) for a manager method."""
+    """Turns a Redis outage into RedisUnavailable for a manager method."""
 
     @functools.wraps(method)
     def guarded(self, *args, **kwargs):
         try:
-            result = method(self, *args, **kwargs)
+            return method(self, *args, **kwargs)
         except OUTAGE_ERRORS as exc:
-            _outage.failure(exc)
             raise RedisUnavailable.because(exc, "for sessions") from exc
-        _outage.success()
-        return result
 
     return guarded
 
@@ -234,18 +229,20 @@ session_manager = SessionManager()
 class SessionStore(SessionBase):
     """Django's session store on `session_manager` (`SESSION_ENGINE = "legalplatform.sessions"`):
     logins, logouts and key cycling keep the per-user index. Unlike Django's cache store it does
-    not take an unreachable Redis for an empty session: it raises RedisUnavailable and marks
-    itself, and SessionMiddleware answers 503."""
+    not take an unreachable Redis for an empty session: it raises RedisUnavailable and keeps it
+    (`redis_failure`), and SessionMiddleware answers 503."""
 
-    redis_unavailable = False
+    redis_failure: RedisUnavailable | None = None
+    redis_answered = False
 
     @contextlib.contextmanager
     def _redis(self):
         try:
             yield
-        except RedisUnavailable:
-            self.redis_unavailable = True
+        except RedisUnavailable as exc:
+            self.redis_failure = exc
             raise
+        self.redis_answered = True
 
     def _validate_session_key(self, key):
         # A cookie can hold anything: only ids the manager accepts name a session.
@@ -300,9 +297,14 @@ class SessionStore(SessionBase):
         session_manager.cleanup()
 
 
-def sessions_unavailable(request) -> HttpResponse:
+_outage = OutageLog(logger, "requests that need a session are answered with 503")
+
+
+def sessions_unavailable(request, exc: RedisUnavailable) -> HttpResponse:
     """The 503 answer (with Retry-After) to a request whose session Redis cannot serve: a page,
-    or JSON for API clients."""
+    or JSON for API clients. The outage is logged once a minute (and not by django.request for
+    every such response)."""
+    _outage.failure(exc.__cause__ or exc)
     message = "Sign-in sessions are temporarily unavailable. Please try again in a minute."
     if request.path.startswith("/api/") or not request.accepts("text/html"):
         response = JsonResponse({"error": message}, status=503)
@@ -311,6 +313,7 @@ def sessions_unavailable(request) -> HttpResponse:
         response = HttpResponse(page, status=503)
     response["Retry-After"] = str(RETRY_AFTER)
     add_never_cache_headers(response)
+    response._has_been_logged = True  # django.utils.log.log_response's own marker
     return response
 
 
@@ -325,14 +328,17 @@ class SessionMiddleware(DjangoSessionMiddleware):
     def __call__(self, request):
         try:
             response = super().__call__(request)
-        except RedisUnavailable:
-            return sessions_unavailable(request)
+        except RedisUnavailable as exc:
+            return sessions_unavailable(request, exc)
         session = getattr(request, "session", None)
-        if response.status_code == 500 and getattr(session, "redis_unavailable", False):
-            return sessions_unavailable(request)
+        if failure := getattr(session, "redis_failure", None):
+            if response.status_code == 500:
+                return sessions_unavailable(request, failure)
+        elif getattr(session, "redis_answered", False):
+            _outage.success()
         return response
 
     def process_exception(self, request, exception):
         if isinstance(exception, RedisUnavailable):
-            return sessions_unavailable(request)
+            return sessions_unavailable(request, exception)
         return None
