@@ -151,7 +151,7 @@ def test_the_index_expires_with_its_longest_lived_session(redis_client):
 
 
 def test_cleanup_removes_index_entries_of_expired_sessions_and_counts_them(redis_client):
-    for user in range(30):  # more index keys than one SCAN batch returns at a time
+    for user in range(30):
         session_manager.set(f"live{user}", {SESSION_KEY: f"u{user}"})
         session_manager.set(f"gone{user}", {SESSION_KEY: f"u{user}"})
         if user % 3 == 0:
