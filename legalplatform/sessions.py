@@ -174,34 +174,36 @@ class SessionManager:
 
     @_needs_redis
     def user_sessions(self, user_id) -> dict[str, dict]:
-        """The user's live sessions, {session id: data}: three round trips whatever the number
-        of sessions in Redis (the index, the sessions in one MGET, pruning dead entries)."""
-        return self._sessions_of(self._redis(), str(user_id))
+        """The user's live sessions, {session id: data}: two round trips (the index, then the
+        sessions in one MGET) whatever the number of sessions in Redis."""
+        return self._sessions_of(self._cache, self._redis(), str(user_id))
 
     @_needs_redis
     def delete_user_sessions(self, user_id) -> int:
-        """End every session of the user (log them out everywhere); returns how many."""
+        """End every session of the user (log them out everywhere); returns how many. One round
+        trip more than user_sessions."""
+        cache = self._cache
         client = self._redis()
-        sessions = self._sessions_of(client, str(user_id))
+        sessions = self._sessions_of(cache, client, str(user_id))
         if not sessions:
             return 0
         with client.pipeline(transaction=True) as pipe:
-            pipe.delete(*(self._cache.make_key(session_id) for session_id in sessions))
+            pipe.delete(*map(cache.make_key, sessions))
             pipe.srem(self.index_key(user_id), *sessions)
             deleted, _ = pipe.execute()
         return deleted
 
-    def _sessions_of(self, client, user_id: str) -> dict[str, dict]:
+    def _sessions_of(self, cache, client, user_id: str) -> dict[str, dict]:
         """The live sessions the user's index names. Entries of sessions that expired (or that
         no longer belong to the user) leave the index on the way."""
         index = self.index_key(user_id)
         session_ids = sorted(member.decode() for member in client.smembers(index))
         if not session_ids:
             return {}
-        values = client.mget([self._cache.make_key(session_id) for session_id in session_ids])
+        values = client.mget(list(map(cache.make_key, session_ids)))
         sessions, stale = {}, []
         for session_id, value in zip(session_ids, values, strict=True):
-            data = None if value is None else self._decode(value)
+            data = None if value is None else cache.client.decode(value)
             if data is not None and str(data.get(SESSION_KEY)) == user_id:
                 sessions[session_id] = data
             else:
