@@ -54,12 +54,22 @@ def end_sessions_of(user_id) -> None:
     logger.info("ended %d session(s) of deactivated user %s", ended, user_id)
 
 
-@receiver(post_save, sender=Case, dispatch_uid="cases.signals.case_saved")
-@receiver(post_delete, sender=Case, dispatch_uid="cases.signals.case_deleted")
-def invalidate_case(sender, instance, created=False, **kwargs):
-    """Case updated or deleted → `case:{id}`."""
+# A case or firm updated or deleted → what to invalidate (schema.md's table).
+ON_UPDATE_OR_DELETE = {
+    Case: (cache_manager.delete, "case:{pk}"),
+    Firm: (cache_manager.invalidate, "firm:{pk}:*"),
+}
+
+
+def invalidate_updated_or_deleted(sender, instance, created=False, **kwargs):
     if not created:
-        after_commit(cache_manager.delete, f"case:{instance.pk}")
+        invalidate, key = ON_UPDATE_OR_DELETE[sender]
+        after_commit(invalidate, key.format(pk=instance.pk))
+
+
+for model in ON_UPDATE_OR_DELETE:
+    for signal in (post_save, post_delete):
+        signal.connect(invalidate_updated_or_deleted, sender=model, dispatch_uid=__name__)
 
 
 @receiver(post_save, sender=Document, dispatch_uid="cases.signals.document_saved")
@@ -78,14 +88,6 @@ def document_removed(sender, instance, **kwargs):
 def invalidate_case_documents(document) -> None:
     after_commit(cache_manager.delete, f"case:{document.case_id}")
     after_commit(cache_manager.invalidate, "document:*")
-
-
-@receiver(post_save, sender=Firm, dispatch_uid="cases.signals.firm_saved")
-@receiver(post_delete, sender=Firm, dispatch_uid="cases.signals.firm_deleted")
-def invalidate_firm(sender, instance, created=False, **kwargs):
-    """Firm updated or deleted → `firm:{firmId}:*`."""
-    if not created:
-        after_commit(cache_manager.invalidate, f"firm:{instance.pk}:*")
 
 
 @receiver(pre_save, sender=User, dispatch_uid="cases.signals.user_saving")
