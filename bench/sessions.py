@@ -42,7 +42,7 @@ def populate_sessions(client, sessions: int, per_user: int) -> list[str]:
     from legalplatform.sessions import session_manager
     from ops.progress import progress_bar
 
-    encode = session_manager._cache.client.encode
+    encode = session_manager.cache.client.encode
     users = [str(uuid.UUID(int=random.getrandbits(128))) for _ in range(sessions // per_user)]
     ttl = 24 * 60 * 60
     with progress_bar(sys.stderr, total=len(users) * per_user, desc="sessions", unit="") as bar:
@@ -73,8 +73,8 @@ def scan_and_decode_delete(client, user_id: str) -> int:
 
     from legalplatform.sessions import session_manager
 
-    decode = session_manager._cache.client.decode
-    pattern = session_manager._cache.client.make_pattern("*")
+    decode = session_manager.cache.client.decode
+    pattern = session_manager.cache.client.make_pattern("*")
     doomed = [
         key
         for keys in chunks(client.scan_iter(match=pattern, count=SCAN_BATCH), SCAN_BATCH)
@@ -117,7 +117,7 @@ def measure_cache_reads(client, gets: int) -> dict:
     keys = [f"case:{n}" for n in range(1000)]
     for n, key in enumerate(keys):
         cache_manager.set(key, case_entry(n))
-    raw_keys = [cache_manager._cache.make_key(key) for key in keys]
+    raw_keys = [cache_manager.cache.make_key(key) for key in keys]
     ours, raw = [], []
     for _ in range(gets):
         n = random.randrange(len(keys))
@@ -200,9 +200,9 @@ def main() -> None:
 
     ours_ms, baseline_ms = statistics.median(ours), statistics.median(baseline)
     ratio = baseline_ms / ours_ms
+    version = server.get("valkey_version", server["redis_version"])
     print(
-        f"{server.get('server_name', 'redis')} {server.get('valkey_version', server['redis_version'])}"
-        f" at {mask_url(url)}: "
+        f"{server.get('server_name', 'redis')} {version} at {mask_url(url)}: "
         f"{args.sessions:,} sessions of {len(users):,} users ({args.per_user} each), "
         f"{total:,} keys with the index\n"
     )

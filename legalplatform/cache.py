@@ -29,7 +29,8 @@ class CacheManager:
         self._resume_at = 0.0
 
     @property
-    def _cache(self):
+    def cache(self):
+        """The django-redis cache behind this manager."""
         return caches[self.alias]
 
     def _degrading(self, operation, fallback):
@@ -48,19 +49,19 @@ class CacheManager:
     def set(self, key: str, value, ttl: int | None = None) -> bool:
         """Cache `value` (JSON data, dates, times, decimals, UUIDs …) under `key` for `ttl`
         seconds; False when Redis is unavailable. TypeError for a value JSON cannot carry."""
-        timeout = ttl_seconds(ttl, self._cache.default_timeout)
-        return self._degrading(lambda: bool(self._cache.set(key, value, timeout)), False)
+        timeout = ttl_seconds(ttl, self.cache.default_timeout)
+        return self._degrading(lambda: bool(self.cache.set(key, value, timeout)), False)
 
     def get(self, key: str, default=None):
         """The cached value, or `default` on a miss (also while Redis is unavailable)."""
-        return self._degrading(lambda: self._cache.get(key, default), default)
+        return self._degrading(lambda: self.cache.get(key, default), default)
 
     def exists(self, key: str) -> bool:
-        return self._degrading(lambda: self._cache.has_key(key), False)
+        return self._degrading(lambda: self.cache.has_key(key), False)
 
     def delete(self, key: str) -> bool:
         """Remove the entry; whether there was one."""
-        return self._degrading(lambda: self._cache.delete(key), False)
+        return self._degrading(lambda: self.cache.delete(key), False)
 
     def invalidate(self, pattern: str) -> int:
         """Remove every entry whose key matches the glob `pattern` (`case:*`, `user:42:*`);
@@ -69,7 +70,7 @@ class CacheManager:
         keys under this cache's prefix are."""
         if not pattern:
             raise ValueError("an invalidation pattern must not be empty")
-        return self._degrading(lambda: self._cache.delete_pattern(pattern), 0)
+        return self._degrading(lambda: self.cache.delete_pattern(pattern), 0)
 
     def stats(self) -> dict:
         """Keys by kind, memory and hit rate. Key counts come from one SCAN pass over the
@@ -77,13 +78,13 @@ class CacheManager:
         hits and misses since it started (or since CONFIG RESETSTAT), None before any read.
         Raises RedisUnavailable."""
         prefixes = {
-            "cache_keys": f"{self._cache.key_prefix}:",
+            "cache_keys": f"{self.cache.key_prefix}:",
             "session_index_keys": session_manager.index_key(""),
             "session_keys": f"{caches[settings.SESSION_CACHE_ALIAS].key_prefix}:",
         }  # checked in this order: the index keys also start with the sessions' prefix
         counts = dict.fromkeys(prefixes, 0)
         try:
-            client = self._cache.client.get_client(write=False)
+            client = self.cache.client.get_client(write=False)
             for key in client.scan_iter(count=settings.DJANGO_REDIS_SCAN_ITERSIZE):
                 for kind, prefix in prefixes.items():
                     if key.startswith(prefix.encode()):

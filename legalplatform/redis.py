@@ -41,7 +41,8 @@ OUTAGE_ERRORS = (
 
 
 class RedisUnavailable(RuntimeError):
-    """Redis could not be reached; sessions cannot be served (the middleware answers 503)."""
+    """Redis could not be reached for work that cannot do without it: a session (answered with
+    503 by the session middleware), cache statistics, an operator command."""
 
     @classmethod
     def because(cls, exc: BaseException, purpose: str) -> RedisUnavailable:

@@ -101,24 +101,25 @@ class SessionManager:
         self.alias = alias
 
     @property
-    def _cache(self):
+    def cache(self):
+        """The django-redis cache the sessions live in (its prefix, serializer and pool)."""
         return caches[self.alias or settings.SESSION_CACHE_ALIAS]
 
     def _redis(self):
-        return self._cache.client.get_client(write=True)
+        return self.cache.client.get_client(write=True)
 
     def key(self, session_id: str) -> str:
         """The session's key in Redis, `session:{session_id}`; ValueError for a malformed id."""
         if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
             raise ValueError(f"not a session id: {session_id!r}")
-        return self._cache.make_key(session_id)
+        return self.cache.make_key(session_id)
 
     def index_key(self, user_id) -> str:
         """The key of the user's index, `session:user:{user_id}`."""
-        return self._cache.make_key(f"user:{user_id}")
+        return self.cache.make_key(f"user:{user_id}")
 
     def _decode(self, value: bytes) -> dict:
-        return self._cache.client.decode(value)
+        return self.cache.client.decode(value)
 
     @_needs_redis
     def set(self, session_id: str, data: dict, ttl: int | None = None, *, only_if=None) -> bool:
@@ -131,7 +132,7 @@ class SessionManager:
         if (user_id := data.get(SESSION_KEY)) is not None:
             keys.append(self.index_key(user_id))
         ttl = ttl_seconds(ttl, settings.SESSION_COOKIE_AGE)
-        args = [self._cache.client.encode(data), ttl, _CONDITIONS[only_if], session_id]
+        args = [self.cache.client.encode(data), ttl, _CONDITIONS[only_if], session_id]
         client = self._redis()
         return bool(client.register_script(_STORE_SESSION)(keys=keys, args=args, client=client))
 
@@ -176,13 +177,13 @@ class SessionManager:
     def user_sessions(self, user_id) -> dict[str, dict]:
         """The user's live sessions, {session id: data}: two round trips (the index, then the
         sessions in one MGET) whatever the number of sessions in Redis."""
-        return self._sessions_of(self._cache, self._redis(), str(user_id))
+        return self._sessions_of(self.cache, self._redis(), str(user_id))
 
     @_needs_redis
     def delete_user_sessions(self, user_id) -> int:
         """End every session of the user (log them out everywhere); returns how many. One round
         trip more than user_sessions."""
-        cache = self._cache
+        cache = self.cache
         client = self._redis()
         sessions = self._sessions_of(cache, client, str(user_id))
         if not sessions:
@@ -217,7 +218,7 @@ class SessionManager:
         """Remove index entries whose sessions have expired; returns how many. Redis expires the
         sessions themselves; this keeps the indexes small. It walks the index keys with SCAN
         (never KEYS) and checks each batch of them in one short script on the server."""
-        cache = self._cache
+        cache = self.cache
         client = self._redis()
         scan = client.scan_iter(
             match=cache.client.make_pattern("user:*"), count=settings.DJANGO_REDIS_SCAN_ITERSIZE
