@@ -140,16 +140,8 @@ class DocumentTypeRegistryAdmin(admin.ModelAdmin):
     date_hierarchy = "first_seen_date"
     show_full_result_count = False  # no second COUNT(*) over a large registry
     actions = ["map_selected", "queue_selected_for_review"]
-    readonly_fields = [
-        "discovered_type_normalized",
-        "mapping_status",
-        "mapped_skill_id",
-        "mapped_template",
-        "mapping_confidence",
-        "reviewed_by",
-        "reviewed_at",
-        "frequency_score",
-        "priority_score",
+    # Kept by the services (record_discovery, map_type, recompute_priorities), shown only.
+    occurrence_fields = [
         "total_occurrences",
         "unique_variations",
         "spellings",
@@ -158,6 +150,21 @@ class DocumentTypeRegistryAdmin(admin.ModelAdmin):
         "avg_document_length",
         "sample_document_ids",
         "instances",
+    ]
+    mapping_fields = [
+        "mapped_skill_id",
+        "mapped_template",
+        "mapping_confidence",
+        "reviewed_by",
+        "reviewed_at",
+    ]
+    readonly_fields = [
+        "discovered_type_normalized",
+        "mapping_status",
+        "priority_score",
+        "frequency_score",
+        *mapping_fields,
+        *occurrence_fields,
         "created_at",
         "updated_at",
     ]
@@ -185,29 +192,11 @@ class DocumentTypeRegistryAdmin(admin.ModelAdmin):
                     "frequency_score",
                     "business_value_score",
                     "complexity_score",
-                    "mapped_skill_id",
-                    "mapped_template",
-                    "mapping_confidence",
-                    "reviewed_by",
-                    "reviewed_at",
+                    *mapping_fields,
                 ],
             },
         ),
-        (
-            "Occurrences",
-            {
-                "fields": [
-                    "total_occurrences",
-                    "unique_variations",
-                    "spellings",
-                    "first_seen_date",
-                    "last_seen_date",
-                    "avg_document_length",
-                    "sample_document_ids",
-                    "instances",
-                ]
-            },
-        ),
+        ("Occurrences", {"fields": occurrence_fields}),
         ("Content", {"fields": ["common_clauses", "typical_structure"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
