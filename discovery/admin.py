@@ -64,7 +64,8 @@ def html_table(headers, rows):
 
 
 class DocumentTypeForm(forms.ModelForm):
-    """A type added by hand gets its normalized key from its name, as record_discovery would."""
+    """A type added by hand gets its normalized key from its name, as record_discovery would; a
+    type edited keeps its key. Either way, (key, language) must name no other type."""
 
     class Meta:
         model = DocumentTypeRegistry
@@ -85,16 +86,22 @@ class DocumentTypeForm(forms.ModelForm):
             cleaned.get("discovered_type_original"),
             cleaned.get("primary_language"),
         )
-        if self.instance._state.adding and original and language:
-            normalized = normalize_type_name(original, language)
-            existing = DocumentTypeRegistry.objects.filter(
+        if not (original and language):
+            return cleaned
+        if self.instance._state.adding:
+            self.instance.discovered_type_normalized = normalize_type_name(original, language)
+        normalized = self.instance.discovered_type_normalized
+        existing = (
+            DocumentTypeRegistry.objects.filter(
                 discovered_type_normalized=normalized, primary_language=language
-            ).first()
-            if existing is not None:
-                raise ValidationError(
-                    f"“{original}” is already registered as “{existing}” ({normalized}, {language})"
-                )
-            self.instance.discovered_type_normalized = normalized
+            )
+            .exclude(pk=self.instance.pk)
+            .first()
+        )
+        if existing is not None:
+            raise ValidationError(
+                f"“{original}” is already registered as “{existing}” ({normalized}, {language})"
+            )
         return cleaned
 
 

@@ -60,3 +60,15 @@ def test_a_broken_demo_file_is_reported_and_loads_nothing(tmp_path):
     with pytest.raises(ValidationError, match="templates.json"):
         load_demo_data(tmp_path)
     assert not DocumentTypeRegistry.objects.exists()
+
+
+def test_a_demo_entry_without_a_field_is_named_and_loads_nothing(tmp_path):
+    types = json.loads((DEMO_DATA_DIR / "document_types.json").read_text())
+    del types[3]["english"]
+    (tmp_path / "document_types.json").write_text(json.dumps(types))
+    (tmp_path / "templates.json").write_text("[]")
+    with pytest.raises(
+        ValidationError, match="document_types.json, entry 4: lacks the field 'english'"
+    ):
+        load_demo_data(tmp_path)
+    assert not DocumentTypeRegistry.objects.exists()
