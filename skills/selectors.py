@@ -54,17 +54,20 @@ def skill_usage_stats(
     if until is not None:
         logs = logs.filter(executed_at__lt=until)
     successful = Q(success=True)
+    # Aliases must not shadow the columns they aggregate, hence the n_ prefix.
     totals = logs.aggregate(
-        executions=Count("pk"),
-        successes=Count("pk", filter=successful),
-        tokens_used=Coalesce(Sum("tokens_used"), 0),
-        tokens_saved=Coalesce(Sum("tokens_saved"), 0),
+        n_executions=Count("pk"),
+        n_successes=Count("pk", filter=successful),
+        n_tokens_used=Coalesce(Sum("tokens_used"), 0),
+        n_tokens_saved=Coalesce(Sum("tokens_saved"), 0),
         # AVG(…)::integer in SQL: the same rounding as skills.token_savings_avg.
-        token_savings_avg=Coalesce(Cast(Avg("tokens_saved", filter=successful), IntegerField()), 0),
-        cost_usd=Coalesce(Sum("cost_usd"), Decimal("0")),
-        avg_execution_time_ms=Coalesce(Cast(Avg("execution_time_ms"), IntegerField()), 0),
+        n_token_savings_avg=Coalesce(
+            Cast(Avg("tokens_saved", filter=successful), IntegerField()), 0
+        ),
+        n_cost_usd=Coalesce(Sum("cost_usd"), Decimal("0")),
+        n_avg_execution_time_ms=Coalesce(Cast(Avg("execution_time_ms"), IntegerField()), 0),
     )
-    return UsageStats(**totals)
+    return UsageStats(**{name.removeprefix("n_"): value for name, value in totals.items()})
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,9 @@ def check_statistics(*, using: str = "default") -> list[StatisticsCheck]:
                    s.usage_count, s.token_savings_avg, s.effectiveness_score,
                    count(l.id),
                    coalesce(avg(l.tokens_saved) FILTER (WHERE l.success)::integer, 0),
-                   coalesce(least(100, round(
+                   least(100, coalesce(round(
                        100.0 * count(l.id) FILTER (WHERE l.success) / nullif(count(l.id), 0), 2
-                   )), 0)
+                   ), 0))
             FROM skills AS s LEFT JOIN skill_usage_logs AS l ON l.skill_id = s.id
             GROUP BY s.id
             ORDER BY s.skill_id

@@ -31,7 +31,7 @@ COMMENT ON FUNCTION skill_token_savings_avg(bigint, bigint) IS
 CREATE FUNCTION skill_effectiveness_score(successes bigint, logs bigint)
 RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN coalesce(least(100, round(100.0 * successes / nullif(logs, 0), 2)), 0);
+RETURN least(100, coalesce(round(100.0 * successes / nullif(logs, 0), 2), 0));
 
 COMMENT ON FUNCTION skill_effectiveness_score(bigint, bigint) IS
     'skills.effectiveness_score from the totals success_count and usage_count.';
