@@ -215,16 +215,20 @@ BATCH_COLUMNS = [
     "cost_usd",
     "success",
     "input_data",
+    "executed_at",
 ]
-BATCH_TYPES = ["uuid", "uuid", "int4", "int4", "int4", "numeric", "bool", "jsonb"]
+BATCH_TYPES = ["uuid", "uuid", "int4", "int4", "int4", "numeric", "bool", "jsonb", "timestamptz"]
 
 
 def bench_batch_ingest(args, skills, connection) -> dict:
     from django.db import transaction
+    from django.utils import timezone
 
     from skills.services import record_usages
 
     workspaces = [uuid.uuid4() for _ in range(50)]
+    # Each execution at its own time, over the last day, as logs arrive from the platform.
+    now, millisecond = timezone.now(), timezone.timedelta(milliseconds=1)
     rows = [
         dict(
             zip(
@@ -238,6 +242,7 @@ def bench_batch_ingest(args, skills, connection) -> dict:
                     Decimal("0.0031"),
                     n % 13 != 0,
                     {"document": n % 100},
+                    now - n * millisecond,
                 ),
                 strict=True,
             )
@@ -275,36 +280,36 @@ def bench_batch_ingest(args, skills, connection) -> dict:
 
 
 def fill_logs_to(total: int, skills, cursor) -> None:
-    """Top skill_usage_logs up to `total` rows over a year, 30 users, 200 workspaces."""
+    """Top skill_usage_logs up to `total` rows (at least 1,000 more) over a year, of 30 users
+    and 200 workspaces."""
     cursor.execute("SELECT count(*) FROM skill_usage_logs")
-    missing = total - cursor.fetchone()[0]
-    if missing > 0:
-        cursor.execute(
-            """
-            INSERT INTO users (email, password, first_name, last_name, is_superuser)
-            SELECT 'bench-user-' || n || '@example.com', '!', 'Bench', 'User ' || n, false
-            FROM generate_series(1, 30) AS n
-            ON CONFLICT (email) DO NOTHING
-            """
-        )
-        cursor.execute(
-            """
-            INSERT INTO skill_usage_logs (skill_id, user_id, workspace_id, execution_time_ms,
-                                          tokens_used, tokens_saved, cost_usd, success,
-                                          executed_at)
-            SELECT skill_ids[1 + n %% array_length(skill_ids, 1)],
-                   CASE WHEN n %% 3 = 0 THEN NULL
-                        ELSE user_ids[1 + n %% array_length(user_ids, 1)] END,
-                   md5('workspace' || n %% 200)::uuid,
-                   50 + n %% 3000, 500 + n %% 8000, n %% 900, (n %% 1000) / 10000.0,
-                   n %% 14 <> 0,
-                   now() - (n %% 31536000) * interval '1 second'
-            FROM (SELECT array_agg(id) AS skill_ids FROM skills WHERE id = ANY (%s)) AS s,
-                 (SELECT array_agg(id) AS user_ids FROM users) AS u,
-                 generate_series(1, %s) AS n
-            """,
-            [[skill.pk for skill in skills], missing],
-        )
+    missing = max(total - cursor.fetchone()[0], 1000)  # some logs of users, for the search
+    cursor.execute(
+        """
+        INSERT INTO users (email, password, first_name, last_name, is_superuser)
+        SELECT 'bench-user-' || n || '@example.com', '!', 'Bench', 'User ' || n, false
+        FROM generate_series(1, 30) AS n
+        ON CONFLICT (email) DO NOTHING
+        """
+    )
+    cursor.execute(
+        """
+        INSERT INTO skill_usage_logs (skill_id, user_id, workspace_id, execution_time_ms,
+                                      tokens_used, tokens_saved, cost_usd, success,
+                                      executed_at)
+        SELECT skill_ids[1 + n %% array_length(skill_ids, 1)],
+               CASE WHEN n %% 3 = 0 THEN NULL
+                    ELSE user_ids[1 + n %% array_length(user_ids, 1)] END,
+               md5('workspace' || n %% 200)::uuid,
+               50 + n %% 3000, 500 + n %% 8000, n %% 900, (n %% 1000) / 10000.0,
+               n %% 14 <> 0,
+               now() - (n %% 31536000) * interval '1 second'
+        FROM (SELECT array_agg(id) AS skill_ids FROM skills WHERE id = ANY (%s)) AS s,
+             (SELECT array_agg(id) AS user_ids FROM users) AS u,
+             generate_series(1, %s) AS n
+        """,
+        [[skill.pk for skill in skills], missing],
+    )
     cursor.execute("VACUUM ANALYZE skill_usage_logs")
 
 
@@ -347,7 +352,8 @@ def bench_admin_list(args, skills, cursor) -> tuple[dict, dict, int]:
     total = cursor.fetchone()[0]
     client = Client()
     client.force_login(User.objects.create_superuser("bench-admin@example.com", None))
-    user_pk = User.objects.filter(email__startswith="bench-user-").values_list("pk", flat=True)[0]
+    cursor.execute("SELECT user_id FROM skill_usage_logs WHERE user_id IS NOT NULL LIMIT 1")
+    user_pk = cursor.fetchone()[0]
     ours = admin_list_times(client, skills[0], user_pk)
     # Baseline: Django's defaults, a full COUNT(*) for the paginator and one for the total.
     stock = {"paginator": Paginator, "show_full_result_count": True}
