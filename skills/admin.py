@@ -6,11 +6,13 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.contrib.auth import get_user_model
 
 from skills import services
 from skills.models import Skill, SkillUsageLog, SkillVersion
 from skills.paginators import EstimatedCountPaginator
+
+User = get_user_model()
 
 STATISTICS = [
     "usage_count",
@@ -166,18 +168,21 @@ class SkillUsageLogAdmin(admin.ModelAdmin):
     actions = None
 
     def get_search_results(self, request, queryset, search_term):
-        """Exact matches on indexed columns only: an id matches user_id or workspace_id, an
-        email address the user's logs. Anything else finds nothing."""
+        """Exact matches through an index that also gives the newest-first order: an id is a
+        user's (user_id) if such a user exists, else a workspace's; an email address names a
+        user. Anything else finds nothing. (A single OR over both columns would be planned as a
+        walk down executed_at, which reads most of the table when the matches are old.)"""
         term = search_term.strip()
         if not term:
             return queryset, False
         try:
             value = uuid.UUID(term)
         except ValueError:
-            if "@" in term:
-                return queryset.filter(user__email=term.lower()), False
-            return queryset.none(), False
-        return queryset.filter(Q(user_id=value) | Q(workspace_id=value)), False
+            user = User.objects.filter(email=term.lower()).values_list("pk", flat=True).first()
+            return (queryset.filter(user_id=user) if user else queryset.none()), False
+        if User.objects.filter(pk=value).exists():
+            return queryset.filter(user_id=value), False
+        return queryset.filter(workspace_id=value), False
 
     def has_add_permission(self, request):
         return False

@@ -195,8 +195,10 @@ class SkillUsageLog(UUIDPrimaryKey):
                 fields=["workspace_id", "-executed_at"], name="idx_usage_logs_workspace_time"
             ),
             # A skill's logs over a period, newest first: stats selectors and the admin list
-            # filtered by skill (migration 0003, built concurrently).
+            # filtered by skill (migration 0003, built concurrently, like the next one).
             models.Index(fields=["skill", "-executed_at"], name="idx_usage_logs_skill_time"),
+            # A user's latest executions: the admin usage-log search by user (also 0003).
+            models.Index(fields=["user_id", "-executed_at"], name="idx_usage_logs_user_time"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,12 +1,15 @@
 """Example of adding an index to a large table without blocking writes: CREATE INDEX
 CONCURRENTLY, which cannot run in a transaction, hence a non-atomic migration holding nothing else.
 
-The index serves a query the platform runs all the time: one skill's logs over a period, newest
-first (`skills.selectors.skill_usage_stats`, the admin usage-log list filtered by skill).
+The indexes serve queries the platform runs all the time: one skill's logs over a period,
+newest first (`skills.selectors.skill_usage_stats`, the admin usage-log list filtered by skill),
+and one user's latest executions (the admin usage-log search by user). Without them PostgreSQL
+walks the executed_at index from the newest log and filters, which reads most of the table when
+the skill's or user's logs are old.
 A concurrent build scans the table twice and may take minutes on millions of logs, so the
 connection's statement_timeout is lifted around it and restored after. If the build fails
 (or is interrupted), PostgreSQL leaves an INVALID index behind: drop it
-(`DROP INDEX CONCURRENTLY idx_usage_logs_skill_time;`) and run the migration again.
+(e.g. `DROP INDEX CONCURRENTLY idx_usage_logs_skill_time;`) and run the migration again.
 """
 
 from django.contrib.postgres.operations import AddIndexConcurrently
@@ -29,6 +32,10 @@ class Migration(migrations.Migration):
         AddIndexConcurrently(
             model_name="skillusagelog",
             index=models.Index(fields=["skill", "-executed_at"], name="idx_usage_logs_skill_time"),
+        ),
+        AddIndexConcurrently(
+            model_name="skillusagelog",
+            index=models.Index(fields=["user_id", "-executed_at"], name="idx_usage_logs_user_time"),
         ),
         migrations.RunSQL(RESTORE_STATEMENT_TIMEOUT, LIFT_STATEMENT_TIMEOUT),
     ]

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from skills.models import Skill, SkillUsageLog
@@ -142,8 +143,17 @@ def test_an_update_that_changes_no_statistic_touches_no_skill():
     record_usages(usage(skill) for _ in range(50))
     before = skill_row_updates()
     SkillUsageLog.objects.update(metadata={"anonymized": True}, error_message=None)
-    # Flipping success twice in one statement's rows nets out too: no skill row is written.
     assert skill_row_updates() == before
+    # One success becoming a failure and one failure a success, same savings: it nets out.
+    record_usages([usage(skill, success=False)])
+    flipped = [
+        SkillUsageLog.objects.filter(success=success).values_list("pk", flat=True)[0]
+        for success in (True, False)
+    ]
+    before = skill_row_updates()
+    SkillUsageLog.objects.filter(pk__in=flipped).update(success=~Q(success=True))
+    assert skill_row_updates() == before
+    assert sorted(SkillUsageLog.objects.values_list("success", flat=True)).count(False) == 1
     assert_statistics_exact()
 
 
