@@ -220,9 +220,10 @@ def test_updated_at_trigger():
     assert Skill.objects.get(pk=skill.pk).updated_at == long_ago
     Skill.objects.filter(pk=skill.pk).update(display_name="Changed")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT now()")
-        transaction_time = cursor.fetchone()[0]
-    assert Skill.objects.get(pk=skill.pk).updated_at == transaction_time
+        cursor.execute("SELECT now(), clock_timestamp()")
+        transaction_start, clock = cursor.fetchone()
+    # the UPDATE statement's start: inside this transaction, not before it, and not later
+    assert transaction_start <= Skill.objects.get(pk=skill.pk).updated_at <= clock
 
 
 def test_logging_an_execution_bumps_updated_at_too():
