@@ -76,6 +76,7 @@ def scratch_database(name: str, *, template: str | None = None):
 def copy_project(destination: Path) -> Path:
     """A copy of the project's code (not its data or tests) whose migration files a test may
     edit, delete or add to; run it with `ScratchDatabase.manage(project=...)`."""
+    destination.mkdir(parents=True)
     for item in ("manage.py", "legalplatform", "cases", "skills", "discovery", "ops"):
         source = ROOT / item
         if source.is_dir():
@@ -92,16 +93,24 @@ def leaf_migration(app: str) -> str:
     return leaf[1]
 
 
-def write_migration(project: Path, app: str, name: str, depends_on: str, operations: str) -> Path:
-    """Add `app/migrations/{name}.py` to a project copy: one migration with `operations`
-    (Python source of a list) after `depends_on`."""
+def write_migration(
+    project: Path, app: str, name: str, depends_on: str, operations: str, *, atomic: bool = True
+) -> Path:
+    """Add `app/migrations/{name}.py` to a project copy: one migration after `depends_on` with
+    `operations` (Python source of a list, which may call `forwards`, a no-op RunPython code)."""
     path = project / app / "migrations" / f"{name}.py"
     path.write_text(
         "from django.db import migrations\n\n\n"
         "def forwards(apps, schema_editor):\n"
         "    pass\n\n\n"
         "class Migration(migrations.Migration):\n"
+        f"    atomic = {atomic}\n"
         f"    dependencies = [({app!r}, {depends_on!r})]\n"
         f"    operations = {operations}\n"
     )
     return path
+
+
+def create_table_operations(table: str) -> str:
+    """Operations source of a reversible migration that creates (and drops) a probe table."""
+    return f'[migrations.RunSQL("CREATE TABLE {table} (id int)", "DROP TABLE {table}")]'

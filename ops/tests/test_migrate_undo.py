@@ -1,0 +1,190 @@
+"""migrate_undo: rolls back the last migrations and records when; `migrate` then returns the
+same schema; an irreversible migration in the way, a wrong confirmation or a failing reverse
+leaves the schema as it was."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from django.db.migrations import Migration, RunPython, RunSQL, SeparateDatabaseAndState
+from django.db.migrations.recorder import MigrationRecorder
+
+from ops.models import MigrationRecord
+from ops.selectors.schema import schema_differences, schema_snapshot
+from ops.services.migrations import UndoRefused, irreversible_operation, plan_undo
+from ops.tests.scratch import create_table_operations, leaf_migration, write_migration
+
+
+def applied(alias: str) -> set:
+    return set(MigrationRecorder(connections[alias]).applied_migrations())
+
+
+def rolled_back(alias: str) -> set:
+    records = MigrationRecord.objects.using(alias).filter(rolled_back_at__isnull=False)
+    return set(records.values_list("app", "name"))
+
+
+@pytest.mark.slow
+def test_undo_of_n_steps_then_migrate_returns_the_same_schema(scratch_db, project_copy):
+    using = scratch_db.alias
+    previous = leaf_migration("ops")
+    for name in ("0901_probe_one", "0902_probe_two"):
+        write_migration(project_copy, "ops", name, previous, create_table_operations(name[5:]))
+        previous = name
+    # not atomic, like a migration with AddIndexConcurrently: the undo runs step by step
+    write_migration(
+        project_copy,
+        "ops",
+        "0903_probe_index",
+        previous,
+        '[migrations.RunSQL("CREATE INDEX CONCURRENTLY probe_two_idx ON probe_two (id)", '
+        '"DROP INDEX CONCURRENTLY probe_two_idx")]',
+        atomic=False,
+    )
+    assert scratch_db.manage("migrate", "--noinput", project=project_copy).returncode == 0
+    before = schema_snapshot(using)
+
+    result = scratch_db.manage(
+        "migrate_undo", "ops", "--steps", "2", "--noinput", "--no-backup", project=project_copy
+    )
+    assert result.returncode == 0, result.stderr
+    assert "  ops.0903_probe_index\n  ops.0902_probe_two\n" in result.stdout
+    assert "Rolled back 2 migrations" in result.stdout
+    assert rolled_back(using) == {("ops", "0903_probe_index"), ("ops", "0902_probe_two")}
+    tables = schema_snapshot(using)["relations"]
+    assert "public.probe_one" in tables and "public.probe_two" not in tables
+
+    # no app: the most recently applied migration of the project
+    result = scratch_db.manage("migrate_undo", "--noinput", "--no-backup", project=project_copy)
+    assert result.returncode == 0, result.stderr
+    assert "  ops.0901_probe_one\n" in result.stdout
+    assert ("ops", "0901_probe_one") not in applied(using)
+
+    assert scratch_db.manage("migrate", "--noinput", project=project_copy).returncode == 0
+    assert schema_differences(before, schema_snapshot(using)) == []
+    assert rolled_back(using) == set()
+
+
+@pytest.mark.slow
+def test_undo_refuses_an_irreversible_migration_and_changes_nothing(scratch_db, project_copy):
+    write_migration(
+        project_copy,
+        "ops",
+        "0901_probe_irreversible",
+        leaf_migration("ops"),
+        "[migrations.RunPython(forwards)]",
+    )
+    write_migration(
+        project_copy,
+        "ops",
+        "0902_probe_table",
+        "0901_probe_irreversible",
+        create_table_operations("probe_table"),
+    )
+    assert scratch_db.manage("migrate", "--noinput", project=project_copy).returncode == 0
+    before, applied_before = schema_snapshot(scratch_db.alias), applied(scratch_db.alias)
+
+    result = scratch_db.manage(
+        "migrate_undo", "ops", "--steps", "2", "--noinput", "--no-backup", project=project_copy
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "CommandError: cannot undo: ops.0901_probe_irreversible is irreversible "
+        "(operation 1, Raw Python operation, has no reverse); nothing was changed\n"
+    )
+    assert schema_differences(before, schema_snapshot(scratch_db.alias)) == []
+    assert applied(scratch_db.alias) == applied_before
+
+
+@pytest.mark.slow
+def test_a_failing_reverse_rolls_the_whole_undo_back(scratch_db, project_copy):
+    write_migration(
+        project_copy,
+        "ops",
+        "0901_probe_bad_reverse",
+        leaf_migration("ops"),
+        '[migrations.RunSQL("SELECT 1", "SELECT 1 / 0")]',
+    )
+    write_migration(
+        project_copy,
+        "ops",
+        "0902_probe_table",
+        "0901_probe_bad_reverse",
+        create_table_operations("probe_table"),
+    )
+    assert scratch_db.manage("migrate", "--noinput", project=project_copy).returncode == 0
+    before, applied_before = schema_snapshot(scratch_db.alias), applied(scratch_db.alias)
+
+    result = scratch_db.manage(
+        "migrate_undo", "ops", "--steps", "2", "--noinput", "--no-backup", project=project_copy
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("CommandError: undo failed: division by zero")
+    assert result.stderr.endswith("; nothing was rolled back\n")
+    assert schema_differences(before, schema_snapshot(scratch_db.alias)) == []
+    assert applied(scratch_db.alias) == applied_before
+    assert rolled_back(scratch_db.alias) == set()
+
+
+@pytest.mark.slow
+def test_undo_asks_for_the_database_name_first(scratch_db):
+    leaf = ("skills", leaf_migration("skills"))
+    result = scratch_db.manage("migrate_undo", "skills", "--no-backup", input="legalplatform\n")
+    assert result.returncode == 1
+    assert f"  skills.{leaf[1]}\n" in result.stdout
+    assert "Type the database name to continue" in result.stdout
+    assert result.stderr == (
+        "CommandError: confirmation did not match the database name; nothing was changed\n"
+    )
+    assert leaf in applied(scratch_db.alias)
+
+    result = scratch_db.manage("migrate_undo", "skills", "--no-backup", input=scratch_db.name)
+    assert result.returncode == 0, result.stderr
+    assert leaf not in applied(scratch_db.alias) and leaf in rolled_back(scratch_db.alias)
+
+    result = scratch_db.manage("migrate_undo", "nope", "--noinput")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "CommandError: 'nope' is not one of the project's apps (cases, skills, discovery, ops)\n",
+    )
+
+
+def test_undo_refuses_what_it_cannot_do(scratch_db):
+    using = scratch_db.alias
+    with pytest.raises(UndoRefused, match="^--steps must be at least 1; got 0$"):
+        plan_undo(steps=0, using=using)
+    with pytest.raises(UndoRefused, match="^skills has only 1 applied migration; cannot undo"):
+        plan_undo(app="skills", steps=len(applied(using)), using=using)
+    call_command("migrate", "skills", "zero", database=using, verbosity=0)
+    with pytest.raises(UndoRefused, match="^skills has no applied migration; nothing to undo$"):
+        plan_undo(app="skills", using=using)
+
+
+def test_the_plan_names_dependent_migrations_of_other_apps(scratch_db):
+    plan = plan_undo(app="cases", steps=1, using=scratch_db.alias)
+    assert plan.targets == [("cases", None)]
+    assert plan.migrations[-1] == ("cases", "0001_initial")
+    assert ("admin", "0001_initial") in plan.migrations  # the admin log points at users
+    assert plan.atomic
+
+
+def noop(apps, schema_editor):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("operation", "problem"),
+    [
+        (RunSQL("SELECT 1"), "operation 2, Raw SQL operation, has no reverse"),
+        (RunPython(noop), "operation 2, Raw Python operation, has no reverse"),
+        (
+            SeparateDatabaseAndState(database_operations=[RunSQL("SELECT 1")]),
+            "operation 2, Custom state/database change combination, has no reverse",
+        ),
+        (RunSQL("SELECT 1", RunSQL.noop), None),
+        (RunPython(noop, RunPython.noop), None),
+    ],
+)
+def test_irreversible_operation_names_the_first_one_without_a_reverse(operation, problem):
+    migration = Migration("0009_probe", "ops")
+    migration.operations = [RunSQL("SELECT 1", "SELECT 2"), operation]
+    assert irreversible_operation(migration) == problem
