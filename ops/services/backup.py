@@ -4,6 +4,7 @@ manifest (checksum, server, migrations, row counts) beside it; listed and pruned
 
 Public API (called by the backup/backups/restore commands and by other operator services):
 `create_backup`, `list_backups`, `prune_backups`, `read_manifest`, `checksum_problem`,
+`format_size`,
 `BackupError`, `Backup`, `BackupListing`.
 """
 
@@ -17,9 +18,8 @@ import json
 import os
 import re
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +28,14 @@ from django.conf import settings
 from ops.services import encryption
 from ops.services.postgres_client import (
     ClientProgramError,
+    StderrReader,
     client_programs,
     connect,
+    row_counts,
     server_version,
+    stop_process,
     subprocess_target,
+    user_tables,
 )
 
 FORMATS = ("custom", "plain")
@@ -130,7 +134,7 @@ def create_backup(
     if label is not None and not _LABEL.match(label):
         raise BackupError(f"backup label {label!r} must be lower-case letters, digits and dashes")
     encrypt = settings.BACKUP_ENCRYPT if encrypt is None else encrypt
-    keys = _guarded(encryption.recipients) if encrypt else None
+    keys = guarded(encryption.recipients) if encrypt else None
     keep_days = settings.BACKUP_RETENTION_DAYS if keep_days is None else keep_days
     if keep_days < 0:
         raise BackupError(f"keep days must be 0 (keep all) or more; got {keep_days}")
@@ -143,31 +147,31 @@ def create_backup(
     try:
         with _guarded_connect(using) as conn:
             major, version_text = server_version(conn)
-            programs = _guarded(client_programs, major, using)
+            programs = guarded(client_programs, major, using)
             # One snapshot for pg_dump and for the manifest's counts: they describe the same data.
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-            tables = _user_tables(conn)
+            tables = user_tables(conn)
             migrations = _applied_migrations(conn)
             database = conn.info.dbname
             dump = _start_pg_dump(programs, using, fmt, snapshot)
             bar = progress(total=len(tables), desc=f"backup of {database}", unit="tables")
-            stderr = _StderrReader(dump, on_line=lambda line: _count_table(line, bar))
+            stderr = StderrReader(dump, on_line=lambda line: _count_table(line, bar))
             # The counts scan every table: on the snapshot's connection, beside pg_dump.
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                counting = pool.submit(_row_counts, conn, tables)
+                counting = pool.submit(row_counts, conn, tables)
                 try:
                     digest, size = _write_dump(dump, partial, keys)
                 except BaseException:
-                    _stop(dump)
+                    stop_process(dump)
                     raise
                 finally:
                     stderr.join()
                     bar.close()
-                row_counts = counting.result()
+                counts = counting.result()
             conn.execute("ROLLBACK")
         if dump.returncode != 0:
-            raise BackupError(f"pg_dump failed: {stderr.error_summary()}")
+            raise BackupError(f"pg_dump failed: {stderr.summary()}")
         manifest = {
             "manifest_version": MANIFEST_VERSION,
             "file": path.name,
@@ -183,7 +187,7 @@ def create_backup(
             "server_version": version_text,
             "pg_dump_version": programs.version,
             "applied_migrations": migrations,
-            "row_counts": row_counts,
+            "row_counts": counts,
             "duration_seconds": round(time.monotonic() - started, 2),
         }
         manifest_path = manifest_path_for(path)
@@ -201,7 +205,7 @@ def create_backup(
     return Backup(path=path, manifest_path=manifest_path, manifest=manifest, pruned=pruned)
 
 
-def _guarded(function, *args):
+def guarded(function, *args):
     """Run `function`, turning the helpers' own errors into BackupError."""
     try:
         return function(*args)
@@ -243,40 +247,18 @@ def _free_name(directory: Path, name: str, when: dt.datetime, fmt: str, encrypt:
     raise BackupError(f"too many backups named {stem}* in {directory}")
 
 
+def format_size(size: float) -> str:
+    """1536 → '1.5 KB': sizes for people."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
 def manifest_path_for(path: Path) -> Path:
     """Where the manifest of the backup file `path` lives."""
     return path.with_name(path.name + MANIFEST_SUFFIX)
-
-
-def _user_tables(conn) -> list[str]:
-    """Every table holding rows (partitions included, partitioned parents not), qualified."""
-    rows = conn.execute(
-        """
-        SELECT format('%I.%I', n.nspname, c.relname)
-          FROM pg_class c
-          JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind = 'r'
-           AND n.nspname <> 'information_schema'
-           AND n.nspname !~ '^pg_'
-         ORDER BY 1
-        """
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def _row_counts(conn, tables: list[str]) -> dict[str, int]:
-    """Exact row counts of `tables` in the transaction's snapshot, in one round trip."""
-    if not tables:
-        return {}
-    union = " UNION ALL ".join(
-        f"SELECT {_literal(name)}, count(*) FROM {name}"  # names come from format('%I.%I')
-        for name in tables
-    )
-    return {name: count for name, count in conn.execute(union).fetchall()}
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _applied_migrations(conn) -> list[str]:
@@ -312,7 +294,7 @@ def _write_dump(dump: subprocess.Popen, partial: Path, keys: list | None) -> tup
     with os.fdopen(fd, "wb") as handle:
         sink = _HashingWriter(handle)
         if keys:
-            _guarded(encryption.encrypt_stream, dump.stdout, sink, keys)
+            guarded(encryption.encrypt_stream, dump.stdout, sink, keys)
         else:
             while chunk := dump.stdout.read(_CHUNK):
                 sink.write(chunk)
@@ -343,45 +325,9 @@ class _HashingWriter:
         return self._hash.hexdigest()
 
 
-class _StderrReader(threading.Thread):
-    """Reads a client program's stderr while it runs: progress lines and the errors to report."""
-
-    def __init__(self, process: subprocess.Popen, on_line: Callable[[str], None] | None = None):
-        super().__init__(daemon=True)
-        self._process = process
-        self._on_line = on_line
-        self.errors: list[str] = []
-        self.start()
-
-    def run(self) -> None:
-        for raw in self._process.stderr:
-            line = raw.decode("utf-8", "replace").rstrip()
-            if self._on_line:
-                self._on_line(line)
-            if re.search(r"\b(error|fatal|FATAL|ERROR)\b", line):
-                self.errors.append(line)
-
-    def error_summary(self) -> str:
-        return _first_error(self.errors) or f"exit code {self._process.returncode}"
-
-
-def _first_error(lines: Iterable[str]) -> str | None:
-    for line in lines:
-        text = re.sub(r"^(pg_dump|pg_restore|psql)(:\s*)?(error:\s*)?", "", line).strip()
-        if text:
-            return text
-    return None
-
-
 def _count_table(line: str, bar) -> None:
     if "dumping contents of table" in line:
         bar.update(1)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.kill()
-        process.wait()
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,3 +155,73 @@ def _programs_in(bin_dir: Path, *, named_by: str | None = None) -> ClientProgram
     major = int(match.group(1))
     version = f"{major}.{match.group(2)}" if match.group(2) else str(major)
     return ClientPrograms(bin_dir=bin_dir, major=major, version=version)
+
+
+# --- Running client programs and inspecting a database ----------------------------------------
+
+
+def user_tables(conn) -> list[str]:
+    """Every table holding rows (partitions included, partitioned parents not), qualified."""
+    rows = conn.execute(
+        """
+        SELECT format('%I.%I', n.nspname, c.relname)
+          FROM pg_class c
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind = 'r'
+           AND n.nspname <> 'information_schema'
+           AND n.nspname !~ '^pg_'
+         ORDER BY 1
+        """
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def row_counts(conn, tables: list[str]) -> dict[str, int]:
+    """Exact row counts of `tables` in the transaction's snapshot, in one round trip."""
+    if not tables:
+        return {}
+    union = " UNION ALL ".join(
+        f"SELECT {_literal(name)}, count(*) FROM {name}"  # names come from format('%I.%I')
+        for name in tables
+    )
+    return {name: count for name, count in conn.execute(union).fetchall()}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class StderrReader(threading.Thread):
+    """Reads a client program's stderr while it runs: progress lines and the errors to report."""
+
+    def __init__(self, process: subprocess.Popen, on_line: Callable[[str], None] | None = None):
+        super().__init__(daemon=True)
+        self._process = process
+        self._on_line = on_line
+        self.errors: list[str] = []
+        self.start()
+
+    def run(self) -> None:
+        for raw in self._process.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            if self._on_line:
+                self._on_line(line)
+            if re.search(r"\b(error|fatal|FATAL|ERROR)\b", line):
+                self.errors.append(line)
+
+    def summary(self) -> str:
+        return _first_error(self.errors) or f"exit code {self._process.returncode}"
+
+
+def _first_error(lines: Iterable[str]) -> str | None:
+    for line in lines:
+        text = re.sub(r"^(pg_dump|pg_restore|psql)(:\s*)?(error:\s*)?", "", line).strip()
+        if text:
+            return text
+    return None
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from ops.progress import progress_bar
-from ops.services.backup import FORMATS, BackupError, create_backup
+from ops.services.backup import FORMATS, BackupError, create_backup, format_size
 
 
 class Command(BaseCommand):
@@ -61,18 +61,10 @@ class Command(BaseCommand):
             rows = sum(manifest["row_counts"].values())
             self.stderr.write(
                 f"backed up {manifest['database']} ({len(manifest['row_counts'])} tables, "
-                f"{rows} rows) in {manifest['duration_seconds']} s: {_size(backup.size)}, "
+                f"{rows} rows) in {manifest['duration_seconds']} s: {format_size(backup.size)}, "
                 f"sha256 {backup.sha256[:16]}…"
                 + (", encrypted (age)" if manifest["encryption"] else "")
             )
             for path in backup.pruned:
                 self.stderr.write(f"pruned {path.name}")
         self.stdout.write(str(backup.path))
-
-
-def _size(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{size} B"
-        size /= 1024
-    return f"{size} B"
