@@ -26,17 +26,21 @@ class ScratchDatabase:
     name: str
     url: str  # DATABASE_URL for subprocesses
 
-    def manage(self, *args: str, project: Path = ROOT, input: str | None = None):
-        """Run `manage.py ARGS` of `project` (the real one or a copy) against this database."""
-        env = subprocess_env(
+    def manage(
+        self, *args: str, project: Path = ROOT, input: str | None = None, env: dict | None = None
+    ):
+        """Run `manage.py ARGS` of `project` (the real one or a copy) against this database,
+        with `env` added to the environment."""
+        environment = subprocess_env(
             DATABASE_URL=self.url,
             PYTHONPATH=str(project),
             LEGALPLATFORM_DATA_DIR=str(settings.DATA_DIR),
+            **(env or {}),
         )
         return subprocess.run(
             [sys.executable, str(project / "manage.py"), *args],
             cwd=project,
-            env=env,
+            env=environment,
             input=input,
             capture_output=True,
             text=True,

@@ -196,6 +196,14 @@ def test_undo_asks_for_the_database_name_first(scratch_db):
         "CommandError: 'nope' is not one of the project's apps (cases, skills, discovery, ops)\n",
     )
 
+    production = {"APP_ENV": "production", "SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "example.com"}
+    result = scratch_db.manage("migrate_undo", "--noinput", "--no-backup", env=production)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "CommandError: the database looks like production (APP_ENV is production): --noinput "
+        "is refused; type its name at the prompt (or pipe it in)\n"
+    )
+
 
 def test_undo_refuses_what_it_cannot_do(scratch_db):
     using = scratch_db.alias

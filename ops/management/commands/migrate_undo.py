@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from ops.progress import progress_bar
-from ops.safety import confirm_database_name, database_label
+from ops.safety import confirm_database_name, database_label, production_reason
 from ops.services.migrations import UndoFailed, UndoRefused, plan_undo, undo_migrations
 
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             "--no-input",
             action="store_false",
             dest="interactive",
-            help="Do not ask for confirmation.",
+            help="Do not ask for confirmation (refused for a production-looking database).",
         )
         parser.add_argument(
             "--no-backup",
@@ -48,6 +48,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, app, steps, interactive, backup, database, verbosity, **options):
+        if not interactive and (reason := production_reason(database)):
+            raise CommandError(
+                f"the database looks like production ({reason}): --noinput is refused; "
+                "type its name at the prompt (or pipe it in)"
+            )
         try:
             plan = plan_undo(app=app, steps=steps, using=database)
         except UndoRefused as exc:
