@@ -5,8 +5,8 @@ refusing irreversible ones before anything changes and taking a backup first."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.core.management import call_command
@@ -27,6 +27,7 @@ from ops.selectors.migrations import (
     project_app_labels,
     records_table_exists,
 )
+from ops.services.backup import BackupError, ProgressFactory, create_backup, no_progress
 
 # --- Recording ----------------------------------------------------------------------------------
 
@@ -46,13 +47,13 @@ def record_migration_plan(sender=None, *, using: str = "default", plan=None, **k
     for migration, is_backwards in plan or ():
         if migration.app_label not in labels:
             continue
-        key = (migration.app_label, migration.name)
-        record = _record_for(migration, applied_at=applied.get(key, now))
-        if is_backwards:
+        if is_backwards:  # an existing record keeps its checksum and applied time
+            record = _record_for(migration, applied_at=None)
             record.rolled_back_at = now
             backwards.append(record)
         else:
-            forwards.append(record)
+            key = (migration.app_label, migration.name)
+            forwards.append(_record_for(migration, applied_at=applied.get(key, now)))
     records = MigrationRecord.objects.using(using)
     unique = ["app", "name"]
     if forwards:
@@ -70,7 +71,7 @@ def record_migration_plan(sender=None, *, using: str = "default", plan=None, **k
 
 
 def backfill_migration_records(
-    using: str = "default", *, applied: dict[MigrationKey, object] | None = None
+    using: str = "default", *, applied: dict[MigrationKey, datetime] | None = None
 ) -> int:
     """Create the missing records of applied project migrations, with the checksum of the file
     as it is now (an unknown one when the file is gone); return how many were created."""
@@ -93,7 +94,7 @@ def backfill_migration_records(
     return len(missing)
 
 
-def _record_for(migration: Migration, *, applied_at) -> MigrationRecord:
+def _record_for(migration: Migration, *, applied_at: datetime | None) -> MigrationRecord:
     return MigrationRecord(
         app=migration.app_label,
         name=migration.name,
@@ -211,7 +212,7 @@ def undo_migrations(
     backup: bool = True,
     verbosity: int = 1,
     stdout=None,
-    progress: Callable | None = None,
+    progress: ProgressFactory = no_progress,
 ) -> UndoResult:
     """Take a safety backup (unless `backup` is False), then unapply `plan`'s migrations with
     Django's `migrate`; the post_migrate signal records the rollback times.
@@ -246,12 +247,9 @@ def undo_migrations(
     return UndoResult(migrations=plan.migrations, backup_path=backup_path)
 
 
-def _safety_backup(using: str, progress: Callable | None) -> Path:
-    from ops.services.backup import BackupError, create_backup
-
-    options = {"progress": progress} if progress is not None else {}
+def _safety_backup(using: str, progress: ProgressFactory) -> Path:
     try:
-        return create_backup(using=using, label="before-undo", **options).path
+        return create_backup(using=using, label="before-undo", progress=progress).path
     except BackupError as exc:
         raise UndoRefused(f"the safety backup failed, nothing was changed: {exc}") from exc
 
