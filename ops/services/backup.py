@@ -205,12 +205,12 @@ def create_backup(
     return Backup(path=path, manifest_path=manifest_path, manifest=manifest, pruned=pruned)
 
 
-def guarded(function, *args):
-    """Run `function`, turning the helpers' own errors into BackupError."""
+def guarded(function, *args, error: type[BackupError] = BackupError):
+    """Run `function`, turning the helpers' own errors into `error` (a BackupError)."""
     try:
         return function(*args)
     except (ClientProgramError, encryption.EncryptionError) as exc:
-        raise BackupError(str(exc)) from None
+        raise error(str(exc)) from None
 
 
 @contextlib.contextmanager

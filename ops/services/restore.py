@@ -150,7 +150,7 @@ def restore_backup(
     target = connections[using].settings_dict["NAME"]
     with _maintenance_connection(using) as admin:
         major, _ = server_version(admin)
-        programs = guarded(client_programs, major, using)
+        programs = guarded(client_programs, major, using, error=RestoreError)
         with _work_directory() as workdir:
             checked = _verify(path, programs, workdir, require_manifest, progress)
             report(f"verified {path.name} ({_describe(checked)})")
@@ -237,10 +237,10 @@ def _magic(path: Path, size: int) -> bytes:
 
 
 def _decrypt(path: Path, target: Path, progress) -> None:
-    keys = guarded(encryption.identities)
+    keys = guarded(encryption.identities, error=RestoreError)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with open(path, "rb") as source, os.fdopen(fd, "wb") as sink:
-        guarded(encryption.decrypt_stream, source, sink, keys)
+        guarded(encryption.decrypt_stream, source, sink, keys, error=RestoreError)
 
 
 def _list_archive(programs: ClientPrograms, source: Path, *, full_read: bool) -> int:
