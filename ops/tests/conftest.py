@@ -108,8 +108,9 @@ def migrated_template(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def scratch_db(db, migrated_template, django_db_blocker):
-    """A fresh, fully migrated database of its own (alias and URL), for one test. (With `db`,
-    the default connection is the test database, never the developer's, in the meantime.)"""
+    """A fresh, fully migrated database of its own (alias and URL), for one test. With `db`, the
+    default connection is the test database, never the developer's, in the meantime; unblocking
+    after it lets the test use the alias Django's test case does not know about."""
     with django_db_blocker.unblock():
         name = f"{migrated_template.removesuffix('_template')}_scratch"
         with scratch_database(name, template=migrated_template) as scratch:

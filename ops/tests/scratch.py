@@ -26,16 +26,12 @@ class ScratchDatabase:
     name: str
     url: str  # DATABASE_URL for subprocesses
 
-    def manage(
-        self, *args: str, project: Path = ROOT, input: str | None = None, env: dict | None = None
-    ):
-        """Run `manage.py ARGS` of `project` (the real one or a copy) against this database,
-        with `env` added to the environment."""
+    def manage(self, *args: str, project: Path = ROOT, input: str | None = None):
+        """Run `manage.py ARGS` of `project` (the real one or a copy) against this database."""
         environment = subprocess_env(
             DATABASE_URL=self.url,
             PYTHONPATH=str(project),
             LEGALPLATFORM_DATA_DIR=str(settings.DATA_DIR),
-            **(env or {}),
         )
         return subprocess.run(
             [sys.executable, str(project / "manage.py"), *args],
@@ -54,14 +50,24 @@ def _execute_on_server(sql: str) -> None:
 
 
 @contextlib.contextmanager
-def scratch_database(name: str, *, template: str | None = None):
-    """A new database `name` (a copy of `template`, else empty) with a connection alias of the
-    same name; dropped afterwards. The caller must have the database access unblocked."""
+def new_database(name: str, *, template: str | None = None):
+    """Database `name` (a copy of `template`, else empty) on the tests' server for the duration;
+    then dropped. The caller must have the database access unblocked."""
     drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
     _execute_on_server(drop)
     _execute_on_server(
         f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
     )
+    try:
+        yield name
+    finally:
+        _execute_on_server(drop)
+
+
+@contextlib.contextmanager
+def database_alias(name: str):
+    """A connection alias `name` to database `name`, like the default one, for the duration.
+    (Register it after pytest-django's `db` set up: Django then lets the test use it.)"""
     connection.ensure_connection()  # fills in the embedded server's host and port
     entry = copy.deepcopy(connection.settings_dict)
     entry.update(NAME=name, EMBEDDED=False)
@@ -74,7 +80,13 @@ def scratch_database(name: str, *, template: str | None = None):
         connections[name].close()
         del connections[name]
         del connections.settings[name]
-        _execute_on_server(drop)
+
+
+@contextlib.contextmanager
+def scratch_database(name: str, *, template: str | None = None):
+    """A new database with a connection alias of the same name; dropped afterwards."""
+    with new_database(name, template=template), database_alias(name) as scratch:
+        yield scratch
 
 
 def copy_project(destination: Path) -> Path:

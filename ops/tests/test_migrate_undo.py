@@ -6,7 +6,7 @@ import json
 import stat
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
 from django.db.migrations import Migration, RunPython, RunSQL, SeparateDatabaseAndState
 from django.db.migrations.recorder import MigrationRecorder
@@ -190,23 +190,21 @@ def test_undo_asks_for_the_database_name_first(scratch_db):
     assert result.returncode == 0, result.stderr
     assert leaf not in applied(scratch_db.alias) and leaf in rolled_back(scratch_db.alias)
 
-    result = scratch_db.manage("migrate_undo", "nope", "--noinput")
-    assert (result.returncode, result.stderr) == (
-        1,
-        "CommandError: 'nope' is not one of the project's apps (cases, skills, discovery, ops)\n",
-    )
 
-    production = {"APP_ENV": "production", "SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "example.com"}
-    result = scratch_db.manage("migrate_undo", "--noinput", "--no-backup", env=production)
-    assert result.returncode == 1
-    assert result.stderr == (
-        "CommandError: the database looks like production (APP_ENV is production): --noinput "
-        "is refused; type its name at the prompt (or pipe it in)\n"
+def test_undo_without_a_prompt_is_refused_on_production(scratch_db, settings):
+    settings.APP_ENV = "production"
+    with pytest.raises(CommandError) as refusal:
+        call_command("migrate_undo", "--noinput", "--no-backup", database=scratch_db.alias)
+    assert str(refusal.value) == (
+        "the database looks like production (APP_ENV is production): --noinput is refused; "
+        "type its name at the prompt (or pipe it in)"
     )
 
 
 def test_undo_refuses_what_it_cannot_do(scratch_db):
     using = scratch_db.alias
+    with pytest.raises(UndoRefused, match=r"^'nope' is not one of the project's apps \(cases, "):
+        plan_undo(app="nope", using=using)
     with pytest.raises(UndoRefused, match="^--steps must be at least 1; got 0$"):
         plan_undo(steps=0, using=using)
     with pytest.raises(
