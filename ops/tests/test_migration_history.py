@@ -81,21 +81,18 @@ def test_history_shows_every_status_and_check_fails(scratch_db, project_copy):
     names = [entry["name"] for entry in entries]
     assert names.index("0902_probe_deleted") < names.index("0904_probe_pending")
 
-    result = scratch_db.manage("migration_history", project=project_copy)
-    assert result.returncode == 0, result.stderr
-    lines = {tuple(line.split()[:2]): line for line in result.stdout.splitlines()[1:-1]}
-    assert lines["ops", "0901_probe_edited"].endswith("MODIFIED after apply")
-    assert lines["ops", "0902_probe_deleted"].endswith("missing file")
-    assert "rolled back 20" in lines["ops", "0903_probe_rolled_back"]
-    assert lines["ops", "0904_probe_pending"].endswith("pending")
-    assert lines["skills", "0001_initial"].endswith("applied")
-
     result = scratch_db.manage("migration_history", "--check", project=project_copy)
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "migrations do not match the database: "
         "1 MODIFIED after apply, 1 missing file, 1 rolled back, 1 pending"
     )
+    lines = {tuple(line.split()[:2]): line for line in result.stdout.splitlines()[1:-1]}
+    assert lines["ops", "0901_probe_edited"].endswith("MODIFIED after apply")
+    assert lines["ops", "0902_probe_deleted"].endswith("missing file")
+    assert "rolled back 20" in lines["ops", "0903_probe_rolled_back"]
+    assert lines["ops", "0904_probe_pending"].endswith("pending")
+    assert lines["skills", "0001_initial"].endswith("applied")
 
 
 @pytest.mark.slow
