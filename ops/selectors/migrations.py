@@ -24,8 +24,6 @@ PENDING = "pending"
 ROLLED_BACK = "rolled back"
 MODIFIED = "MODIFIED after apply"
 MISSING = "missing file"
-# A database whose project migrations are in any of these states does not match the code.
-NEEDS_ATTENTION = (PENDING, ROLLED_BACK, MODIFIED, MISSING)
 
 MigrationKey = tuple[str, str]
 
@@ -45,7 +43,11 @@ class MigrationState:
 
     @property
     def needs_attention(self) -> bool:
-        return self.status in NEEDS_ATTENTION
+        """Whether the database does not match the code here: anything but applied, except a
+        rolled-back migration whose file is gone (withdrawn on purpose)."""
+        if self.status == ROLLED_BACK:
+            return bool(self.checksum)
+        return self.status != APPLIED
 
 
 def project_app_labels() -> list[str]:
@@ -130,7 +132,7 @@ def migration_history(using: str = "default") -> list[MigrationState]:
             status=status,
             applied_at=applied.get(key) or (record.applied_at if record else None),
             rolled_back_at=record.rolled_back_at if record and key not in applied else None,
-            steps=len(migration.operations) if migration else (record.steps if record else None),
+            steps=_steps(key in applied, migration, record),
             checksum=checksums.get(key, ""),
             recorded_checksum=record.checksum if record else "",
         )
@@ -160,3 +162,10 @@ def migration_history(using: str = "default") -> list[MigrationState]:
     for key in sorted(withdrawn, key=lambda k: records[k].rolled_back_at):
         history.append(state(key, ROLLED_BACK))
     return history
+
+
+def _steps(applied: bool, migration: Migration | None, record: MigrationRecord | None):
+    """Operations count: as applied when the record knows it, else as the file says now."""
+    if applied and record and record.steps is not None:
+        return record.steps
+    return len(migration.operations) if migration else (record.steps if record else None)

@@ -113,28 +113,28 @@ def test_undo_stops_before_any_change_when_the_safety_backup_fails(scratch_db, t
     assert set(plan.migrations) <= applied(scratch_db.alias)
 
 
+def migrate_probes(scratch_db, project, first: str, operations: str):
+    """Apply ops migration `first` (with `operations`), then a reversible one after it, on a
+    project copy; return the schema and the applied migrations then."""
+    write_migration(project, "ops", first, leaf_migration("ops"), operations)
+    write_migration(project, "ops", "0902_probe_table", first, create_table_operations("probe"))
+    assert scratch_db.manage("migrate", "--noinput", project=project).returncode == 0
+    return schema_snapshot(scratch_db.alias), applied(scratch_db.alias)
+
+
+def undo_both_probes(scratch_db, project):
+    return scratch_db.manage(
+        "migrate_undo", "ops", "--steps", "2", "--noinput", "--no-backup", project=project
+    )
+
+
 @pytest.mark.slow
 def test_undo_refuses_an_irreversible_migration_and_changes_nothing(scratch_db, project_copy):
-    write_migration(
-        project_copy,
-        "ops",
-        "0901_probe_irreversible",
-        leaf_migration("ops"),
-        "[migrations.RunPython(forwards)]",
+    before, applied_before = migrate_probes(
+        scratch_db, project_copy, "0901_probe_irreversible", "[migrations.RunPython(forwards)]"
     )
-    write_migration(
-        project_copy,
-        "ops",
-        "0902_probe_table",
-        "0901_probe_irreversible",
-        create_table_operations("probe_table"),
-    )
-    assert scratch_db.manage("migrate", "--noinput", project=project_copy).returncode == 0
-    before, applied_before = schema_snapshot(scratch_db.alias), applied(scratch_db.alias)
 
-    result = scratch_db.manage(
-        "migrate_undo", "ops", "--steps", "2", "--noinput", "--no-backup", project=project_copy
-    )
+    result = undo_both_probes(scratch_db, project_copy)
     assert result.returncode == 1
     assert result.stderr == (
         "CommandError: cannot undo: ops.0901_probe_irreversible is irreversible "
@@ -146,26 +146,14 @@ def test_undo_refuses_an_irreversible_migration_and_changes_nothing(scratch_db, 
 
 @pytest.mark.slow
 def test_a_failing_reverse_rolls_the_whole_undo_back(scratch_db, project_copy):
-    write_migration(
+    before, applied_before = migrate_probes(
+        scratch_db,
         project_copy,
-        "ops",
         "0901_probe_bad_reverse",
-        leaf_migration("ops"),
         '[migrations.RunSQL("SELECT 1", "SELECT 1 / 0")]',
     )
-    write_migration(
-        project_copy,
-        "ops",
-        "0902_probe_table",
-        "0901_probe_bad_reverse",
-        create_table_operations("probe_table"),
-    )
-    assert scratch_db.manage("migrate", "--noinput", project=project_copy).returncode == 0
-    before, applied_before = schema_snapshot(scratch_db.alias), applied(scratch_db.alias)
 
-    result = scratch_db.manage(
-        "migrate_undo", "ops", "--steps", "2", "--noinput", "--no-backup", project=project_copy
-    )
+    result = undo_both_probes(scratch_db, project_copy)
     assert result.returncode == 1
     assert result.stderr.startswith("CommandError: undo failed: division by zero")
     assert result.stderr.endswith("; nothing was rolled back\n")

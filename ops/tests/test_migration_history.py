@@ -2,12 +2,15 @@
 file) on a project copy whose migration files are edited, deleted and added; `--check` exit
 codes; and the records the post_migrate signal keeps (checksums, rollbacks, back-fill)."""
 
+import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
+from django.utils import timezone
 
 from ops.models import MigrationRecord
 from ops.selectors.migrations import (
@@ -107,6 +110,27 @@ def test_check_fails_on_a_pending_migration(scratch_db):
     with pytest.raises(SystemExit) as exit:
         call_command("migration_history", "--check", database=scratch_db.alias)
     assert exit.value.code == 1
+
+
+def test_a_rolled_back_migration_whose_file_is_gone_is_history_not_a_problem(scratch_db):
+    applied_at = timezone.now() - timedelta(days=2)
+    MigrationRecord.objects.using(scratch_db.alias).create(
+        app="ops",
+        name="0999_withdrawn",
+        checksum="ab" * 32,
+        steps=2,
+        applied_at=applied_at,
+        rolled_back_at=applied_at + timedelta(days=1),
+    )
+    withdrawn = migration_history(using=scratch_db.alias)[-1]
+    assert (withdrawn.app, withdrawn.name, withdrawn.status) == (
+        "ops",
+        "0999_withdrawn",
+        ROLLED_BACK,
+    )
+    assert (withdrawn.steps, withdrawn.recorded_checksum, withdrawn.checksum) == (2, "ab" * 32, "")
+    assert not withdrawn.needs_attention
+    call_command("migration_history", "--check", database=scratch_db.alias, stdout=io.StringIO())
 
 
 def test_migrate_records_each_file_checksum_and_steps(scratch_db):
