@@ -7,4 +7,7 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from cases import signals  # noqa: F401 - cache invalidation and logout on deactivation
+        from cases import (  # noqa: F401 - both register themselves
+            checks,  # the embedder system check
+            signals,  # cache invalidation and logout on deactivation
+        )

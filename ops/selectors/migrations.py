@@ -1,0 +1,171 @@
+"""What the database and the files on disk say about each migration of the project's apps: the
+read side of `migration_history` and `migrate_undo`, and the checksums the records compare."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connections
+from django.db.migrations import Migration
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
+
+from ops.models import MigrationRecord
+
+APPLIED = "applied"
+PENDING = "pending"
+ROLLED_BACK = "rolled back"
+MODIFIED = "MODIFIED after apply"
+MISSING = "missing file"
+
+MigrationKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    """One line of the history: a migration and what is known about it."""
+
+    app: str
+    name: str
+    status: str
+    applied_at: datetime | None
+    rolled_back_at: datetime | None
+    steps: int | None  # operations in the migration; None when neither file nor record says
+    checksum: str  # SHA-256 of the file on disk now; "" when the file is missing
+    recorded_checksum: str  # SHA-256 of the file when it was applied; "" when unknown
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether the database does not match the code here: anything but applied, except a
+        rolled-back migration whose file is gone (withdrawn on purpose)."""
+        if self.status == ROLLED_BACK:
+            return bool(self.checksum)
+        return self.status != APPLIED
+
+
+def project_app_labels() -> list[str]:
+    """Labels of the project's own apps (packages in the project directory, not libraries),
+    in INSTALLED_APPS order: cases, skills, discovery, ops."""
+    base_dir = Path(settings.BASE_DIR).resolve()
+    labels = []
+    for app_config in apps.get_app_configs():
+        package_dir = base_dir / app_config.name.split(".")[0]
+        if Path(app_config.path).resolve().is_relative_to(package_dir) and package_dir.is_dir():
+            labels.append(app_config.label)
+    return labels
+
+
+def migration_file(migration: Migration) -> Path:
+    """The file the migration was loaded from."""
+    return Path(sys.modules[type(migration).__module__].__file__)
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 (hex) of the file's bytes."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def disk_migrations(labels: list[str]) -> dict[MigrationKey, Migration]:
+    """The migrations of `labels` as the files on disk define them, in dependency order.
+
+    Only the files are read (no graph is built), so a deleted migration that others depend on
+    is reported rather than stopping the reader, as it stops Django's own loader.
+    """
+    loader = MigrationLoader(None, load=False)
+    loader.load_disk()
+    found = {key: m for key, m in loader.disk_migrations.items() if key[0] in labels}
+    sorter = TopologicalSorter()
+    for key in sorted(found):
+        migration = found[key]
+        sorter.add(key, *(tuple(d) for d in migration.dependencies if tuple(d) in found))
+        for later in migration.run_before:
+            if tuple(later) in found:
+                sorter.add(tuple(later), key)
+    return {key: found[key] for key in sorter.static_order()}
+
+
+def applied_migrations(labels: list[str], using: str = "default") -> dict[MigrationKey, datetime]:
+    """Applied migrations of `labels` from django_migrations, in the order they were applied."""
+    recorder = MigrationRecorder(connections[using])
+    if not recorder.has_table():
+        return {}
+    rows = recorder.migration_qs.filter(app__in=labels).order_by("id")
+    return {(app, name): at for app, name, at in rows.values_list("app", "name", "applied")}
+
+
+def records_table_exists(using: str = "default") -> bool:
+    """Whether ops.0002 (the migration_records table) is applied on `using`."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        return MigrationRecord._meta.db_table in connection.introspection.table_names(cursor)
+
+
+def migration_records(using: str = "default") -> dict[MigrationKey, MigrationRecord]:
+    if not records_table_exists(using):
+        return {}
+    return {(r.app, r.name): r for r in MigrationRecord.objects.using(using)}
+
+
+def migration_history(using: str = "default") -> list[MigrationState]:
+    """Every migration of the project's apps: the applied ones in the order they were applied,
+    then the others in dependency order, then rolled-back ones whose file has since gone."""
+    labels = project_app_labels()
+    on_disk = disk_migrations(labels)
+    applied = applied_migrations(labels, using)
+    records = migration_records(using)
+    checksums = {key: file_checksum(migration_file(m)) for key, m in on_disk.items()}
+
+    def state(key: MigrationKey, status: str) -> MigrationState:
+        record = records.get(key)
+        migration = on_disk.get(key)
+        return MigrationState(
+            app=key[0],
+            name=key[1],
+            status=status,
+            applied_at=applied.get(key) or (record.applied_at if record else None),
+            rolled_back_at=record.rolled_back_at if record and key not in applied else None,
+            steps=_steps(key in applied, migration, record),
+            checksum=checksums.get(key, ""),
+            recorded_checksum=record.checksum if record else "",
+        )
+
+    history = []
+    for key in applied:
+        recorded = records[key].checksum if key in records else ""
+        if key not in on_disk:
+            status = MISSING
+        elif recorded and recorded != checksums[key]:
+            status = MODIFIED
+        else:
+            status = APPLIED
+        history.append(state(key, status))
+    for key in on_disk:
+        if key not in applied:
+            rolled_back = key in records and records[key].rolled_back_at is not None
+            history.append(state(key, ROLLED_BACK if rolled_back else PENDING))
+    withdrawn = [
+        key
+        for key, record in records.items()
+        if key[0] in labels
+        and key not in applied
+        and key not in on_disk
+        and record.rolled_back_at is not None
+    ]
+    for key in sorted(withdrawn, key=lambda k: records[k].rolled_back_at):
+        history.append(state(key, ROLLED_BACK))
+    return history
+
+
+def _steps(applied: bool, migration: Migration | None, record: MigrationRecord | None):
+    """Operations count: as applied when the record knows it, else as the file says now."""
+    if applied and record and record.steps is not None:
+        return record.steps
+    return len(migration.operations) if migration else (record.steps if record else None)

@@ -1,0 +1,132 @@
+"""Scratch databases for the migration tests: copies of a migrated database on the tests' server,
+reachable in this process through their own connection alias and by URL from `manage.py`
+subprocesses, so that rolling migrations back and forth never touches the test database."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import connection, connections
+from django.db.migrations.loader import MigrationLoader
+
+from conftest import ROOT, current_database_url, subprocess_env
+
+
+@dataclass(frozen=True)
+class ScratchDatabase:
+    alias: str  # connection alias in this process
+    name: str
+    url: str  # DATABASE_URL for subprocesses
+
+    def manage(self, *args: str, project: Path = ROOT, input: str | None = None):
+        """Run `manage.py ARGS` of `project` (the real one or a copy) against this database."""
+        environment = subprocess_env(
+            DATABASE_URL=self.url,
+            PYTHONPATH=str(project),
+            LEGALPLATFORM_DATA_DIR=str(settings.DATA_DIR),
+        )
+        return subprocess.run(
+            [sys.executable, str(project / "manage.py"), *args],
+            cwd=project,
+            env=environment,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+
+def _execute_on_server(sql: str) -> None:
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(sql)
+
+
+@contextlib.contextmanager
+def new_database(name: str, *, template: str | None = None):
+    """Database `name` (a copy of `template`, else empty) on the tests' server for the duration;
+    then dropped. The caller must have the database access unblocked."""
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    _execute_on_server(drop)
+    _execute_on_server(
+        f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    )
+    try:
+        yield name
+    finally:
+        _execute_on_server(drop)
+
+
+@contextlib.contextmanager
+def database_alias(name: str):
+    """A connection alias `name` to database `name`, like the default one, for the duration.
+    (Register it after pytest-django's `db` set up: Django then lets the test use it.)"""
+    connection.ensure_connection()  # fills in the embedded server's host and port
+    entry = copy.deepcopy(connection.settings_dict)
+    entry.update(NAME=name, EMBEDDED=False)
+    entry["OPTIONS"].pop("pool", None)  # a plain connection, really closed by close()
+    connections.settings[name] = entry
+    url = urlunsplit(urlsplit(current_database_url())._replace(path=f"/{quote(name)}"))
+    try:
+        yield ScratchDatabase(alias=name, name=name, url=url)
+    finally:
+        connections[name].close()
+        del connections[name]
+        del connections.settings[name]
+
+
+@contextlib.contextmanager
+def scratch_database(name: str, *, template: str | None = None):
+    """A new database with a connection alias of the same name; dropped afterwards."""
+    with new_database(name, template=template), database_alias(name) as scratch:
+        yield scratch
+
+
+def copy_project(destination: Path) -> Path:
+    """A copy of the project's code (not its data or tests) whose migration files a test may
+    edit, delete or add to; run it with `ScratchDatabase.manage(project=...)`."""
+    destination.mkdir(parents=True)
+    for item in ("manage.py", "legalplatform", "cases", "skills", "discovery", "ops"):
+        source = ROOT / item
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "tests")
+            shutil.copytree(source, destination / item, ignore=ignore)
+        else:
+            shutil.copy2(source, destination / item)
+    return destination
+
+
+def leaf_migration(app: str) -> str:
+    """The name of `app`'s latest migration in the project."""
+    (leaf,) = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes(app)
+    return leaf[1]
+
+
+def write_migration(
+    project: Path, app: str, name: str, depends_on: str, operations: str, *, atomic: bool = True
+) -> Path:
+    """Add `app/migrations/{name}.py` to a project copy: one migration after `depends_on` with
+    `operations` (Python source of a list, which may call `forwards`, a no-op RunPython code)."""
+    path = project / app / "migrations" / f"{name}.py"
+    path.write_text(
+        "from django.db import migrations\n\n\n"
+        "def forwards(apps, schema_editor):\n"
+        "    pass\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        f"    atomic = {atomic}\n"
+        f"    dependencies = [({app!r}, {depends_on!r})]\n"
+        f"    operations = {operations}\n"
+    )
+    return path
+
+
+def create_table_operations(table: str) -> str:
+    """Operations source of a reversible migration that creates (and drops) a probe table."""
+    return f'[migrations.RunSQL("CREATE TABLE {table} (id int)", "DROP TABLE {table}")]'
