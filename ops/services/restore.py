@@ -36,6 +36,7 @@ from ops.services.backup import (
     guarded,
     no_progress,
     read_manifest,
+    remove_orphans,
 )
 from ops.services.postgres_client import (
     ClientPrograms,
@@ -177,6 +178,10 @@ def restore_backup(
                 report(f"restoring into scratch database {scratch}")
                 _restore_into(checked, programs, using, scratch, jobs, no_owner, progress)
                 counts = _check_and_prepare(using, scratch, checked.manifest)
+                report(
+                    f"restored {len(counts)} tables, {sum(counts.values())} rows"
+                    + (", as many as the manifest lists" if checked.manifest else "")
+                )
                 _copy_database_properties(admin, source=target, target=scratch)
                 _close_own_connections(using)
                 replaced = _scratch_name(target, REPLACED_MARK)
@@ -189,6 +194,7 @@ def restore_backup(
         warnings = []
         try:
             _drop(admin, replaced)
+            report(f"dropped the replaced database {replaced}")
         except psycopg.Error as exc:
             warnings.append(
                 f"the previous database was kept as {replaced} ({_pg_error(exc)}); "
@@ -300,10 +306,12 @@ def _describe(checked: _Checked) -> str:
 
 @contextlib.contextmanager
 def _work_directory():
-    """A private directory (0700) beside the backups for the decrypted copy, removed after."""
+    """A private directory (0700) beside the backups for the decrypted copy, removed after (and
+    by the next restore if this process is killed)."""
     base = Path(settings.BACKUP_DIR)
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
-    directory = Path(tempfile.mkdtemp(prefix=".restore-", dir=base))
+    remove_orphans(base, ".restore-*")
+    directory = Path(tempfile.mkdtemp(prefix=".restore-", suffix=f"-{os.getpid()}", dir=base))
     try:
         yield directory
     finally:
