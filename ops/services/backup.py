@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 
 from ops.services import encryption
@@ -32,6 +33,7 @@ from ops.services.postgres_client import (
     StderrReader,
     client_programs,
     connect,
+    error_line,
     row_counts,
     server_version,
     stop_process,
@@ -142,66 +144,23 @@ def create_backup(
     directory = _backup_directory(output_dir)
     remove_orphans(directory, f".backup-*{_PARTIAL_MARK}*")
 
-    started = time.monotonic()
     created_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     path = _free_name(directory, label or settings.APP_ENV, created_at, fmt, encrypt)
     partial = path.with_name(f".{path.name}{_PARTIAL_MARK}{os.getpid()}")
+    manifest_path = manifest_path_for(path)
     try:
-        with _guarded_connect(using) as conn:
-            major, version_text = server_version(conn)
-            programs = guarded(client_programs, major, using)
-            # One snapshot for pg_dump and for the manifest's counts: they describe the same data.
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-            tables = user_tables(conn)
-            migrations = _applied_migrations(conn)
-            database = conn.info.dbname
-            if not keys:  # pg_dump writes the file itself (and syncs it)
-                _create_private(partial).close()
-            dump = _start_pg_dump(programs, using, fmt, snapshot, None if keys else partial)
-            bar = progress(total=len(tables), desc=f"backup of {database}", unit="tables")
-            stderr = StderrReader(dump, on_line=lambda line: _count_table(line, bar))
-            # The counts scan every table: on the snapshot's connection, beside pg_dump.
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                counting = pool.submit(row_counts, conn, tables)
-                try:
-                    if keys:
-                        digest, size = _encrypt_output(dump, partial, keys)
-                    else:
-                        dump.wait()
-                        digest, size = file_sha256(partial), partial.stat().st_size
-                except BaseException:
-                    stop_process(dump)
-                    raise
-                finally:
-                    stderr.join()
-                    bar.close()
-                counts = counting.result()
-            conn.execute("ROLLBACK")
-        if dump.returncode != 0:
-            raise BackupError(f"pg_dump failed: {stderr.summary()}")
-        manifest = {
-            "manifest_version": MANIFEST_VERSION,
-            "file": path.name,
-            "format": fmt,
-            "compression": "gzip",
-            "encryption": "age" if encrypt else None,
-            "sha256": digest,
-            "size": size,
-            "created_at": created_at.isoformat().replace("+00:00", "Z"),
-            "environment": settings.APP_ENV,
-            "label": label,
-            "database": database,
-            "server_version": version_text,
-            "pg_dump_version": programs.version,
-            "applied_migrations": migrations,
-            "row_counts": counts,
-            "duration_seconds": round(time.monotonic() - started, 2),
-        }
-        manifest_path = manifest_path_for(path)
+        manifest = _dump_into(partial, using=using, fmt=fmt, keys=keys, progress=progress)
+        manifest.update(
+            file=path.name,
+            created_at=created_at.isoformat().replace("+00:00", "Z"),
+            environment=settings.APP_ENV,
+            label=label,
+        )
         _write_private(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         os.replace(partial, path)
         _fsync_directory(directory)
+    except psycopg.Error as exc:
+        raise BackupError(f"the backup failed: {error_line(exc)}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
@@ -211,6 +170,59 @@ def create_backup(
             directory, environment=settings.APP_ENV, keep_days=keep_days, keep=path
         )
     return Backup(path=path, manifest_path=manifest_path, manifest=manifest, pruned=pruned)
+
+
+def _dump_into(partial: Path, *, using: str, fmt: str, keys: list | None, progress) -> dict:
+    """pg_dump the database into `partial` and return the manifest's facts about it."""
+    started = time.monotonic()
+    with _guarded_connect(using) as conn:
+        major, version_text = server_version(conn)
+        programs = guarded(client_programs, major, using)
+        # One snapshot for pg_dump and for the manifest's counts: they describe the same data.
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        tables = user_tables(conn)
+        migrations = _applied_migrations(conn)
+        database = conn.info.dbname
+        if not keys:  # pg_dump writes the file itself (and syncs it)
+            _create_private(partial).close()
+        dump = _start_pg_dump(programs, using, fmt, snapshot, None if keys else partial)
+        bar = progress(total=len(tables), desc=f"backup of {database}", unit="tables")
+        stderr = StderrReader(dump, on_line=lambda line: _count_table(line, bar))
+        # The counts scan every table: on the snapshot's connection, beside pg_dump.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            counting = pool.submit(row_counts, conn, tables)
+            try:
+                if keys:
+                    digest, size = _encrypt_output(dump, partial, keys)
+                else:
+                    dump.wait()
+            except BaseException:
+                stop_process(dump)
+                raise
+            finally:
+                stderr.join()
+                bar.close()
+            counts = counting.result()
+        conn.execute("ROLLBACK")
+    if dump.returncode != 0:
+        raise BackupError(f"pg_dump failed: {stderr.summary()}")
+    if not keys:
+        digest, size = file_sha256(partial), partial.stat().st_size
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "format": fmt,
+        "compression": "gzip",
+        "encryption": "age" if keys else None,
+        "sha256": digest,
+        "size": size,
+        "database": database,
+        "server_version": version_text,
+        "pg_dump_version": programs.version,
+        "applied_migrations": migrations,
+        "row_counts": counts,
+        "duration_seconds": round(time.monotonic() - started, 2),
+    }
 
 
 def guarded(function, *args, error: type[BackupError] = BackupError):
@@ -223,13 +235,10 @@ def guarded(function, *args, error: type[BackupError] = BackupError):
 
 @contextlib.contextmanager
 def _guarded_connect(using: str, **kwargs):
-    import psycopg
-
     try:
         conn = connect(using, autocommit=True, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BackupError(f"cannot connect to the database: {reason}") from None
+        raise BackupError(f"cannot connect to the database: {error_line(exc)}") from None
     with conn:
         yield conn
 

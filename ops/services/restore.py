@@ -43,6 +43,7 @@ from ops.services.postgres_client import (
     StderrReader,
     client_programs,
     connect,
+    error_line,
     row_counts,
     server_version,
     stop_process,
@@ -136,7 +137,6 @@ def restore_backup(
     failure or interrupt before the swap commits, the target is untouched and the scratch
     database is dropped.
     """
-    started = time.monotonic()
     path = Path(path).expanduser()
     if jobs < 1:
         raise RestoreError(f"--jobs must be 1 or more; got {jobs}")
@@ -148,6 +148,20 @@ def restore_backup(
         )
     if not path.is_file():
         raise RestoreError(f"backup file {path} does not exist")
+    try:
+        return _restore(
+            path, using, jobs, require_manifest, safety_backup, no_owner, confirm, progress, report
+        )
+    except psycopg.Error as exc:  # the swap handles its own: any other comes before it
+        raise RestoreError(
+            f"the restore stopped, the database is unchanged: {error_line(exc)}"
+        ) from None
+
+
+def _restore(
+    path, using, jobs, require_manifest, safety_backup, no_owner, confirm, progress, report
+) -> RestoreResult:
+    started = time.monotonic()
     target = connections[using].settings_dict["NAME"]
     with _maintenance_connection(using) as admin:
         major, _ = server_version(admin)
@@ -197,7 +211,7 @@ def restore_backup(
             report(f"dropped the replaced database {replaced}")
         except psycopg.Error as exc:
             warnings.append(
-                f"the previous database was kept as {replaced} ({_pg_error(exc)}); "
+                f"the previous database was kept as {replaced} ({error_line(exc)}); "
                 "drop it when done"
             )
     return RestoreResult(
@@ -329,7 +343,7 @@ def _maintenance_connection(using: str):
         try:
             conn = connect(using, dbname=dbname, autocommit=True)
         except psycopg.OperationalError as exc:
-            errors.append(str(exc).strip().splitlines()[0] if str(exc).strip() else dbname)
+            errors.append(error_line(exc))
             continue
         with conn:
             yield conn
@@ -433,7 +447,7 @@ def _create_like(admin, scratch: str, *, like: str) -> None:
         )
     except psycopg.Error as exc:
         raise RestoreError(
-            f"cannot create the scratch database {scratch}: {_pg_error(exc)}"
+            f"cannot create the scratch database {scratch}: {error_line(exc)}"
         ) from None
 
 
@@ -617,13 +631,8 @@ def _swap(admin, *, target: str, scratch: str, replaced: str) -> None:
             last = exc
             time.sleep(0.5 * (attempt + 1))
         except psycopg.Error as exc:
-            raise RestoreError(f"cannot swap in the restored database: {_pg_error(exc)}") from None
+            raise RestoreError(f"cannot swap in the restored database: {error_line(exc)}") from None
     raise RestoreError(
-        f"sessions kept reconnecting to {target} ({_pg_error(last)}); stop the application "
+        f"sessions kept reconnecting to {target} ({error_line(last)}); stop the application "
         "and run the restore again"
     )
-
-
-def _pg_error(exc: BaseException | None) -> str:
-    text = str(exc or "").strip()
-    return text.splitlines()[0] if text else type(exc).__name__
