@@ -17,12 +17,14 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 
 from ops.services import encryption
@@ -31,6 +33,7 @@ from ops.services.postgres_client import (
     StderrReader,
     client_programs,
     connect,
+    error_line,
     row_counts,
     server_version,
     stop_process,
@@ -139,61 +142,25 @@ def create_backup(
     if keep_days < 0:
         raise BackupError(f"keep days must be 0 (keep all) or more; got {keep_days}")
     directory = _backup_directory(output_dir)
+    remove_orphans(directory, f".backup-*{_PARTIAL_MARK}*")
 
-    started = time.monotonic()
     created_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     path = _free_name(directory, label or settings.APP_ENV, created_at, fmt, encrypt)
     partial = path.with_name(f".{path.name}{_PARTIAL_MARK}{os.getpid()}")
+    manifest_path = manifest_path_for(path)
     try:
-        with _guarded_connect(using) as conn:
-            major, version_text = server_version(conn)
-            programs = guarded(client_programs, major, using)
-            # One snapshot for pg_dump and for the manifest's counts: they describe the same data.
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-            tables = user_tables(conn)
-            migrations = _applied_migrations(conn)
-            database = conn.info.dbname
-            dump = _start_pg_dump(programs, using, fmt, snapshot)
-            bar = progress(total=len(tables), desc=f"backup of {database}", unit="tables")
-            stderr = StderrReader(dump, on_line=lambda line: _count_table(line, bar))
-            # The counts scan every table: on the snapshot's connection, beside pg_dump.
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                counting = pool.submit(row_counts, conn, tables)
-                try:
-                    digest, size = _write_dump(dump, partial, keys)
-                except BaseException:
-                    stop_process(dump)
-                    raise
-                finally:
-                    stderr.join()
-                    bar.close()
-                counts = counting.result()
-            conn.execute("ROLLBACK")
-        if dump.returncode != 0:
-            raise BackupError(f"pg_dump failed: {stderr.summary()}")
-        manifest = {
-            "manifest_version": MANIFEST_VERSION,
-            "file": path.name,
-            "format": fmt,
-            "compression": "gzip",
-            "encryption": "age" if encrypt else None,
-            "sha256": digest,
-            "size": size,
-            "created_at": created_at.isoformat().replace("+00:00", "Z"),
-            "environment": settings.APP_ENV,
-            "label": label,
-            "database": database,
-            "server_version": version_text,
-            "pg_dump_version": programs.version,
-            "applied_migrations": migrations,
-            "row_counts": counts,
-            "duration_seconds": round(time.monotonic() - started, 2),
-        }
-        manifest_path = manifest_path_for(path)
+        manifest = _dump_into(partial, using=using, fmt=fmt, keys=keys, progress=progress)
+        manifest.update(
+            file=path.name,
+            created_at=created_at.isoformat().replace("+00:00", "Z"),
+            environment=settings.APP_ENV,
+            label=label,
+        )
         _write_private(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         os.replace(partial, path)
         _fsync_directory(directory)
+    except psycopg.Error as exc:
+        raise BackupError(f"the backup failed: {error_line(exc)}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
@@ -203,6 +170,59 @@ def create_backup(
             directory, environment=settings.APP_ENV, keep_days=keep_days, keep=path
         )
     return Backup(path=path, manifest_path=manifest_path, manifest=manifest, pruned=pruned)
+
+
+def _dump_into(partial: Path, *, using: str, fmt: str, keys: list | None, progress) -> dict:
+    """pg_dump the database into `partial` and return the manifest's facts about it."""
+    started = time.monotonic()
+    with _guarded_connect(using) as conn:
+        major, version_text = server_version(conn)
+        programs = guarded(client_programs, major, using)
+        # One snapshot for pg_dump and for the manifest's counts: they describe the same data.
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        tables = user_tables(conn)
+        migrations = _applied_migrations(conn)
+        database = conn.info.dbname
+        if not keys:  # pg_dump writes the file itself (and syncs it)
+            _create_private(partial).close()
+        dump = _start_pg_dump(programs, using, fmt, snapshot, None if keys else partial)
+        bar = progress(total=len(tables), desc=f"backup of {database}", unit="tables")
+        stderr = StderrReader(dump, on_line=lambda line: _count_table(line, bar))
+        # The counts scan every table: on the snapshot's connection, beside pg_dump.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            counting = pool.submit(row_counts, conn, tables)
+            try:
+                if keys:
+                    digest, size = _encrypt_output(dump, partial, keys)
+                else:
+                    dump.wait()
+            except BaseException:
+                stop_process(dump)
+                raise
+            finally:
+                stderr.join()
+                bar.close()
+            counts = counting.result()
+        conn.execute("ROLLBACK")
+    if dump.returncode != 0:
+        raise BackupError(f"pg_dump failed: {stderr.summary()}")
+    if not keys:
+        digest, size = file_sha256(partial), partial.stat().st_size
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "format": fmt,
+        "compression": "gzip",
+        "encryption": "age" if keys else None,
+        "sha256": digest,
+        "size": size,
+        "database": database,
+        "server_version": version_text,
+        "pg_dump_version": programs.version,
+        "applied_migrations": migrations,
+        "row_counts": counts,
+        "duration_seconds": round(time.monotonic() - started, 2),
+    }
 
 
 def guarded(function, *args, error: type[BackupError] = BackupError):
@@ -215,13 +235,10 @@ def guarded(function, *args, error: type[BackupError] = BackupError):
 
 @contextlib.contextmanager
 def _guarded_connect(using: str, **kwargs):
-    import psycopg
-
     try:
         conn = connect(using, autocommit=True, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BackupError(f"cannot connect to the database: {reason}") from None
+        raise BackupError(f"cannot connect to the database: {error_line(exc)}") from None
     with conn:
         yield conn
 
@@ -268,7 +285,11 @@ def _applied_migrations(conn) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _start_pg_dump(programs, using: str, fmt: str, snapshot: str) -> subprocess.Popen:
+def _start_pg_dump(
+    programs, using: str, fmt: str, snapshot: str, output: Path | None
+) -> subprocess.Popen:
+    """pg_dump into `output` (a custom archive written to a file records where each table's
+    data starts, which parallel restore needs), or to stdout when `output` is None."""
     conninfo, env = subprocess_target(using, application="legalplatform backup")
     args = [
         programs.path("pg_dump"),
@@ -277,27 +298,28 @@ def _start_pg_dump(programs, using: str, fmt: str, snapshot: str) -> subprocess.
         "--compress=6",
         f"--snapshot={snapshot}",
         "--verbose",
+        *([f"--file={output}"] if output else []),
     ]
     return subprocess.Popen(
         args,
         env=env,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL if output else subprocess.PIPE,
         stderr=subprocess.PIPE,
         umask=0o077,
     )
 
 
-def _write_dump(dump: subprocess.Popen, partial: Path, keys: list | None) -> tuple[str, int]:
-    """Copy pg_dump's output into `partial` (0600), encrypting if `keys`; (sha256, size)."""
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
+def _create_private(path: Path):
+    """Create `path` (which must not exist) with mode 0600; return it open for writing."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
+def _encrypt_output(dump: subprocess.Popen, partial: Path, keys: list) -> tuple[str, int]:
+    """Encrypt pg_dump's stdout into `partial` (0600), hashing on the way; (sha256, size)."""
+    with _create_private(partial) as handle:
         sink = _HashingWriter(handle)
-        if keys:
-            guarded(encryption.encrypt_stream, dump.stdout, sink, keys)
-        else:
-            while chunk := dump.stdout.read(_CHUNK):
-                sink.write(chunk)
+        guarded(encryption.encrypt_stream, dump.stdout, sink, keys)
         dump.stdout.close()
         dump.wait()
         handle.flush()
@@ -373,6 +395,20 @@ def read_manifest(path: Path) -> dict:
     return manifest
 
 
+def file_sha256(path: Path, progress: ProgressFactory = no_progress) -> str:
+    """The SHA-256 of the file `path`, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    bar = progress(total=Path(path).stat().st_size, desc=f"checksum of {Path(path).name}", unit="B")
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+                bar.update(len(chunk))
+    finally:
+        bar.close()
+    return digest.hexdigest()
+
+
 def checksum_problem(path: Path, manifest: dict, progress: ProgressFactory = no_progress):
     """Why `path` does not match its manifest (size, then SHA-256), or None when it does."""
     size = Path(path).stat().st_size
@@ -381,25 +417,21 @@ def checksum_problem(path: Path, manifest: dict, progress: ProgressFactory = no_
             f"{Path(path).name} is {size} bytes but its manifest says {manifest['size']}: "
             "the file is truncated or was replaced"
         )
-    digest = hashlib.sha256()
-    bar = progress(total=size, desc=f"checksum of {Path(path).name}", unit="B")
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-                bar.update(len(chunk))
-    finally:
-        bar.close()
-    if digest.hexdigest() != manifest["sha256"]:
+    if file_sha256(path, progress) != manifest["sha256"]:
         return f"the SHA-256 of {Path(path).name} does not match its manifest: the file is damaged"
     return None
 
 
 def list_backups(
-    directory: Path | str | None = None, *, verify: bool = True, progress=no_progress
+    directory: Path | str | None = None,
+    *,
+    database: str | None = None,
+    verify: bool = True,
+    progress=no_progress,
 ) -> list[BackupListing]:
     """Backups in `directory` (default BACKUP_DIR), newest first, each checked against its
-    manifest when `verify` (reads every file once)."""
+    manifest when `verify` (reads every file once); only those of the database named
+    `database` when given (files without a manifest are then left out)."""
     directory = Path(directory or settings.BACKUP_DIR)
     if not directory.is_dir():
         return []
@@ -410,7 +442,9 @@ def list_backups(
             manifest = read_manifest(path)
         except BackupError as exc:
             manifest, problem = None, str(exc)
-        else:
+        if database is not None and (manifest or {}).get("database") != database:
+            continue
+        if manifest is not None:
             problem = checksum_problem(path, manifest, progress) if verify else None
         created_at = _created_at(manifest) or dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
         listings.append(
@@ -452,8 +486,7 @@ def prune_backups(
 ) -> list[Path]:
     """Delete backups (file and manifest) whose manifest says `environment` and that were made
     more than `keep_days` days before `now`; never `keep`, never a file without a manifest.
-    Also removes partial files that a killed backup left more than a day ago. Returns the
-    deleted backup files."""
+    Returns the deleted backup files."""
     directory = Path(directory or settings.BACKUP_DIR)
     now = now or dt.datetime.now(dt.UTC)
     cutoff = now - dt.timedelta(days=keep_days)
@@ -470,9 +503,26 @@ def prune_backups(
             path.unlink(missing_ok=True)
             manifest_path_for(path).unlink(missing_ok=True)
             pruned.append(path)
-    stale = now.timestamp() - 86400
-    for partial in directory.glob(f".backup-*{_PARTIAL_MARK}*"):
-        with contextlib.suppress(FileNotFoundError):
-            if partial.stat().st_mtime < stale:
-                partial.unlink()
     return pruned
+
+
+def remove_orphans(directory: Path, pattern: str) -> None:
+    """Remove what killed processes left in `directory`: entries matching `pattern` whose name
+    ends in `-{pid}` of a process that no longer runs (partial dumps, decrypted copies)."""
+    for orphan in directory.glob(pattern):
+        pid = orphan.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _process_runs(int(pid)):
+            if orphan.is_dir():
+                shutil.rmtree(orphan, ignore_errors=True)
+            else:
+                orphan.unlink(missing_ok=True)
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -20,31 +20,35 @@ class EncryptionError(RuntimeError):
 
 def recipients() -> list:
     """The public keys (`age1…`, comma-separated) from BACKUP_AGE_RECIPIENT."""
-    value = settings.BACKUP_AGE_RECIPIENT
-    if not value:
-        raise EncryptionError(
-            "encryption needs BACKUP_AGE_RECIPIENT (an age public key, age1…; "
-            "make a key pair with `age-keygen` or pyrage.x25519.Identity.generate())"
-        )
-    try:
-        return [x25519.Recipient.from_str(key.strip()) for key in value.split(",") if key.strip()]
-    except pyrage.RecipientError as exc:
-        raise EncryptionError(f"BACKUP_AGE_RECIPIENT is not an age public key: {exc}") from None
+    return _keys(
+        settings.BACKUP_AGE_RECIPIENT,
+        x25519.Recipient.from_str,
+        missing="encryption needs BACKUP_AGE_RECIPIENT (an age public key, age1…; make a key "
+        "pair with `age-keygen` or pyrage.x25519.Identity.generate())",
+        malformed="BACKUP_AGE_RECIPIENT is not an age public key",
+    )
 
 
 def identities() -> list:
     """The secret keys (`AGE-SECRET-KEY-1…`, comma-separated) from BACKUP_AGE_IDENTITY."""
-    value = settings.BACKUP_AGE_IDENTITY
-    if not value:
-        raise EncryptionError(
-            "this backup is encrypted: set BACKUP_AGE_IDENTITY to the age secret key "
-            "(AGE-SECRET-KEY-1…) whose public key it was encrypted to"
-        )
+    return _keys(
+        settings.BACKUP_AGE_IDENTITY,
+        x25519.Identity.from_str,
+        missing="this backup is encrypted: set BACKUP_AGE_IDENTITY to the age secret key "
+        "(AGE-SECRET-KEY-1…) whose public key it was encrypted to",
+        malformed="BACKUP_AGE_IDENTITY is not an age secret key",
+    )
+
+
+def _keys(value: str, parse, *, missing: str, malformed: str) -> list:
+    keys = [key.strip() for key in (value or "").split(",") if key.strip()]
+    if not keys:
+        raise EncryptionError(missing)
     try:
-        return [x25519.Identity.from_str(key.strip()) for key in value.split(",") if key.strip()]
-    except pyrage.IdentityError:
-        # The message of the binding may quote the key; never print it.
-        raise EncryptionError("BACKUP_AGE_IDENTITY is not an age secret key") from None
+        return [parse(key) for key in keys]
+    except (pyrage.RecipientError, pyrage.IdentityError):
+        # The binding's message may quote the key, a secret for identities: never show it.
+        raise EncryptionError(malformed) from None
 
 
 def encrypt_stream(source: BinaryIO, target: BinaryIO, keys: list) -> None:

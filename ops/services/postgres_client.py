@@ -19,7 +19,6 @@ from django.db import connections
 from psycopg.conninfo import make_conninfo
 
 from legalplatform import embedded
-from legalplatform.db.base import describe_target
 
 # Keys of Django's connection parameters that are not libpq parameters.
 _NOT_LIBPQ = {
@@ -82,9 +81,10 @@ def subprocess_target(
     return make_conninfo(**{k: str(v) for k, v in params.items()}), env
 
 
-def describe(using: str = "default") -> str:
-    """`socket …/dbname as user` of the alias, for messages; never the password."""
-    return describe_target(connection_params(using))
+def error_line(exc: BaseException | None) -> str:
+    """The first line of a driver or server error: enough for one-line messages."""
+    text = str(exc or "").strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def server_version(conn: psycopg.Connection) -> tuple[int, str]:

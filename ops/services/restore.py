@@ -27,6 +27,7 @@ from psycopg import sql
 
 from ops.safety import database_label, production_reason
 from ops.services import encryption
+from ops.services import postgres_client as pg
 from ops.services.backup import (
     Backup,
     BackupError,
@@ -36,17 +37,7 @@ from ops.services.backup import (
     guarded,
     no_progress,
     read_manifest,
-)
-from ops.services.postgres_client import (
-    ClientPrograms,
-    StderrReader,
-    client_programs,
-    connect,
-    row_counts,
-    server_version,
-    stop_process,
-    subprocess_target,
-    user_tables,
+    remove_orphans,
 )
 
 # What a restore leaves behind only when it was killed: found and dropped by the next one.
@@ -122,7 +113,7 @@ def restore_backup(
        for callers that just made one).
     4. Restores into a fresh scratch database with the target's owner, encoding and locale
        (`jobs` > 1: parallel pg_restore, archives only), checks its row counts against the
-       manifest, copies the target's database-level settings and grants, runs ANALYZE.
+       manifest, copies the target's database-level settings and grants.
     5. Swaps it in: ends the other sessions on the target, closes this process's pool, renames
        target → `{name}__replaced_…` and scratch → target in one transaction, then drops the
        replaced database.
@@ -135,7 +126,6 @@ def restore_backup(
     failure or interrupt before the swap commits, the target is untouched and the scratch
     database is dropped.
     """
-    started = time.monotonic()
     path = Path(path).expanduser()
     if jobs < 1:
         raise RestoreError(f"--jobs must be 1 or more; got {jobs}")
@@ -147,10 +137,24 @@ def restore_backup(
         )
     if not path.is_file():
         raise RestoreError(f"backup file {path} does not exist")
+    try:
+        return _restore(
+            path, using, jobs, require_manifest, safety_backup, no_owner, confirm, progress, report
+        )
+    except psycopg.Error as exc:  # the swap handles its own: any other comes before it
+        raise RestoreError(
+            f"the restore stopped, the database is unchanged: {pg.error_line(exc)}"
+        ) from None
+
+
+def _restore(
+    path, using, jobs, require_manifest, safety_backup, no_owner, confirm, progress, report
+) -> RestoreResult:
+    started = time.monotonic()
     target = connections[using].settings_dict["NAME"]
     with _maintenance_connection(using) as admin:
-        major, _ = server_version(admin)
-        programs = guarded(client_programs, major, using, error=RestoreError)
+        major, _ = pg.server_version(admin)
+        programs = guarded(pg.client_programs, major, using, error=RestoreError)
         with _work_directory() as workdir:
             checked = _verify(path, programs, workdir, require_manifest, progress)
             report(f"verified {path.name} ({_describe(checked)})")
@@ -176,7 +180,11 @@ def restore_backup(
                 _create_like(admin, scratch, like=target)
                 report(f"restoring into scratch database {scratch}")
                 _restore_into(checked, programs, using, scratch, jobs, no_owner, progress)
-                counts = _check_and_prepare(using, scratch, checked.manifest)
+                counts = _check_counts(using, scratch, checked.manifest)
+                report(
+                    f"restored {len(counts)} tables, {sum(counts.values())} rows"
+                    + (", as many as the manifest lists" if checked.manifest else "")
+                )
                 _copy_database_properties(admin, source=target, target=scratch)
                 _close_own_connections(using)
                 replaced = _scratch_name(target, REPLACED_MARK)
@@ -189,9 +197,10 @@ def restore_backup(
         warnings = []
         try:
             _drop(admin, replaced)
+            report(f"dropped the replaced database {replaced}")
         except psycopg.Error as exc:
             warnings.append(
-                f"the previous database was kept as {replaced} ({_pg_error(exc)}); "
+                f"the previous database was kept as {replaced} ({pg.error_line(exc)}); "
                 "drop it when done"
             )
     return RestoreResult(
@@ -243,7 +252,7 @@ def _decrypt(path: Path, target: Path, progress) -> None:
         guarded(encryption.decrypt_stream, source, sink, keys, error=RestoreError)
 
 
-def _list_archive(programs: ClientPrograms, source: Path, *, full_read: bool) -> int:
+def _list_archive(programs: pg.ClientPrograms, source: Path, *, full_read: bool) -> int:
     """Entries in the archive's table of contents; with `full_read`, every data block is read
     and decompressed too (pg_restore into /dev/null)."""
     listing = subprocess.run(
@@ -300,10 +309,12 @@ def _describe(checked: _Checked) -> str:
 
 @contextlib.contextmanager
 def _work_directory():
-    """A private directory (0700) beside the backups for the decrypted copy, removed after."""
+    """A private directory (0700) beside the backups for the decrypted copy, removed after (and
+    by the next restore if this process is killed)."""
     base = Path(settings.BACKUP_DIR)
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
-    directory = Path(tempfile.mkdtemp(prefix=".restore-", dir=base))
+    remove_orphans(base, ".restore-*")
+    directory = Path(tempfile.mkdtemp(prefix=".restore-", suffix=f"-{os.getpid()}", dir=base))
     try:
         yield directory
     finally:
@@ -319,9 +330,9 @@ def _maintenance_connection(using: str):
     errors = []
     for dbname in ("postgres", "template1"):
         try:
-            conn = connect(using, dbname=dbname, autocommit=True)
+            conn = pg.connect(using, dbname=dbname, autocommit=True)
         except psycopg.OperationalError as exc:
-            errors.append(str(exc).strip().splitlines()[0] if str(exc).strip() else dbname)
+            errors.append(pg.error_line(exc))
             continue
         with conn:
             yield conn
@@ -425,12 +436,12 @@ def _create_like(admin, scratch: str, *, like: str) -> None:
         )
     except psycopg.Error as exc:
         raise RestoreError(
-            f"cannot create the scratch database {scratch}: {_pg_error(exc)}"
+            f"cannot create the scratch database {scratch}: {pg.error_line(exc)}"
         ) from None
 
 
 def _restore_into(checked, programs, using, scratch, jobs, no_owner, progress) -> None:
-    conninfo, env = subprocess_target(using, dbname=scratch, application="legalplatform restore")
+    conninfo, env = pg.subprocess_target(using, dbname=scratch, application="legalplatform restore")
     if checked.kind == "archive":
         args = [
             programs.path("pg_restore"),
@@ -458,13 +469,13 @@ def _restore_into(checked, programs, using, scratch, jobs, no_owner, progress) -
     process = subprocess.Popen(
         args, env=env, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    stderr = StderrReader(process, on_line=_restore_progress(bar, checked.kind))
+    stderr = pg.StderrReader(process, on_line=_restore_progress(bar, checked.kind))
     try:
         if stdin == subprocess.PIPE:
             _feed_script(checked, process, bar)
         process.wait()
     except BaseException:
-        stop_process(process)
+        pg.stop_process(process)
         raise
     finally:
         stderr.join()
@@ -497,10 +508,12 @@ def _feed_script(checked: _Checked, process: subprocess.Popen, bar) -> None:
                 process.stdin.close()
 
 
-def _check_and_prepare(using: str, scratch: str, manifest: dict | None) -> dict[str, int]:
-    """Count the restored rows (they must equal the manifest's) and gather statistics."""
-    with connect(using, dbname=scratch, autocommit=True) as conn:
-        counts = row_counts(conn, user_tables(conn))
+def _check_counts(using: str, scratch: str, manifest: dict | None) -> dict[str, int]:
+    """Count the restored rows; they must equal the manifest's. (Statistics are left to
+    autovacuum, which analyzes every restored table within a minute or two: an ANALYZE here
+    would add seconds per GB to the downtime.)"""
+    with pg.connect(using, dbname=scratch, autocommit=True) as conn:
+        counts = pg.row_counts(conn, pg.user_tables(conn))
         expected = (manifest or {}).get("row_counts")
         if expected is not None and counts != expected:
             differing = sorted(
@@ -514,7 +527,6 @@ def _check_and_prepare(using: str, scratch: str, manifest: dict | None) -> dict[
                 f"{counts.get(name, 'no table')} rows, the backup had {expected.get(name)} "
                 f"({len(differing)} tables differ)"
             )
-        conn.execute("ANALYZE")
     return counts
 
 
@@ -609,13 +621,10 @@ def _swap(admin, *, target: str, scratch: str, replaced: str) -> None:
             last = exc
             time.sleep(0.5 * (attempt + 1))
         except psycopg.Error as exc:
-            raise RestoreError(f"cannot swap in the restored database: {_pg_error(exc)}") from None
+            raise RestoreError(
+                f"cannot swap in the restored database: {pg.error_line(exc)}"
+            ) from None
     raise RestoreError(
-        f"sessions kept reconnecting to {target} ({_pg_error(last)}); stop the application "
+        f"sessions kept reconnecting to {target} ({pg.error_line(last)}); stop the application "
         "and run the restore again"
     )
-
-
-def _pg_error(exc: BaseException | None) -> str:
-    text = str(exc or "").strip()
-    return text.splitlines()[0] if text else type(exc).__name__

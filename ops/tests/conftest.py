@@ -22,12 +22,14 @@ SELECT '!', false, 'user' || g || '@demo.lawfirm.ro', 'Ștefan', 'Țăranu' || g
        'Active', false, 'aad-' || g || '-demo', '{"language": "ro"}', (SELECT id FROM firms)
   FROM generate_series(1, 3) g;
 INSERT INTO clients (name, address, contact_info, firm_id)
-SELECT 'Client ' || g, 'Bulevardul Unirii ' || g, '{"email": "c@example.ro"}', (SELECT id FROM firms)
+SELECT 'Client ' || g, 'Bulevardul Unirii ' || g, '{"email": "c@example.ro"}',
+       (SELECT id FROM firms)
   FROM generate_series(1, 3) g;
 INSERT INTO cases (case_number, title, case_type, status, priority, description, opened_date,
                    court_name, judge_name, client_id, firm_id)
-SELECT 'CASE-2024-00' || g, 'Contract Dispute ' || g, 'Civil', 'Active', 'High', '', date '2024-01-01' + g,
-       'Tribunalul București', 'Judge', (SELECT min(id::text)::uuid FROM clients), (SELECT id FROM firms)
+SELECT 'CASE-2024-00' || g, 'Contract Dispute ' || g, 'Civil', 'Active', 'High', '',
+       date '2024-01-01' + g, 'Tribunalul București', 'Judge',
+       (SELECT min(id::text)::uuid FROM clients), (SELECT id FROM firms)
   FROM generate_series(1, 3) g;
 INSERT INTO documents (title, content, document_type, status, file_name, file_size_bytes,
                        mime_type, storage_url, content_embedding, case_id, created_by_user_id)

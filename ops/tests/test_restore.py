@@ -129,8 +129,9 @@ def test_production_target_is_refused_unless_allowed(backup_dir, settings):
     assert fingerprint() == before and not list(backup_dir.glob("backup-before-restore-*"))
 
 
+@pytest.mark.slow
 def test_a_restore_killed_midway_leaves_the_original_intact(backup_dir):
-    fill_sample_data(usage_rows=60_000)  # enough data for the restore to take a while
+    fill_sample_data(usage_rows=40_000)  # enough data for the restore to take a while
     backup = create_backup(keep_days=0)
     change_data()
     before = fingerprint()
@@ -185,6 +186,7 @@ def _kill_group(process: subprocess.Popen) -> None:
         pass
 
 
+@pytest.mark.slow
 def test_restore_command_confirms_the_database_name(manage, backup_dir):
     backup = create_backup(output_dir=backup_dir, keep_days=0)
     change_data()

@@ -1,7 +1,8 @@
 """`manage.py backups`: the backups in BACKUP_DIR with date, size, environment and whether each
 file still matches the checksum of its manifest."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from ops.progress import progress_bar
 from ops.services.backup import format_size, list_backups
@@ -15,15 +16,21 @@ class Command(BaseCommand):
             "--dir", dest="directory", help="directory to list (default BACKUP_DIR)"
         )
         parser.add_argument(
+            "--database", help="only backups of this database alias (default: every backup)"
+        )
+        parser.add_argument(
             "--no-verify",
             action="store_false",
             dest="verify",
             help="do not read the files to check their checksums (fast)",
         )
 
-    def handle(self, *args, directory, verify, **options):
+    def handle(self, *args, directory, database, verify, **options):
+        if database is not None and database not in connections:
+            raise CommandError(f"unknown database alias {database!r}")
         listings = list_backups(
             directory,
+            database=connections[database].settings_dict["NAME"] if database else None,
             verify=verify,
             progress=lambda **kwargs: progress_bar(self.stderr, **kwargs),
         )

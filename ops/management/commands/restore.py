@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from ops.progress import progress_bar
-from ops.safety import confirm_database_name, database_label, production_reason
+from ops.safety import confirm_database_name, production_reason
 from ops.services.backup import BackupError
 from ops.services.restore import restore_backup
 
@@ -50,13 +50,7 @@ class Command(BaseCommand):
     def handle(self, *args, file, database, jobs, interactive, allow_production, **options):
         if database not in connections:
             raise CommandError(f"unknown database alias {database!r}")
-        reason = production_reason(database)
-        if reason and not allow_production:
-            raise CommandError(
-                f"refusing to restore into {database_label(database)}: it looks like production "
-                f"({reason}); pass --allow-production to confirm by typing its name"
-            )
-        if reason and not interactive:
+        if allow_production and not interactive and production_reason(database):
             raise CommandError(
                 "a production restore needs the database name typed; it cannot run with --noinput"
             )
@@ -71,7 +65,7 @@ class Command(BaseCommand):
                 using=database,
                 jobs=jobs,
                 require_manifest=not options["no_manifest"],
-                allow_production=bool(reason),
+                allow_production=allow_production,
                 no_owner=options["no_owner"],
                 confirm=confirm if interactive else None,
                 progress=lambda **kwargs: progress_bar(self.stderr, **kwargs),
