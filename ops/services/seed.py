@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -39,6 +40,7 @@ from cases.models import (
     UserRole,
     UserStatus,
 )
+from discovery.services import load_demo_data as load_discovery_demo_data
 from ops.safety import production_reason
 from ops.services import synthetic
 from skills.models import Skill, SkillUsageLog, SkillVersion
@@ -72,6 +74,7 @@ class DemoData:
     tasks: list[dict]
     skills: list[dict]
     usage: dict
+    root: Path
 
     @property
     def skill_ids(self) -> list[str]:
@@ -217,6 +220,7 @@ def load_demo_data(fixtures_dir: Path | str | None = None) -> DemoData:
         tasks=tasks,
         skills=skills,
         usage=usage,
+        root=root,
     )
 
 
@@ -226,8 +230,8 @@ def load_demo_data(fixtures_dir: Path | str | None = None) -> DemoData:
 @dataclass
 class Tally:
     what: str
-    created: int = 0
-    found: int = 0
+    created: int
+    found: int | None  # None: the loader does not tell
     note: str = ""
 
 
@@ -249,7 +253,7 @@ class SeedReport:
     synthetic: synthetic.SyntheticResult | None = None
     random_seed: int | None = None
 
-    def tally(self, what: str, created: int, found: int, note: str = "") -> None:
+    def tally(self, what: str, created: int, found: int | None, note: str = "") -> None:
         self.tallies.append(Tally(what, created, found, note))
 
     @property
@@ -267,7 +271,7 @@ def _step(what: str) -> Iterator[None]:
         yield
     except SeedError:
         raise
-    except (DatabaseError, ValueError, TypeError, KeyError) as exc:
+    except (DatabaseError, ValidationError, ValueError, TypeError, KeyError) as exc:
         reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
         raise SeedError(f"seeding {what} failed: {reason}") from exc
 
@@ -352,6 +356,8 @@ def _seed_demo(data: DemoData, report: SeedReport, calendar: _Calendar, using: s
         _seed_tasks(data, users, cases, report, calendar, using)
     with _step("skills"):
         _seed_skills(data, firm, users, report, calendar, using)
+    with _step("discovery demo data"):
+        _seed_discovery(data, report, using)
     login = users[data.login]
     report.login = DemoLogin(
         email=login.email,
@@ -625,6 +631,23 @@ def _demo_usage_logs(data, skills, firm, users, calendar) -> dict[uuid.UUID, Ski
                 executed_at=calendar.now - window * rng.random(),
             )
     return logs
+
+
+def _seed_discovery(data: DemoData, report: SeedReport, using: str) -> None:
+    """Document types, templates, patterns and template usage, by the discovery app's own
+    idempotent loader (its files are fixtures/discovery/)."""
+    added = load_discovery_demo_data(data.root / "discovery")
+    # The loader creates types with the application's clock, then updates them in the same
+    # transaction, where the shared trigger update_updated_at_column() stamps now(): the start
+    # of this (long) transaction, earlier than their created_at. Stamp both with that start.
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "UPDATE document_type_registry SET created_at = now() WHERE created_at > updated_at"
+        )
+    report.tally("discovery types", added.document_types, None)
+    report.tally(
+        "templates", added.templates, None, f"{added.patterns} patterns, {added.usage_logs} uses"
+    )
 
 
 # --- reset ----------------------------------------------------------------------------------------

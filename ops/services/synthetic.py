@@ -496,8 +496,10 @@ def start_of_day(moment: datetime.datetime | None = None) -> datetime.datetime:
     return moment.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def ensure_synthetic_skills(using: str) -> tuple[list[str], int]:
-    """The synthetic skill catalog (found by skill_id): their ids as text and how many were new."""
+def ensure_synthetic_skills(using: str, as_of: datetime.datetime) -> tuple[list[str], int]:
+    """The synthetic skill catalog (found by skill_id): their ids as text and how many were new.
+    They are dated `as_of`: the statistics trigger stamps updated_at with the transaction's start,
+    which must not precede created_at."""
     catalog = romanian_vocabulary()["skills"]["catalog"]
     existing = dict(
         Skill.objects.using(using)
@@ -513,11 +515,19 @@ def ensure_synthetic_skills(using: str) -> tuple[list[str], int]:
             category=s["category"],
             version="1.0.0",
             description=f"Synthetic skill for load tests: {s['display_name']}.",
+            created_at=as_of,
         )
         for s in missing
     )
     SkillVersion.objects.using(using).bulk_create(
-        SkillVersion(skill=s, version="1.0.0", content=f"# {s.display_name}", is_current=True)
+        SkillVersion(
+            skill=s,
+            version="1.0.0",
+            content=f"# {s.display_name}",
+            is_current=True,
+            created_at=as_of,
+            deployed_at=as_of,
+        )
         for s in created
     )
     existing.update((skill.skill_id, skill.id) for skill in created)
@@ -554,8 +564,9 @@ def seed_synthetic_firms(
     result = SyntheticResult()
     write = writer or copy_writer(using)
     with transaction.atomic(using=using):
-        skill_ids, result.skills_created = ensure_synthetic_skills(using)
-        generator = FirmGenerator(random_seed, start_of_day(as_of), skill_ids)
+        as_of = start_of_day(as_of)
+        skill_ids, result.skills_created = ensure_synthetic_skills(using, as_of)
+        generator = FirmGenerator(random_seed, as_of, skill_ids)
         vat_ids = {index: generator.vat_id(index) for index in range(count)}
         existing = set(
             Firm.objects.using(using)

@@ -88,10 +88,9 @@ class Command(BaseCommand):
         if verbose:
             self.stdout.write(f"demo dataset in {report.database}:")
             for tally in report.tallies:
+                found = f"{tally.found:>4} found" if tally.found is not None else " " * 10
                 note = f"  {tally.note}" if tally.note else ""
-                self.stdout.write(
-                    f"  {tally.what:<18} {tally.created:>4} created {tally.found:>4} found{note}"
-                )
+                self.stdout.write(f"  {tally.what:<18} {tally.created:>4} created {found}{note}")
         if report.synthetic and verbose:
             result = report.synthetic
             self.stdout.write(
