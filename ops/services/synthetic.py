@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ from skills.models import Skill, SkillUsageLog, SkillVersion
 # Version-4 UUIDs from seeded bits: clear the version and variant bits, then set them.
 _UUID_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
 _UUID_SET = (0x4 << 76) | (0x2 << 62)
+# Synthetic skills get ids derived from their skill_id, so their logs are the same everywhere.
+SYNTHETIC_SKILL_NAMESPACE = uuid.UUID("3d6f1c9e-2b7a-4f0e-8c55-9a1b2c3d4e5f")
 NULL = r"\N"
 MINUTES_PER_DAY = 1440
 COPY_CHUNK_ROWS = 5000
@@ -509,6 +512,7 @@ def ensure_synthetic_skills(using: str, as_of: datetime.datetime) -> tuple[list[
     missing = [s for s in catalog if s["skill_id"] not in existing]
     created = Skill.objects.using(using).bulk_create(
         Skill(
+            id=uuid.uuid5(SYNTHETIC_SKILL_NAMESPACE, s["skill_id"]),
             skill_id=s["skill_id"],
             display_name=s["display_name"],
             type=s["type"],
