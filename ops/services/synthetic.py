@@ -367,7 +367,8 @@ class FirmGenerator:
             )
             year = clock.year(opened_day)
             numbers[year] = numbers.get(year, 0) + 1
-            case_number = f"CASE-{year}-{numbers[year]:04d}-{firm.vat_id}"
+            # CASE-YYYY-NNN with the firm's VAT digits before the number: unique across firms.
+            case_number = f"CASE-{year}-{firm.vat_id[2:]}{numbers[year]:04d}"
             title = f"{dice.pick(matters[case_type])} - {client_name}"
             if case_type in ("Civil", "IntellectualProperty", "Labor"):
                 title += f" c. {dice.pick(pools.companies)}"

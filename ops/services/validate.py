@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.db import DatabaseError, connections, models, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.db.models.sql import Query
 
 from ops.extensions import REQUIRED_EXTENSIONS
@@ -175,37 +175,39 @@ def _sample(ids: Iterable) -> str:
 
 
 def _check_migrations(connection, report: ValidationReport) -> None:
-    executor = MigrationExecutor(connection)
-    loader = executor.loader
-    pending = [
-        f"{m.app_label}.{m.name}" for m, _ in executor.migration_plan(loader.graph.leaf_nodes())
-    ]
-    unknown = sorted(
-        f"{app}.{name}"
-        for app, name in loader.applied_migrations
-        if (app, name) not in loader.graph.nodes
-        and app in {c.label for c in apps.get_app_configs()}
-    )
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    graph, applied = loader.graph, loader.applied_migrations
+    pending = []
+    for leaf in graph.leaf_nodes():
+        for node in graph.forwards_plan(leaf):
+            if node not in applied and node not in pending:
+                pending.append(node)
+    labels = {config.label for config in apps.get_app_configs()}
+    unknown = sorted(node for node in applied if node not in graph.nodes and node[0] in labels)
     if pending:
         report.add(
             "migrations",
             FAIL,
-            detail=f"{len(pending)} not applied",
+            detail=f"{len(pending)} not applied{_sample(_names(pending[:SAMPLE_SIZE]))}",
             rule="all applied",
             count=len(pending),
-            sample_ids=pending[:SAMPLE_SIZE],
+            sample_ids=_names(pending[:SAMPLE_SIZE]),
         )
     if unknown:
         report.add(
             "migrations",
             FAIL,
-            detail=f"{len(unknown)} applied but unknown to this code",
+            detail=f"{len(unknown)} applied but unknown to this code{_sample(_names(unknown))}",
             rule="applied migrations exist in the code",
             count=len(unknown),
-            sample_ids=unknown[:SAMPLE_SIZE],
+            sample_ids=_names(unknown[:SAMPLE_SIZE]),
         )
     if not pending and not unknown:
-        report.add("migrations", PASS, detail=f"{len(loader.applied_migrations)} applied")
+        report.add("migrations", PASS, detail=f"{len(applied)} applied, none pending")
+
+
+def _names(nodes) -> list[str]:
+    return [f"{app}.{name}" for app, name in nodes]
 
 
 def _check_extensions(connection, report: ValidationReport) -> None:
