@@ -4,10 +4,13 @@ rows already in COPY's text format, which go into PostgreSQL through COPY."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import queue
 import random
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connections, transaction
@@ -539,20 +542,115 @@ def ensure_synthetic_skills(using: str, as_of: datetime.datetime) -> tuple[list[
     return [existing[s["skill_id"]].hex for s in catalog], len(created)
 
 
-Writer = Callable[[Table, list[str]], None]
+class CopyPipeline:
+    """Writes firms' rows through COPY on a thread of its own, so that PostgreSQL takes in one
+    firm while Python generates the next (the wait for the server releases the GIL). The thread
+    uses the caller's connection, inside the caller's transaction; the main thread does not touch
+    that connection until close()."""
 
+    def __init__(self, using: str, progress: Callable[[int], None] | None):
+        connection = connections[using]
+        connection.ensure_connection()
+        self.raw = connection.connection
+        self.progress = progress
+        self.queue: queue.Queue[FirmRows | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="seed-copy", daemon=True)
+        self.thread.start()
 
-def copy_writer(using: str) -> Writer:
-    """Writes lines of COPY text into a table through the connection `using`."""
+    def put(self, rows: FirmRows) -> None:
+        if self.error is None:
+            self.queue.put(rows)
+        if self.error is not None:
+            self.close()
 
-    def write(table: Table, lines: list[str]) -> None:
-        with connections[using].cursor() as cursor:
+    def close(self) -> None:
+        """Wait for the writes; re-raise the first error of the thread."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while (rows := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain: the main thread raises at its next put()
+            try:
+                for table, lines in rows.items():
+                    self._copy(table, lines)
+                    if self.progress:
+                        self.progress(len(lines))
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                self.error = exc
+
+    def _copy(self, table: Table, lines: list[str]) -> None:
+        with self.raw.cursor() as cursor:
             statement = f"COPY {table.name} ({', '.join(table.columns)}) FROM STDIN"
             with cursor.copy(statement) as copy:
                 for start in range(0, len(lines), COPY_CHUNK_ROWS):
                     copy.write("".join(lines[start : start + COPY_CHUNK_ROWS]))
 
-    return write
+
+@dataclass
+class _Deferred:
+    table: str
+    drop: str
+    create: str
+
+
+def _deferrable_maintenance(cursor, table: str) -> list[_Deferred]:
+    """The secondary indexes and foreign keys of `table` that a bulk load may rebuild: not the
+    primary key or unique indexes (they keep duplicates out), not vector indexes (costlier to
+    rebuild than to maintain, and synthetic documents have no embeddings)."""
+    cursor.execute(
+        """
+        SELECT 'DROP INDEX ' || i.indexrelid::regclass, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid
+        JOIN pg_am am ON am.oid = c.relam
+        WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT i.indisunique
+          AND am.amname IN ('btree', 'gin', 'gist', 'brin', 'hash')
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+        UNION ALL
+        SELECT format('ALTER TABLE %%I DROP CONSTRAINT %%I', %s, conname),
+               format('ALTER TABLE %%I ADD CONSTRAINT %%I %%s', %s, conname,
+                      pg_get_constraintdef(oid))
+        FROM pg_constraint
+        WHERE conrelid = %s::regclass AND contype = 'f'
+        """,
+        [table, table, table, table],
+    )
+    return [_Deferred(table, drop, create) for drop, create in cursor.fetchall()]
+
+
+@contextlib.contextmanager
+def maintenance_deferred(using: str, incoming: dict[str, int]) -> Iterator[list[str]]:
+    """For each table that `incoming` rows will at least double: drop its secondary indexes and
+    foreign keys before the load and recreate them after, in the same transaction, so a failure
+    anywhere brings them back with everything else. Building an index once from sorted rows and
+    checking a foreign key with one join beat maintaining both row by row; for small loads onto
+    big tables the opposite holds, and those tables are left alone. Yields the tables deferred.
+
+    The drops hold ACCESS EXCLUSIVE locks on those tables until the transaction ends."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, greatest(reltuples, 0)::bigint FROM pg_class "
+            "WHERE relname = ANY(%s) AND relkind = 'r'",
+            [list(incoming)],
+        )
+        present = dict(cursor.fetchall())
+        tables = [t for t, rows in incoming.items() if rows >= present.get(t, 0)]
+        deferred = [d for table in tables for d in _deferrable_maintenance(cursor, table)]
+        for item in deferred:
+            cursor.execute(item.drop)
+    yield tables
+    with connections[using].cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for item in deferred:
+            cursor.execute(item.create)
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
 
 
 def seed_synthetic_firms(
@@ -562,33 +660,47 @@ def seed_synthetic_firms(
     using: str = "default",
     as_of: datetime.datetime | None = None,
     progress: Callable[[int], None] | None = None,
-    writer: Writer | None = None,
 ) -> SyntheticResult:
     """Add `count` synthetic firms (skipping those whose VAT id exists) in the caller's
     transaction. The same seed on the same day gives the same rows, ids included."""
     result = SyntheticResult()
-    write = writer or copy_writer(using)
     with transaction.atomic(using=using):
         as_of = start_of_day(as_of)
         skill_ids, result.skills_created = ensure_synthetic_skills(using, as_of)
         generator = FirmGenerator(random_seed, as_of, skill_ids)
-        vat_ids = {index: generator.vat_id(index) for index in range(count)}
+        vat_ids = [generator.vat_id(index) for index in range(count)]
         existing = set(
-            Firm.objects.using(using)
-            .filter(vat_id__in=vat_ids.values())
-            .values_list("vat_id", flat=True)
+            Firm.objects.using(using).filter(vat_id__in=vat_ids).values_list("vat_id", flat=True)
         )
-        for index in range(count):
-            if vat_ids[index] in existing:
+        new = []
+        for index, vat_id in enumerate(vat_ids):
+            if vat_id in existing:
                 result.firms_found += 1
-                if progress:
-                    progress(rows_per_firm())
-                continue
-            existing.add(vat_ids[index])
-            for table, lines in generator.firm_rows(index).items():
-                write(table, lines)
-                result.rows[table.name] = result.rows.get(table.name, 0) + len(lines)
-                if progress:
-                    progress(len(lines))
-            result.firms_created += 1
+            else:
+                existing.add(vat_id)
+                new.append(index)
+        if progress and result.firms_found:
+            progress(result.firms_found * rows_per_firm())
+        per_firm = {FIRMS.name: 1, **{t.name: generator.counts[k] for k, t in _COUNTED.items()}}
+        incoming = {table: rows * len(new) for table, rows in per_firm.items()}
+        with maintenance_deferred(using, incoming):
+            pipeline = CopyPipeline(using, progress)
+            try:
+                for index in new:
+                    pipeline.put(generator.firm_rows(index))
+            finally:
+                pipeline.close()
+        result.firms_created = len(new)
+        result.rows = {table: rows for table, rows in incoming.items() if rows}
     return result
+
+
+# per_firm keys of the vocabulary file -> the table they count
+_COUNTED = {
+    "users": USERS,
+    "clients": CLIENTS,
+    "cases": CASES,
+    "documents": DOCUMENTS,
+    "tasks": TASKS,
+    "usage_logs": USAGE_LOGS,
+}
