@@ -40,6 +40,7 @@ from cases.models import (
     UserRole,
     UserStatus,
 )
+from cases.services import embed_documents
 from discovery.services import load_demo_data as load_discovery_demo_data
 from ops.safety import production_reason
 from ops.services import synthetic
@@ -517,7 +518,13 @@ def _seed_documents(data, firm, users, cases, report, calendar, using) -> None:
             created_at=calendar.date(entry["created"], OFFICE_HOURS["document"]),
         )
     documents = _create_missing(Document, using, wanted, existing)
-    report.tally("documents", len(documents) - len(existing), len(existing))
+    run = embed_documents(within=Document.objects.using(using).filter(case__firm=firm), using=using)
+    report.tally(
+        "documents",
+        len(documents) - len(existing),
+        len(existing),
+        f"{run.embedded} embedded by {run.embedder}" if run.embedded else "",
+    )
 
 
 def _seed_tasks(data, users, cases, report, calendar, using) -> None:

@@ -642,6 +642,11 @@ def maintenance_deferred(using: str, incoming: dict[str, int]) -> Iterator[list[
         present = dict(cursor.fetchall())
         tables = [t for t, rows in incoming.items() if rows >= present.get(t, 0)]
         deferred = [d for table in tables for d in _deferrable_maintenance(cursor, table)]
+        if deferred:
+            # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: rows written earlier in
+            # this transaction wait for their checks, and ALTER TABLE refuses a table with
+            # pending checks. Run them now; the rest of the transaction defers them again.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for item in deferred:
             cursor.execute(item.drop)
     yield tables
@@ -649,6 +654,8 @@ def maintenance_deferred(using: str, incoming: dict[str, int]) -> Iterator[list[
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         for item in deferred:
             cursor.execute(item.create)
+        if deferred:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         for table in tables:
             cursor.execute(f"ANALYZE {table}")
 
