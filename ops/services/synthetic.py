@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
 import queue
 import random
 import threading
@@ -25,6 +26,8 @@ _UUID_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
 _UUID_SET = (0x4 << 76) | (0x2 << 62)
 # Synthetic skills get ids derived from their skill_id, so their logs are the same everywhere.
 SYNTHETIC_SKILL_NAMESPACE = uuid.UUID("3d6f1c9e-2b7a-4f0e-8c55-9a1b2c3d4e5f")
+# RowIds keeps 16 bits for the firm's index within a run.
+MAX_FIRMS = 0xFFFF
 NULL = r"\N"
 MINUTES_PER_DAY = 1440
 COPY_CHUNK_ROWS = 5000
@@ -190,6 +193,26 @@ class Dice:
         return f"{(self.getrandbits(128) & _UUID_CLEAR) | _UUID_SET:032x}"
 
 
+class RowIds:
+    """Primary keys of one synthetic firm: UUIDv8 (RFC 9562) ordered by run, firm, table and row,
+    with random low bits. Ordered keys append at the right edge of each primary-key B-tree, where
+    random version-4 ids would dirty a different page for nearly every row of a bulk load."""
+
+    def __init__(self, run: int, firm_index: int, dice: Dice):
+        self.base = (run << 96) | (firm_index << 80) | (0x8 << 76) | (0x2 << 62)
+        self.dice = dice
+
+    def maker(self, table: Table) -> Callable[[], str]:
+        prefix = self.base | (TABLES.index(table) << 64)
+        row = itertools.count()
+        low_bits = self.dice.getrandbits
+
+        def next_id() -> str:
+            return f"{prefix | (next(row) << 32) | low_bits(32):032x}"
+
+        return next_id
+
+
 @dataclass
 class People:
     """A firm's active users, by what rows need them for."""
@@ -211,6 +234,7 @@ class FirmContext:
     vat_id: str
     domain: str
     created: int
+    ids: RowIds
     people: People | None = None
     clients: list[tuple[str, str, int]] = field(default_factory=list)  # id, name, created
     # id, number, client name, created, end (closed or now), closed?
@@ -223,6 +247,7 @@ class FirmGenerator:
     def __init__(self, random_seed: int, as_of: datetime.datetime, skill_ids: list[str]):
         vocabulary = romanian_vocabulary()
         self.seed = random_seed
+        self.run = random.Random(f"run:{random_seed}").getrandbits(32)  # the ids' first 32 bits
         self.vocabulary = vocabulary
         self.counts = vocabulary["per_firm"]
         self.history_days = vocabulary["history_days"]
@@ -259,7 +284,7 @@ class FirmGenerator:
         dice = self.dice(index)
         vat_id = f"RO{dice.between(10**7, 10**8 - 1)}"
         rows: FirmRows = {}
-        firm = self._firm(dice, vat_id, rows)
+        firm = self._firm(dice, RowIds(self.run, index, dice), vat_id, rows)
         self._users(dice, firm, rows)
         self._clients(dice, firm, rows)
         self._cases(dice, firm, rows)
@@ -270,7 +295,7 @@ class FirmGenerator:
 
     # --- one method per table, in foreign-key order ------------------------------------------
 
-    def _firm(self, dice: Dice, vat_id: str, rows: FirmRows) -> FirmContext:
+    def _firm(self, dice: Dice, ids: RowIds, vat_id: str, rows: FirmRows) -> FirmContext:
         pools, clock = self.pools, self.clock
         name = dice.pick(self.vocabulary["law_firm_names"]).format(
             first=dice.pick(pools.first_names),
@@ -279,8 +304,9 @@ class FirmGenerator:
         )
         slug = ascii_slug(name)
         firm = FirmContext(
-            id=dice.uuid(),
+            id=ids.maker(FIRMS)(),
             vat_id=vat_id,
+            ids=ids,
             # The VAT id keeps the mail domain, and so every user's address, unique.
             domain=f"{slug}-{vat_id[2:]}.ro",
             created=clock.now - (self.history_days + dice.between(30, 700)) * MINUTES_PER_DAY,
@@ -295,6 +321,7 @@ class FirmGenerator:
     def _users(self, dice: Dice, firm: FirmContext, rows: FirmRows) -> None:
         pools, clock = self.pools, self.clock
         lines, taken, active = [], set(), {}
+        next_id = firm.ids.maker(USERS)
         for role in apportion(self.vocabulary["users"]["roles"], self.counts["users"]):
             first, last = dice.pick(pools.first_names), dice.pick(pools.last_names)
             local = f"{ascii_slug(first, '.')}.{ascii_slug(last, '.')}"
@@ -305,7 +332,7 @@ class FirmGenerator:
             taken.add(email)
             # The first of each role is active, so every case and task finds someone.
             status = dice.pick(self.user_status) if active.get(role) else "Active"
-            user_id = dice.uuid()
+            user_id = next_id()
             created = firm.created + dice.between(0, self.history_days) * MINUTES_PER_DAY
             last_active = (
                 NULL if status == "Pending" else clock.timestamp(dice.between(created, clock.now))
@@ -331,8 +358,9 @@ class FirmGenerator:
     def _clients(self, dice: Dice, firm: FirmContext, rows: FirmRows) -> None:
         pools, clock = self.pools, self.clock
         lines = []
+        next_id = firm.ids.maker(CLIENTS)
         for _ in range(self.counts["clients"]):
-            client_id = dice.uuid()
+            client_id = next_id()
             if dice.random() < 0.6:
                 name = dice.pick(pools.companies)
                 email = f"office@{ascii_slug(name)}.ro"
@@ -359,8 +387,9 @@ class FirmGenerator:
         soonest_hearing, latest_hearing = vocabulary["next_hearing_in_days"]
         partners, associates = firm.people.partners, firm.people.associates
         lines, numbers = [], {}
+        next_id = firm.ids.maker(CASES)
         for _ in range(self.counts["cases"]):
-            case_id = dice.uuid()
+            case_id = next_id()
             case_type = dice.pick(self.case_type)
             status = dice.pick(self.case_status)
             client_id, client_name, client_created = dice.pick(firm.clients)
@@ -406,6 +435,7 @@ class FirmGenerator:
         ai_share = vocabulary["ai_generated_share"]
         authors = firm.people.everyone
         lines = []
+        next_id = firm.ids.maker(DOCUMENTS)
         for n in range(1, self.counts["documents"] + 1):
             case_id, case_number, client_name, case_created, case_end, _ = dice.pick(firm.cases)
             document_type = dice.pick(self.document_type)
@@ -415,7 +445,7 @@ class FirmGenerator:
             file_name = f"{self.kind_slugs[kind]}-{n}.{extension}"
             created = dice.between(case_created, case_end)
             lines.append(
-                f"{dice.uuid()}\t{case_id}\t{dice.pick(authors)}\t{kind} - {client_name}\t"
+                f"{next_id()}\t{case_id}\t{dice.pick(authors)}\t{kind} - {client_name}\t"
                 f"{dice.pick(pools.texts)}\t{document_type}\t{dice.pick(self.document_status)}\t"
                 f"{file_name}\t{dice.between(*file_format['size_bytes'])}\t"
                 f"{file_format['mime_type']}\t{storage_url(firm.vat_id, case_number, file_name)}\t"
@@ -431,6 +461,7 @@ class FirmGenerator:
         least_hours, most_hours = vocabulary["estimated_hours"]
         people, leads = firm.people.everyone, firm.people.leads
         lines = []
+        next_id = firm.ids.maker(TASKS)
         for _ in range(self.counts["tasks"]):
             case_id, _, client_name, case_created, case_end, closed = dice.pick(firm.cases)
             task_type = dice.pick(self.task_type)
@@ -451,7 +482,7 @@ class FirmGenerator:
             assignee = NULL if dice.random() < unassigned else dice.pick(people)
             description = dice.pick(pools.texts) if dice.random() < 0.5 else ""
             lines.append(
-                f"{dice.uuid()}\t{case_id}\t{dice.pick(kinds[task_type])} - {client_name}\t"
+                f"{next_id()}\t{case_id}\t{dice.pick(kinds[task_type])} - {client_name}\t"
                 f"{description}\t{task_type}\t{status}\t{dice.pick(self.task_priority)}\t"
                 f"{assignee}\t{dice.pick(leads)}\t{clock.timestamp(due)}\t{estimated:.1f}\t"
                 f"{actual}\t{done}\t{clock.timestamp(created)}\t{clock.timestamp(updated)}\n"
@@ -468,6 +499,7 @@ class FirmGenerator:
         window = profile["days"] * MINUTES_PER_DAY
         people = firm.people.everyone
         lines = []
+        next_id = firm.ids.maker(USAGE_LOGS)
         for _ in range(self.counts["usage_logs"]):
             tokens = dice.between(fewest, most)
             cost = f"{tokens * price:.6f}"
@@ -477,7 +509,7 @@ class FirmGenerator:
             else:
                 outcome = f"0\t{cost}\tf\t{dice.pick(errors)}"
             lines.append(
-                f"{dice.uuid()}\t{dice.pick(self.skill_ids)}\t{dice.pick(people)}\t{firm.id}\t"
+                f"{next_id()}\t{dice.pick(self.skill_ids)}\t{dice.pick(people)}\t{firm.id}\t"
                 f"{dice.between(fastest, slowest)}\t{tokens}\t{outcome}\t"
                 f"{clock.timestamp(clock.now - dice.between(0, window))}\n"
             )
@@ -656,8 +688,6 @@ def maintenance_deferred(using: str, incoming: dict[str, int]) -> Iterator[list[
             cursor.execute(item.create)
         if deferred:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        for table in tables:
-            cursor.execute(f"ANALYZE {table}")
 
 
 def seed_synthetic_firms(
@@ -670,6 +700,8 @@ def seed_synthetic_firms(
 ) -> SyntheticResult:
     """Add `count` synthetic firms (skipping those whose VAT id exists) in the caller's
     transaction. The same seed on the same day gives the same rows, ids included."""
+    if not 0 <= count <= MAX_FIRMS:
+        raise ValueError(f"synthetic firms per run must be between 0 and {MAX_FIRMS:,}")
     result = SyntheticResult()
     with transaction.atomic(using=using):
         as_of = start_of_day(as_of)
