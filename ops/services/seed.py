@@ -355,7 +355,7 @@ def _seed_demo(data: DemoData, report: SeedReport, calendar: _Calendar, using: s
     with _step("documents"):
         _seed_documents(data, firm, users, cases, report, calendar, using)
     with _step("tasks"):
-        _seed_tasks(data, users, cases, report, calendar, using)
+        _seed_tasks(data, firm, users, cases, report, calendar, using)
     with _step("skills"):
         _seed_skills(data, firm, users, report, calendar, using)
     with _step("discovery demo data"):
@@ -369,15 +369,18 @@ def _seed_demo(data: DemoData, report: SeedReport, calendar: _Calendar, using: s
     )
 
 
-def _keys(entries: list[dict], key: str = "email") -> list:
-    return [entry[key] for entry in entries]
-
-
-def _create_missing(model, using: str, wanted: dict, existing: dict) -> dict:
-    """Insert the rows of `wanted` whose natural key is not in `existing`; all rows by key."""
-    missing = {key: row for key, row in wanted.items() if key not in existing}
-    model.objects.using(using).bulk_create(missing.values())
-    return {**existing, **missing}
+def _seed_rows(what: str, report: SeedReport, using: str, existing, rows: list, key) -> dict:
+    """Insert those of `rows` (unsaved instances) whose natural key, `key(row)`, is not among
+    `existing` (a queryset); tally them and return every row, found or created, by its key."""
+    found = {key(row): row for row in existing.using(using)}
+    missing = {}
+    for row in rows:
+        if key(row) not in found:
+            missing[key(row)] = row
+    if missing:
+        type(rows[0]).objects.using(using).bulk_create(missing.values())
+    report.tally(what, len(missing), len(found))
+    return {**found, **missing}
 
 
 def _seed_firm(data: DemoData, report: SeedReport, calendar: _Calendar, using: str) -> Firm:
@@ -392,13 +395,10 @@ def _seed_firm(data: DemoData, report: SeedReport, calendar: _Calendar, using: s
     return firm
 
 
-def _seed_users(
-    data: DemoData, firm: Firm, report: SeedReport, calendar: _Calendar, using: str
-) -> dict[str, User]:
-    existing = {u.email: u for u in User.objects.using(using).filter(email__in=_keys(data.users))}
+def _seed_users(data, firm, report, calendar, using) -> dict[str, User]:
     encoded = make_password(data.password)  # one hash for all: hashing is deliberately slow
-    wanted = {
-        user["email"]: User(
+    users = [
+        User(
             firm=firm,
             email=user["email"],
             first_name=user["first_name"],
@@ -414,21 +414,14 @@ def _seed_users(
             last_active=calendar.days_ago(user.get("last_active_days_ago")),
         )
         for user in data.users
-    }
-    users = _create_missing(User, using, wanted, existing)
-    report.tally("users", len(users) - len(existing), len(existing))
-    return users
+    ]
+    existing = User.objects.filter(email__in=[user.email for user in users])
+    return _seed_rows("users", report, using, existing, users, key=lambda u: u.email)
 
 
 def _seed_audit_logs(data, users, report, calendar, using) -> None:
-    user_ids = [user.id for user in users.values()]
-    existing = {
-        (log.user_id, log.action, log.timestamp): log
-        for log in UserAuditLog.objects.using(using).filter(user_id__in=user_ids)
-    }
-    wanted = {}
-    for entry in data.audit_logs:
-        log = UserAuditLog(
+    logs = [
+        UserAuditLog(
             user=users[entry["user"]],
             admin_user=users[entry["admin"]],
             action=entry["action"],
@@ -436,18 +429,22 @@ def _seed_audit_logs(data, users, report, calendar, using) -> None:
             new_value=entry.get("new_value"),
             timestamp=calendar.date(entry["at"], hour=10),
         )
-        wanted[(log.user_id, log.action, log.timestamp)] = log
-    logs = _create_missing(UserAuditLog, using, wanted, existing)
-    report.tally("user audit logs", len(logs) - len(existing), len(existing))
+        for entry in data.audit_logs
+    ]
+    existing = UserAuditLog.objects.filter(user__in=list(users.values()))
+    _seed_rows(
+        "user audit logs",
+        report,
+        using,
+        existing,
+        logs,
+        key=lambda log: (log.user_id, log.action, log.timestamp),
+    )
 
 
 def _seed_clients(data, firm, report, calendar, using) -> dict[str, Client]:
-    existing = {
-        c.name: c
-        for c in Client.objects.using(using).filter(firm=firm, name__in=_keys(data.clients, "name"))
-    }
-    wanted = {
-        client["name"]: Client(
+    clients = [
+        Client(
             firm=firm,
             name=client["name"],
             address=client["address"],
@@ -455,21 +452,14 @@ def _seed_clients(data, firm, report, calendar, using) -> dict[str, Client]:
             created_at=calendar.date(client["created"]),
         )
         for client in data.clients
-    }
-    clients = _create_missing(Client, using, wanted, existing)
-    report.tally("clients", len(clients) - len(existing), len(existing))
-    return clients
+    ]
+    existing = Client.objects.filter(firm=firm, name__in=[client.name for client in clients])
+    return _seed_rows("clients", report, using, existing, clients, key=lambda c: c.name)
 
 
 def _seed_cases(data, firm, users, clients, report, calendar, using) -> dict[str, Case]:
-    numbers = _keys(data.cases, "case_number")
-    existing = {c.case_number: c for c in Case.objects.using(using).filter(case_number__in=numbers)}
-    strangers = [c.case_number for c in existing.values() if c.firm_id != firm.id]
-    if strangers:
-        raise SeedError(f"case number {strangers[0]} already belongs to another firm")
-    wanted = {}
-    for case in data.cases:
-        wanted[case["case_number"]] = Case(
+    cases = [
+        Case(
             firm=firm,
             case_number=case["case_number"],
             title=case["title"],
@@ -489,21 +479,19 @@ def _seed_cases(data, firm, users, clients, report, calendar, using) -> dict[str
             ),
             created_at=calendar.date(case["opened"]),
         )
-    cases = _create_missing(Case, using, wanted, existing)
-    report.tally("cases", len(cases) - len(existing), len(existing))
-    return cases
+        for case in data.cases
+    ]
+    existing = Case.objects.filter(case_number__in=[case.case_number for case in cases])
+    strangers = existing.using(using).exclude(firm=firm).values_list("case_number", flat=True)
+    if strangers:
+        raise SeedError(f"case number {strangers[0]} already belongs to another firm")
+    return _seed_rows("cases", report, using, existing, cases, key=lambda c: c.case_number)
 
 
 def _seed_documents(data, firm, users, cases, report, calendar, using) -> None:
-    existing = {
-        (d.case_id, d.file_name): d
-        for d in Document.objects.using(using).filter(case__in=list(cases.values()))
-    }
-    wanted = {}
-    for entry in data.documents:
-        case = cases[entry["case"]]
-        wanted[(case.id, entry["file_name"])] = Document(
-            case=case,
+    documents = [
+        Document(
+            case=cases[entry["case"]],
             created_by_user=users[entry["created_by"]],
             title=entry["title"],
             content=entry.get("content", ""),
@@ -512,31 +500,25 @@ def _seed_documents(data, firm, users, cases, report, calendar, using) -> None:
             file_name=entry["file_name"],
             file_size_bytes=entry.get("file_size_bytes", 0),
             mime_type=entry["mime_type"],
-            storage_url=storage_url("demo", case.case_number, entry["file_name"]),
+            storage_url=storage_url("demo", entry["case"], entry["file_name"]),
             version=entry.get("version", 1),
             ai_generated=entry.get("ai_generated", False),
             created_at=calendar.date(entry["created"], OFFICE_HOURS["document"]),
         )
-    documents = _create_missing(Document, using, wanted, existing)
-    run = embed_documents(within=Document.objects.using(using).filter(case__firm=firm), using=using)
-    report.tally(
-        "documents",
-        len(documents) - len(existing),
-        len(existing),
-        f"{run.embedded} embedded by {run.embedder}" if run.embedded else "",
+        for entry in data.documents
+    ]
+    existing = Document.objects.filter(case__firm=firm)
+    _seed_rows(
+        "documents", report, using, existing, documents, key=lambda d: (d.case_id, d.file_name)
     )
+    run = embed_documents(within=existing.using(using), using=using)
+    report.tally("embeddings", run.embedded, len(documents) - run.embedded, run.embedder)
 
 
-def _seed_tasks(data, users, cases, report, calendar, using) -> None:
-    existing = {
-        (t.case_id, t.title): t
-        for t in Task.objects.using(using).filter(case__in=list(cases.values()))
-    }
-    wanted = {}
-    for entry in data.tasks:
-        case = cases[entry["case"]]
-        wanted[(case.id, entry["title"])] = Task(
-            case=case,
+def _seed_tasks(data, firm, users, cases, report, calendar, using) -> None:
+    tasks = [
+        Task(
+            case=cases[entry["case"]],
             title=entry["title"],
             description=entry.get("description", ""),
             task_type=entry["task_type"],
@@ -550,94 +532,90 @@ def _seed_tasks(data, users, cases, report, calendar, using) -> None:
             completed_at=calendar.days_ago(entry.get("completed_days_ago")),
             created_at=calendar.days_ago(entry.get("created_days_ago", 0)),
         )
-    tasks = _create_missing(Task, using, wanted, existing)
-    report.tally("tasks", len(tasks) - len(existing), len(existing))
+        for entry in data.tasks
+    ]
+    existing = Task.objects.filter(case__firm=firm)
+    _seed_rows("tasks", report, using, existing, tasks, key=lambda t: (t.case_id, t.title))
 
 
 def _seed_skills(data, firm, users, report, calendar, using) -> None:
     author = users[data.login]
-    existing = {
-        s.skill_id: s for s in Skill.objects.using(using).filter(skill_id__in=data.skill_ids)
-    }
-    wanted = {}
+    skills = []
     for entry in data.skills:
         current = next(v for v in entry["versions"] if v.get("deprecated_days_ago") is None)
-        wanted[entry["skill_id"]] = Skill(
-            skill_id=entry["skill_id"],
-            display_name=entry["display_name"],
-            description=entry.get("description"),
-            version=current["version"],
-            type=entry["type"],
-            category=entry["category"],
-            metadata=entry.get("metadata", {}),
-            created_by=author.id,
-            created_at=calendar.days_ago(max(v["created_days_ago"] for v in entry["versions"])),
-        )
-    skills = _create_missing(Skill, using, wanted, existing)
-    report.tally("skills", len(skills) - len(existing), len(existing))
-
-    existing_versions = {
-        (v.skill_id, v.version): v
-        for v in SkillVersion.objects.using(using).filter(skill__in=list(skills.values()))
-    }
-    wanted_versions = {}
-    for entry in data.skills:
-        skill = skills[entry["skill_id"]]
-        for version in entry["versions"]:
-            wanted_versions[(skill.id, version["version"])] = SkillVersion(
-                skill=skill,
-                version=version["version"],
-                content=(
-                    f"# {entry['display_name']} {version['version']}\n\n"
-                    f"{entry.get('description', '')}\n\n{version.get('changelog', '')}"
-                ),
-                changelog=version.get("changelog"),
-                is_current=version.get("deprecated_days_ago") is None,
-                created_at=calendar.days_ago(version["created_days_ago"]),
-                deployed_at=calendar.days_ago(version.get("deployed_days_ago")),
-                deprecated_at=calendar.days_ago(version.get("deprecated_days_ago")),
+        skills.append(
+            Skill(
+                skill_id=entry["skill_id"],
+                display_name=entry["display_name"],
+                description=entry.get("description"),
+                version=current["version"],
+                type=entry["type"],
+                category=entry["category"],
+                metadata=entry.get("metadata", {}),
                 created_by=author.id,
+                created_at=calendar.days_ago(max(v["created_days_ago"] for v in entry["versions"])),
             )
-    versions = _create_missing(SkillVersion, using, wanted_versions, existing_versions)
-    report.tally("skill versions", len(versions) - len(existing_versions), len(existing_versions))
+        )
+    existing = Skill.objects.filter(skill_id__in=data.skill_ids)
+    skills = _seed_rows("skills", report, using, existing, skills, key=lambda s: s.skill_id)
 
-    wanted_logs = _demo_usage_logs(data, skills, firm, users, calendar)
-    existing_logs = set(
-        SkillUsageLog.objects.using(using)
-        .filter(id__in=list(wanted_logs))
-        .values_list("id", flat=True)
+    versions = [
+        SkillVersion(
+            skill=skills[entry["skill_id"]],
+            version=version["version"],
+            content=(
+                f"# {entry['display_name']} {version['version']}\n\n"
+                f"{entry.get('description', '')}\n\n{version.get('changelog', '')}"
+            ),
+            changelog=version.get("changelog"),
+            is_current=version.get("deprecated_days_ago") is None,
+            created_at=calendar.days_ago(version["created_days_ago"]),
+            deployed_at=calendar.days_ago(version.get("deployed_days_ago")),
+            deprecated_at=calendar.days_ago(version.get("deprecated_days_ago")),
+            created_by=author.id,
+        )
+        for entry in data.skills
+        for version in entry["versions"]
+    ]
+    existing = SkillVersion.objects.filter(skill__in=list(skills.values()))
+    _seed_rows(
+        "skill versions", report, using, existing, versions, key=lambda v: (v.skill_id, v.version)
     )
-    missing = [log for log_id, log in wanted_logs.items() if log_id not in existing_logs]
-    SkillUsageLog.objects.using(using).bulk_create(missing)
-    report.tally("skill usage logs", len(missing), len(existing_logs))
+
+    logs = _demo_usage_logs(data, skills, firm, users, calendar)
+    existing = SkillUsageLog.objects.filter(id__in=[log.id for log in logs])
+    _seed_rows("skill usage logs", report, using, existing, logs, key=lambda log: log.id)
 
 
-def _demo_usage_logs(data, skills, firm, users, calendar) -> dict[uuid.UUID, SkillUsageLog]:
+def _demo_usage_logs(data, skills, firm, users, calendar) -> list[SkillUsageLog]:
     """The demo skills' usage logs: drawn from a fixed seed, with ids derived from their number,
     spread over the `days` before `calendar.now`."""
     active = [u for u in users.values() if u.status == UserStatus.ACTIVE]
     window = datetime.timedelta(days=data.usage["days"])
-    logs = {}
+    logs = []
     for entry in data.skills:
         profile = entry["usage"]
         rng = random.Random(f"{data.usage['random_seed']}:{entry['skill_id']}")
         for number in range(profile["logs"]):
-            log_id = uuid.uuid5(DEMO_USAGE_NAMESPACE, f"{entry['skill_id']}/{number}")
             success = rng.random() < profile["success_rate"]
             tokens = rng.randint(*profile["tokens_used"])
-            logs[log_id] = SkillUsageLog(
-                id=log_id,
-                skill=skills[entry["skill_id"]],
-                user_id=rng.choice(active).id,
-                workspace_id=firm.id,
-                execution_time_ms=rng.randint(*profile["execution_time_ms"]),
-                tokens_used=tokens,
-                tokens_saved=min(tokens, rng.randint(*profile["tokens_saved"])) if success else 0,
-                cost_usd=round(tokens * profile["usd_per_1k_tokens"] / 1000, 6),
-                success=success,
-                error_message=None if success else rng.choice(data.usage["error_messages"]),
-                metadata={"source": "demo-seed"},
-                executed_at=calendar.now - window * rng.random(),
+            logs.append(
+                SkillUsageLog(
+                    id=uuid.uuid5(DEMO_USAGE_NAMESPACE, f"{entry['skill_id']}/{number}"),
+                    skill=skills[entry["skill_id"]],
+                    user_id=rng.choice(active).id,
+                    workspace_id=firm.id,
+                    execution_time_ms=rng.randint(*profile["execution_time_ms"]),
+                    tokens_used=tokens,
+                    tokens_saved=min(tokens, rng.randint(*profile["tokens_saved"]))
+                    if success
+                    else 0,
+                    cost_usd=round(tokens * profile["usd_per_1k_tokens"] / 1000, 6),
+                    success=success,
+                    error_message=None if success else rng.choice(data.usage["error_messages"]),
+                    metadata={"source": "demo-seed"},
+                    executed_at=calendar.now - window * rng.random(),
+                )
             )
     return logs
 

@@ -184,24 +184,20 @@ def _check_migrations(connection, report: ValidationReport) -> None:
                 pending.append(node)
     labels = {config.label for config in apps.get_app_configs()}
     unknown = sorted(node for node in applied if node not in graph.nodes and node[0] in labels)
-    if pending:
-        report.add(
-            "migrations",
-            FAIL,
-            detail=f"{len(pending)} not applied{_sample(_names(pending[:SAMPLE_SIZE]))}",
-            rule="all applied",
-            count=len(pending),
-            sample_ids=_names(pending[:SAMPLE_SIZE]),
-        )
-    if unknown:
-        report.add(
-            "migrations",
-            FAIL,
-            detail=f"{len(unknown)} applied but unknown to this code{_sample(_names(unknown))}",
-            rule="applied migrations exist in the code",
-            count=len(unknown),
-            sample_ids=_names(unknown[:SAMPLE_SIZE]),
-        )
+    for nodes, problem, rule in (
+        (pending, "not applied", "all applied"),
+        (unknown, "applied but unknown to this code", "applied migrations exist in the code"),
+    ):
+        if nodes:
+            names = _names(nodes[:SAMPLE_SIZE])
+            report.add(
+                "migrations",
+                FAIL,
+                detail=f"{len(nodes)} {problem}{_sample(names)}",
+                rule=rule,
+                count=len(nodes),
+                sample_ids=names,
+            )
     if not pending and not unknown:
         report.add("migrations", PASS, detail=f"{len(applied)} applied, none pending")
 

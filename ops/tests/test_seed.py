@@ -183,6 +183,7 @@ def test_demo_dataset_is_exact_after_one_run_and_unchanged_by_a_second():
         "clients": (10, 0),
         "cases": (10, 0),
         "documents": (20, 0),
+        "embeddings": (20, 0),
         "tasks": (30, 0),
         "skills": (3, 0),
         "skill versions": (7, 0),
