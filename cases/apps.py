@@ -8,3 +8,4 @@ class CasesConfig(AppConfig):
 
     def ready(self):
         from cases import checks  # noqa: F401 - checks register themselves
+        from cases import signals  # noqa: F401 - cache invalidation and logout on deactivation

@@ -64,7 +64,8 @@ def html_table(headers, rows):
 
 
 class DocumentTypeForm(forms.ModelForm):
-    """A type added by hand gets its normalized key from its name, as record_discovery would."""
+    """A type added by hand gets its normalized key from its name, as record_discovery would; a
+    type edited keeps its key. Either way, (key, language) must name no other type."""
 
     class Meta:
         model = DocumentTypeRegistry
@@ -85,16 +86,22 @@ class DocumentTypeForm(forms.ModelForm):
             cleaned.get("discovered_type_original"),
             cleaned.get("primary_language"),
         )
-        if self.instance._state.adding and original and language:
-            normalized = normalize_type_name(original, language)
-            existing = DocumentTypeRegistry.objects.filter(
+        if not (original and language):
+            return cleaned
+        if self.instance._state.adding:
+            self.instance.discovered_type_normalized = normalize_type_name(original, language)
+        normalized = self.instance.discovered_type_normalized
+        existing = (
+            DocumentTypeRegistry.objects.filter(
                 discovered_type_normalized=normalized, primary_language=language
-            ).first()
-            if existing is not None:
-                raise ValidationError(
-                    f"“{original}” is already registered as “{existing}” ({normalized}, {language})"
-                )
-            self.instance.discovered_type_normalized = normalized
+            )
+            .exclude(pk=self.instance.pk)
+            .first()
+        )
+        if existing is not None:
+            raise ValidationError(
+                f"“{original}” is already registered as “{existing}” ({normalized}, {language})"
+            )
         return cleaned
 
 
@@ -140,16 +147,8 @@ class DocumentTypeRegistryAdmin(admin.ModelAdmin):
     date_hierarchy = "first_seen_date"
     show_full_result_count = False  # no second COUNT(*) over a large registry
     actions = ["map_selected", "queue_selected_for_review"]
-    readonly_fields = [
-        "discovered_type_normalized",
-        "mapping_status",
-        "mapped_skill_id",
-        "mapped_template",
-        "mapping_confidence",
-        "reviewed_by",
-        "reviewed_at",
-        "frequency_score",
-        "priority_score",
+    # Kept by the services (record_discovery, map_type, recompute_priorities), shown only.
+    occurrence_fields = [
         "total_occurrences",
         "unique_variations",
         "spellings",
@@ -158,6 +157,21 @@ class DocumentTypeRegistryAdmin(admin.ModelAdmin):
         "avg_document_length",
         "sample_document_ids",
         "instances",
+    ]
+    mapping_fields = [
+        "mapped_skill_id",
+        "mapped_template",
+        "mapping_confidence",
+        "reviewed_by",
+        "reviewed_at",
+    ]
+    readonly_fields = [
+        "discovered_type_normalized",
+        "mapping_status",
+        "priority_score",
+        "frequency_score",
+        *mapping_fields,
+        *occurrence_fields,
         "created_at",
         "updated_at",
     ]
@@ -185,29 +199,11 @@ class DocumentTypeRegistryAdmin(admin.ModelAdmin):
                     "frequency_score",
                     "business_value_score",
                     "complexity_score",
-                    "mapped_skill_id",
-                    "mapped_template",
-                    "mapping_confidence",
-                    "reviewed_by",
-                    "reviewed_at",
+                    *mapping_fields,
                 ],
             },
         ),
-        (
-            "Occurrences",
-            {
-                "fields": [
-                    "total_occurrences",
-                    "unique_variations",
-                    "spellings",
-                    "first_seen_date",
-                    "last_seen_date",
-                    "avg_document_length",
-                    "sample_document_ids",
-                    "instances",
-                ]
-            },
-        ),
+        ("Occurrences", {"fields": occurrence_fields}),
         ("Content", {"fields": ["common_clauses", "typical_structure"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]

@@ -18,6 +18,11 @@ def unit_interval_check(field: str, table: str) -> models.CheckConstraint:
     )
 
 
+def running_total(field_class: type[models.Field], comment: str) -> models.Field:
+    """A count or sum kept by the database (an upsert or a trigger), from 0; never edited."""
+    return field_class(default=0, db_default=0, editable=False, db_comment=comment)
+
+
 def score_field(**kwargs):
     return models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True, **kwargs)
 
@@ -66,17 +71,13 @@ class DocumentTypeRegistry(UUIDPrimaryKey):
     avg_document_length = models.IntegerField(
         null=True, blank=True, db_comment="document_length_sum / document_length_count, rounded"
     )
-    document_length_sum = models.BigIntegerField(
-        default=0,
-        db_default=0,
-        editable=False,
-        db_comment="Sum of the lengths reported to record_discovery (running average numerator)",
+    document_length_sum = running_total(
+        models.BigIntegerField,
+        "Sum of the lengths reported to record_discovery (running average numerator)",
     )
-    document_length_count = models.IntegerField(
-        default=0,
-        db_default=0,
-        editable=False,
-        db_comment="How many sightings reported a length (running average denominator)",
+    document_length_count = running_total(
+        models.IntegerField,
+        "How many sightings reported a length (running average denominator)",
     )
     frequency_score = score_field()
     complexity_score = score_field()
@@ -242,17 +243,13 @@ class RomanianTemplate(UUIDPrimaryKey):
         db_default=0,
         db_comment="Average satisfaction / 5 × 100 (0 without ratings), kept by trigger",
     )
-    rated_count = models.IntegerField(
-        default=0,
-        db_default=0,
-        editable=False,
-        db_comment="Usage logs with a satisfaction score, kept by trigger",
+    rated_count = running_total(
+        models.IntegerField,
+        "Usage logs with a satisfaction score, kept by trigger",
     )
-    satisfaction_sum = models.BigIntegerField(
-        default=0,
-        db_default=0,
-        editable=False,
-        db_comment="Sum of the satisfaction scores of the usage logs, kept by trigger",
+    satisfaction_sum = running_total(
+        models.BigIntegerField,
+        "Sum of the satisfaction scores of the usage logs, kept by trigger",
     )
     version = models.CharField(max_length=50, default="1.0.0", db_default="1.0.0")
     is_active = models.BooleanField(default=True, db_default=True)
@@ -372,6 +369,13 @@ class TemplateUsageLog(UUIDPrimaryKey):
 # --- Read-only views (migration 0004) -----------------------------------------------------------
 
 
+def view_key(model: type[models.Model], column: str) -> models.OneToOneField:
+    """The key column of a view that reports on one row of `model` per row."""
+    return models.OneToOneField(
+        model, primary_key=True, db_column=column, on_delete=models.DO_NOTHING, related_name="+"
+    )
+
+
 class DocumentDiscoveryMetrics(models.Model):
     """One row per week (Monday, firm time) in which new types were first seen."""
 
@@ -399,13 +403,7 @@ class DocumentDiscoveryMetrics(models.Model):
 class TemplateEffectivenessReport(models.Model):
     """One row per active template: its uses and what they saved."""
 
-    template = models.OneToOneField(
-        RomanianTemplate,
-        primary_key=True,
-        db_column="template_id",
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-    )
+    template = view_key(RomanianTemplate, "template_id")
     template_slug = models.CharField(max_length=255)
     template_name_ro = models.CharField(max_length=255)
     template_name_en = models.CharField(max_length=255)
@@ -431,13 +429,7 @@ class TemplateEffectivenessReport(models.Model):
 class TemplateCreationCandidate(models.Model):
     """A frequent type still without a mapping: the top 50 by priority, then occurrences."""
 
-    registry = models.OneToOneField(
-        DocumentTypeRegistry,
-        primary_key=True,
-        db_column="registry_id",
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-    )
+    registry = view_key(DocumentTypeRegistry, "registry_id")
     discovered_type_original = models.CharField(max_length=500)
     discovered_type_normalized = models.CharField(max_length=255)
     discovered_type_english = models.CharField(max_length=500, null=True)

@@ -68,9 +68,14 @@ def find_similar_types(
         raise ValidationError(f"min_similarity must be in (0, 1]; got {min_similarity!r}")
     types = similar_types(name, language=language)[:limit]
     with transaction.atomic(), connection.cursor() as cursor:
-        # The threshold of `%` for this transaction only (pooled connections are shared).
+        # For this transaction only (pooled connections are shared): the threshold of `%`, and
+        # the trigram indexes. The planner costs `%` like a plain comparison, so once it expects a
+        # few thousand matches it scans the table instead, computing the similarity of every
+        # name: ten times slower at 100,000 types (bench/discovery.py).
         cursor.execute(
-            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(min_similarity)]
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true), "
+            "set_config('enable_seqscan', 'off', true)",
+            [str(min_similarity)],
         )
         return list(types)
 

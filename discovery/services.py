@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -315,21 +316,32 @@ def load_demo_data(data_dir: Path = DEMO_DATA_DIR) -> DemoDataResult:
     files in `data_dir`, in one transaction. Idempotent by natural keys: a type that exists
     (normalized name + language) or a template that exists (slug) is left as it is, and a
     template's patterns and usage are loaded only with the template."""
-    document_types = _read_demo_file(data_dir / "document_types.json")
-    templates = _read_demo_file(data_dir / "templates.json")
+    types_file, templates_file = data_dir / "document_types.json", data_dir / "templates.json"
+    document_types, templates = _read_demo_file(types_file), _read_demo_file(templates_file)
     now = timezone.now()
     counts = {"document_types": 0, "templates": 0, "patterns": 0, "usage_logs": 0}
     with transaction.atomic():
-        for entry in document_types:
-            if _load_demo_document_type(entry, now):
-                counts["document_types"] += 1
-        for entry in templates:
-            if created := _load_demo_template(entry, now):
-                counts["templates"] += 1
-                counts["patterns"] += created[0]
-                counts["usage_logs"] += created[1]
+        for number, entry in enumerate(document_types, 1):
+            with _demo_entry(types_file, number):
+                counts["document_types"] += _load_demo_document_type(entry, now)
+        for number, entry in enumerate(templates, 1):
+            with _demo_entry(templates_file, number):
+                if created := _load_demo_template(entry, now):
+                    counts["templates"] += 1
+                    counts["patterns"] += created[0]
+                    counts["usage_logs"] += created[1]
         recompute_priorities()
     return DemoDataResult(**counts)
+
+
+@contextmanager
+def _demo_entry(path: Path, number: int):
+    """Name the file and entry when a demo entry lacks a field or has one of the wrong kind."""
+    try:
+        yield
+    except (KeyError, TypeError, DocumentTypeRegistry.DoesNotExist) as exc:
+        problem = f"lacks the field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValidationError(f"{path.name}, entry {number}: {problem}") from None
 
 
 def _read_demo_file(path: Path) -> list[dict]:

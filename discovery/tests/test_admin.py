@@ -92,6 +92,17 @@ def test_a_type_added_by_hand_gets_its_normalized_key(staff_client, demo):
     )
     assert response.status_code == 200
     assert "is already registered as" in response.content.decode()
+    # an edit that would make it another existing type is refused too
+    english = DocumentTypeRegistry.objects.create(
+        discovered_type_original="Handover report",
+        discovered_type_normalized="proces_verbal_predare_primire",
+        primary_language="en",
+    )
+    change = reverse("admin:discovery_documenttyperegistry_change", args=[english.pk])
+    response = staff_client.post(change, {**form, "discovered_type_original": "Handover report"})
+    assert "is already registered as" in response.content.decode()
+    english.refresh_from_db()
+    assert english.primary_language == "en"
 
 
 def test_the_map_action_asks_for_the_mapping_then_applies_it(staff_client, demo):

@@ -13,16 +13,7 @@ from skills.models import Skill
 pytestmark = pytest.mark.django_db
 
 
-def make_type(name, **fields):
-    return DocumentTypeRegistry.objects.create(
-        discovered_type_original=name,
-        discovered_type_normalized=name.lower().replace(" ", "_"),
-        primary_language="ro",
-        **fields,
-    )
-
-
-def test_priorities_blend_frequency_business_value_and_complexity():
+def test_priorities_blend_frequency_business_value_and_complexity(make_type):
     top = make_type(
         "Top",
         total_occurrences=200,
@@ -71,7 +62,7 @@ def skill():
     )
 
 
-def test_an_automatic_mapping_to_a_skill(skill):
+def test_an_automatic_mapping_to_a_skill(skill, make_type):
     registry = make_type("Contract de muncă")
     before = timezone.now()
     mapped = map_type(registry, skill_id=skill.skill_id, confidence=0.8, manual=False)
@@ -83,7 +74,7 @@ def test_an_automatic_mapping_to_a_skill(skill):
     assert mapped.reviewed_at >= before
 
 
-def test_a_manual_mapping_stamps_the_reviewer(skill):
+def test_a_manual_mapping_stamps_the_reviewer(skill, make_type):
     registry = make_type("Contract de muncă")
     mapped = map_type(
         registry, skill_id=skill.skill_id, confidence=1, manual=True, reviewer="partner@firm.ro"
@@ -94,7 +85,7 @@ def test_a_manual_mapping_stamps_the_reviewer(skill):
         map_type(registry, skill_id=skill.skill_id, confidence=1, manual=True)
 
 
-def test_a_template_mapping_ties_the_template_to_the_type(make_template, skill):
+def test_a_template_mapping_ties_the_template_to_the_type(make_template, skill, make_type):
     registry = make_type("Contract de închiriere")
     template = make_template()
     mapped = map_type(
@@ -124,7 +115,7 @@ def test_a_template_mapping_ties_the_template_to_the_type(make_template, skill):
         ({"skill_id": "legal-contract-analysis-v1", "confidence": 2}, "between 0 and 1"),
     ],
 )
-def test_bad_mappings_are_refused_and_change_nothing(skill, arguments, message):
+def test_bad_mappings_are_refused_and_change_nothing(skill, arguments, message, make_type):
     registry = make_type("Somație")
     arguments.setdefault("confidence", 0.5)
     with pytest.raises(ValidationError, match=message):
@@ -134,14 +125,14 @@ def test_bad_mappings_are_refused_and_change_nothing(skill, arguments, message):
     assert registry.reviewed_at is None
 
 
-def test_mapping_a_deleted_type_is_refused(skill):
+def test_mapping_a_deleted_type_is_refused(skill, make_type):
     registry = make_type("Somație")
     DocumentTypeRegistry.objects.filter(pk=registry.pk).delete()
     with pytest.raises(ValidationError, match="does not exist"):
         map_type(registry, skill_id=skill.skill_id, confidence=0.5, manual=False)
 
 
-def test_queue_for_review_leaves_human_decisions_alone():
+def test_queue_for_review_leaves_human_decisions_alone(make_type):
     statuses = [
         MappingStatus.PENDING,
         MappingStatus.AUTO_MAPPED,

@@ -14,16 +14,7 @@ pytestmark = pytest.mark.django_db
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 
 
-def make_type(name, **fields):
-    return DocumentTypeRegistry.objects.create(
-        discovered_type_original=name,
-        discovered_type_normalized=name.lower().replace(" ", "_"),
-        primary_language="ro",
-        **fields,
-    )
-
-
-def test_document_discovery_metrics_per_week():
+def test_document_discovery_metrics_per_week(make_type):
     monday = datetime(2026, 3, 2, 9, 0, tzinfo=BUCHAREST)  # a Monday
     make_type(
         "A",
@@ -98,7 +89,7 @@ def test_template_effectiveness_report(make_template):
     assert unused.pk == unused_row.template_id
 
 
-def test_template_creation_candidates():
+def test_template_creation_candidates(make_type):
     now = timezone.now()
     make_type("Too rare", total_occurrences=19, priority_score=Decimal("0.99"))
     make_type("Mapped", total_occurrences=500, mapping_status=MappingStatus.MANUAL_MAPPED)

@@ -10,6 +10,7 @@ from django.db.backends.postgresql import base as postgresql
 from django.db.utils import OperationalError
 
 from legalplatform import embedded
+from legalplatform.db.client import DatabaseClient
 
 
 class DatabaseUnreachable(OperationalError):
@@ -24,6 +25,7 @@ def describe_target(params: dict) -> str:
 
 
 class DatabaseWrapper(postgresql.DatabaseWrapper):
+    client_class = DatabaseClient
     # Pools whose server was reached once by this process; see get_new_connection.
     _reachable_pools: set[str] = set()
 

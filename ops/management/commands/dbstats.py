@@ -1,0 +1,55 @@
+"""`manage.py dbstats`: connections, sizes, rows, cache hits, unused indexes, slow statements."""
+
+import json
+
+from django.core.management.base import BaseCommand
+from django.template.defaultfilters import filesizeformat
+
+from ops.selectors.dbstats import database_statistics
+
+
+class Command(BaseCommand):
+    help = "Print the database's statistics (the same figures as the admin's database page)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--database", default="default", help="database alias")
+        parser.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
+        parser.add_argument("--slow", type=int, default=10, help="how many slow statements to show")
+
+    def handle(self, *args, database, as_json: bool, slow: int, **options):
+        stats = database_statistics(database, slow_limit=slow)
+        if as_json:
+            self.stdout.write(json.dumps(stats.as_dict(), indent=2, default=str))
+            return
+        write = self.stdout.write
+        write(
+            f"database     {stats.database} (PostgreSQL {stats.server_version}), "
+            f"{filesizeformat(stats.database_bytes)}"
+        )
+        write(
+            f"connections  {stats.active_connections} active, {stats.total_connections} open "
+            f"of max_connections {stats.max_connections}; pool size {stats.pool_size} per "
+            f"instance, DATABASE_MAX_CONNECTIONS {stats.configured_max_connections}"
+            + ("" if stats.pool_fits else "  (pool does not fit!)")
+        )
+        ratio = "n/a" if stats.cache_hit_ratio is None else f"{stats.cache_hit_ratio:.2%}"
+        write(f"cache hits   {ratio}")
+        write("")
+        write(f"{'table':32}{'rows':>14}{'table':>12}{'indexes':>12}{'total':>12}")
+        for table in stats.tables:
+            rows = f"{'~' if table.rows_estimated else ''}{table.rows:,}"
+            write(
+                f"{table.name:32}{rows:>14}{filesizeformat(table.table_bytes):>12}"
+                f"{filesizeformat(table.index_bytes):>12}{filesizeformat(table.total_bytes):>12}"
+            )
+        write("")
+        write(f"unused indexes ({len(stats.unused_indexes)}):")
+        for index in stats.unused_indexes:
+            write(f"  {index['index']} on {index['table']} ({filesizeformat(index['bytes'])})")
+        write("")
+        if stats.slowest_statements is None:
+            write(f"slowest statements: {stats.slowest_statements_note}")
+            return
+        write("slowest statements (mean ms, calls):")
+        for statement in stats.slowest_statements:
+            write(f"  {statement['mean_ms']:>10} {statement['calls']:>8}  {statement['query']}")

@@ -1,0 +1,161 @@
+"""What an operator looks at first on a database: connections against the limits, sizes, rows,
+cache hit ratio, unused indexes and the slowest statements. Catalog and statistics views only,
+so it is cheap on any size of database."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import connections, transaction
+
+# Tables with at most this many estimated rows are counted exactly; larger ones use the
+# planner's estimate (pg_class.reltuples), which a full COUNT(*) would cost seconds to beat.
+EXACT_COUNT_LIMIT = 100_000
+
+
+@dataclass
+class TableStats:
+    name: str
+    rows: int
+    rows_estimated: bool
+    table_bytes: int
+    index_bytes: int
+    total_bytes: int
+
+
+@dataclass
+class DatabaseStats:
+    server_version: str
+    database: str
+    database_bytes: int
+    active_connections: int
+    total_connections: int
+    max_connections: int
+    pool_size: int
+    pool_fits: bool
+    configured_max_connections: int
+    cache_hit_ratio: float | None
+    tables: list[TableStats] = field(default_factory=list)
+    unused_indexes: list[dict] = field(default_factory=list)
+    slowest_statements: list[dict] | None = None
+    slowest_statements_note: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _rows(cursor, sql: str, params=()) -> list[dict]:
+    cursor.execute(sql, params)
+    names = [column.name for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def database_statistics(using: str = "default", *, slow_limit: int = 10) -> DatabaseStats:
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT current_setting('server_version'),
+                   current_database(),
+                   pg_database_size(current_database()),
+                   current_setting('max_connections')::int,
+                   (SELECT count(*) FROM pg_stat_activity WHERE state = 'active'),
+                   (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
+                   (SELECT round(sum(blks_hit)::numeric / nullif(sum(blks_hit + blks_read), 0), 4)
+                      FROM pg_stat_database WHERE datname = current_database())
+            """
+        )
+        version, database, size, max_connections, active, total, hit_ratio = cursor.fetchone()
+        stats = DatabaseStats(
+            server_version=version,
+            database=database,
+            database_bytes=size,
+            active_connections=active,
+            total_connections=total,
+            max_connections=max_connections,
+            pool_size=settings.DATABASE_POOL_SIZE,
+            pool_fits=settings.DATABASE_POOL_SIZE <= settings.DATABASE_MAX_CONNECTIONS,
+            configured_max_connections=settings.DATABASE_MAX_CONNECTIONS,
+            cache_hit_ratio=float(hit_ratio) if hit_ratio is not None else None,
+        )
+        stats.tables = _table_stats(cursor)
+        stats.unused_indexes = _rows(
+            cursor,
+            """
+            SELECT s.relname AS table, s.indexrelname AS index,
+                   pg_relation_size(s.indexrelid) AS bytes
+              FROM pg_stat_user_indexes AS s
+              JOIN pg_index AS i ON i.indexrelid = s.indexrelid
+             WHERE s.idx_scan = 0
+               AND NOT i.indisunique AND NOT i.indisprimary
+             ORDER BY pg_relation_size(s.indexrelid) DESC, s.indexrelname
+            """,
+        )
+        stats.slowest_statements, stats.slowest_statements_note = _slowest_statements(
+            cursor, using, slow_limit
+        )
+    return stats
+
+
+def _table_stats(cursor) -> list[TableStats]:
+    tables = _rows(
+        cursor,
+        """
+        SELECT c.relname AS name,
+               greatest(c.reltuples, 0)::bigint AS estimate,
+               c.reltuples < 0 AS never_analyzed,
+               pg_table_size(c.oid) AS table_bytes,
+               pg_indexes_size(c.oid) AS index_bytes,
+               pg_total_relation_size(c.oid) AS total_bytes
+          FROM pg_class AS c
+          JOIN pg_namespace AS n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+         ORDER BY pg_total_relation_size(c.oid) DESC, c.relname
+        """,
+    )
+    result = []
+    for table in tables:
+        exact = table["never_analyzed"] or table["estimate"] <= EXACT_COUNT_LIMIT
+        rows = table["estimate"]
+        if exact:
+            cursor.execute(f'SELECT count(*) FROM "{table["name"]}"')
+            rows = cursor.fetchone()[0]
+        result.append(
+            TableStats(
+                name=table["name"],
+                rows=rows,
+                rows_estimated=not exact,
+                table_bytes=table["table_bytes"],
+                index_bytes=table["index_bytes"],
+                total_bytes=table["total_bytes"],
+            )
+        )
+    return result
+
+
+def _slowest_statements(cursor, using: str, limit: int) -> tuple[list[dict] | None, str]:
+    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
+    if cursor.fetchone() is None:
+        return None, (
+            "pg_stat_statements is not installed: add it to shared_preload_libraries and "
+            "run CREATE EXTENSION pg_stat_statements"
+        )
+    try:
+        with transaction.atomic(using=using):  # a savepoint: a failed read spares the caller
+            rows = _rows(
+                cursor,
+                """
+                SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 200) AS query,
+                       calls,
+                       round(mean_exec_time::numeric, 2)::float8 AS mean_ms,
+                       round(total_exec_time::numeric, 1)::float8 AS total_ms
+                  FROM pg_stat_statements
+                 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 ORDER BY mean_exec_time DESC
+                 LIMIT %s
+                """,
+                [limit],
+            )
+    except Exception as exc:  # not preloaded, or no permission to read it
+        return None, f"pg_stat_statements is installed but not readable: {exc}".splitlines()[0]
+    return rows, ""

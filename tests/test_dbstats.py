@@ -1,0 +1,76 @@
+"""Database statistics: the selector's figures, the command, and the staff-only admin page."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from cases.models import Firm, User
+from ops.selectors.dbstats import database_statistics
+
+
+@pytest.fixture
+def staff(db):
+    return User.objects.create_user(
+        "staff@example.com", "pw-Staff-123", is_staff=True, is_superuser=True, status="Active"
+    )
+
+
+@pytest.mark.django_db
+def test_statistics_count_rows_exactly_for_small_tables():
+    Firm.objects.create(name="A", vat_id="RO1")
+    Firm.objects.create(name="B", vat_id="RO2")
+    stats = database_statistics()
+    firms = next(t for t in stats.tables if t.name == "firms")
+    assert (firms.rows, firms.rows_estimated) == (2, False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('max_connections')::int")
+        assert stats.max_connections == cursor.fetchone()[0]
+    assert stats.database == connection.settings_dict["NAME"]
+    assert stats.database_bytes > 0 and stats.total_connections >= 1
+    assert {"firms", "users", "skills", "skill_usage_logs"} <= {t.name for t in stats.tables}
+
+
+@pytest.mark.django_db
+def test_statistics_show_unused_indexes_and_slowest_statements():
+    stats = database_statistics()
+    assert any(index["index"] == "users_firm_status_idx" for index in stats.unused_indexes)
+    if not connection.settings_dict.get("EMBEDDED"):
+        assert (
+            stats.slowest_statements is not None
+            or "pg_stat_statements" in stats.slowest_statements_note
+        )
+        return
+    # the embedded server preloads pg_stat_statements and ops.0001 installs it
+    assert stats.slowest_statements is not None and stats.slowest_statements_note == ""
+    assert all(
+        {"query", "calls", "mean_ms", "total_ms"} <= set(s) for s in stats.slowest_statements
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dbstats_command_prints_a_table_and_json(manage):
+    text = manage("dbstats")
+    assert text.returncode == 0, text.stderr
+    assert "connections" in text.stdout and "skill_usage_logs" in text.stdout
+    as_json = manage("dbstats", "--json")
+    document = json.loads(as_json.stdout)
+    assert document["pool_size"] == 10 and isinstance(document["tables"], list)
+
+
+def test_dbstats_page_is_linked_from_the_index_and_shows_the_figures(client, staff):
+    client.force_login(staff)
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    assert b'href="/admin/reports/dbstats/"' in index.content
+    assert b"legalplatform administration" in index.content
+    page = client.get("/admin/reports/dbstats/")
+    assert page.status_code == 200
+    assert b"skill_usage_logs" in page.content and b"max_connections" in page.content
+
+
+def test_dbstats_page_refuses_non_staff(client, db):
+    user = User.objects.create_user("clerk@example.com", "pw-Clerk-123", status="Active")
+    client.force_login(user)
+    response = client.get("/admin/reports/dbstats/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
