@@ -3,6 +3,7 @@ list has instead of counting them, and counts exactly only when the list is smal
 
 from __future__ import annotations
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
@@ -10,7 +11,10 @@ from django.utils.functional import cached_property
 
 def planner_row_estimate(queryset) -> int:
     """The planner's estimate of how many rows `queryset` returns (EXPLAIN, nothing is read)."""
-    sql, params = queryset.order_by().query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # e.g. queryset.none(): Django knows without asking
+        return 0
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]

@@ -79,7 +79,9 @@ def record_usages(rows: Iterable[Mapping[str, Any]], *, using: str = "default") 
     `user` or `user_id`, `execution_time_ms`, `tokens_used`, `cost_usd` as Decimal, …); a
     missing field takes the model's default (`executed_at`: the time of the call). The statistics
     trigger runs once for the whole batch, and the batch is all or nothing: a bad row (unknown
-    field, missing required value, failed constraint) adds none of the rows.
+    field, missing required value, failed constraint) adds none of the rows. `rows` may be a
+    generator, read once while the COPY streams; it must not query the database meanwhile
+    (the connection is busy with the COPY).
     """
     connection = connections[using]
     defaults = [

@@ -5,10 +5,13 @@ from django.db import migrations
 
 CREATE_UPDATED_AT_TRIGGER = """
 -- updated_at becomes the time of the transaction on every UPDATE of a skill, through the shared
--- function of ops.0001 (statistics updates included, as in the original schema).
+-- function of ops.0001. Statistics updates bump it too, as in the original schema, but set it
+-- themselves: they run inside update_skill_statistics() (trigger depth 1), where this trigger
+-- is skipped by its WHEN clause, saving a PL/pgSQL call on every logged execution.
 CREATE TRIGGER update_skills_updated_at
     BEFORE UPDATE ON skills
     FOR EACH ROW
+    WHEN (pg_trigger_depth() = 0)
     EXECUTE FUNCTION update_updated_at_column();
 """
 DROP_UPDATED_AT_TRIGGER = "DROP TRIGGER IF EXISTS update_skills_updated_at ON skills;"
@@ -63,7 +66,7 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE skills
         SET usage_count = 0, success_count = 0, tokens_saved_success_sum = 0,
-            token_savings_avg = 0, effectiveness_score = 0
+            token_savings_avg = 0, effectiveness_score = 0, updated_at = now()
         WHERE usage_count <> 0;
         RETURN NULL;
     END IF;
@@ -110,7 +113,8 @@ BEGIN
             token_savings_avg = skill_token_savings_avg(
                 tokens_saved_success_sum + delta.saved, success_count + delta.successes),
             effectiveness_score = skill_effectiveness_score(
-                success_count + delta.successes, usage_count + delta.logs)
+                success_count + delta.successes, usage_count + delta.logs),
+            updated_at = now()  -- update_skills_updated_at is skipped at this depth
         WHERE id = delta.skill_id;
     END LOOP;
     CLOSE changes;
@@ -178,7 +182,8 @@ BEGIN
         success_count = t.successes,
         tokens_saved_success_sum = t.saved,
         token_savings_avg = skill_token_savings_avg(t.saved, t.successes),
-        effectiveness_score = skill_effectiveness_score(t.successes, t.logs)
+        effectiveness_score = skill_effectiveness_score(t.successes, t.logs),
+        updated_at = now()
     FROM (
         SELECT k.id, count(l.id) AS logs, count(l.id) FILTER (WHERE l.success) AS successes,
                coalesce(sum(l.tokens_saved) FILTER (WHERE l.success), 0) AS saved

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 def test_record_usages_takes_instances_ids_text_and_defaults():
     skill = make_skill()
-    user = User.objects.create_user("writer@example.com", "x")
+    user = User.objects.create_user("writer@example.com", None)
     workspace = uuid.uuid4()
     count = record_usages(
         [
@@ -98,7 +98,7 @@ def test_record_usage_of_an_unknown_user_is_refused_by_the_foreign_key():
 
 def test_deleting_a_user_keeps_their_logs_without_the_user():
     skill = make_skill()
-    user = User.objects.create_user("leaver@example.com", "x")
+    user = User.objects.create_user("leaver@example.com", None)
     record_usage(**usage(skill, user=user))
     user.delete()
     assert SkillUsageLog.objects.get().user_id is None

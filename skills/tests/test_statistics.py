@@ -213,3 +213,11 @@ def test_updated_at_trigger():
         cursor.execute("SELECT now()")
         transaction_time = cursor.fetchone()[0]
     assert Skill.objects.get(pk=skill.pk).updated_at == transaction_time
+
+
+def test_logging_an_execution_bumps_updated_at_too():
+    long_ago = timezone.now() - datetime.timedelta(days=30)
+    skill = make_skill(updated_at=long_ago)
+    record_usage(**usage(skill))
+    skill.refresh_from_db()
+    assert skill.updated_at > long_ago

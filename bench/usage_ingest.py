@@ -1,0 +1,432 @@
+"""Benchmark of the skills statistics triggers and of the admin usage-log list (issue 3).
+
+Part 1, single-row inserts per second into skill_usage_logs with no statistics trigger, with a
+recompute-everything trigger like the original's (the baseline), and with ours, each for a
+skill with 0 and with N prior logs. Part 2, batch ingest rows per second through
+`skills.services.record_usages` against a raw COPY with no statistics trigger. Part 3, server
+time of the admin usage-log list with 1,000,000 logs, against Django's stock paginator (a full
+COUNT(*) per page view). Floors (issue 3) are checked and printed; the exit code is 1 if one
+fails.
+
+Everything runs in a scratch database on the configured server (the embedded one unless
+DATABASE_URL is set), created, migrated and dropped by this script.
+
+    python bench/usage_ingest.py                 # N = 200,000 prior logs, 1,000,000 for the admin
+    python bench/usage_ingest.py --prior 1000000
+    python bench/usage_ingest.py --quick         # small sizes, for a check that it runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCRATCH_DATABASE = "legalplatform_bench_usage_ingest"
+
+ORIGINAL_TRIGGER = """
+-- The original trigger, for the baseline: every insert re-aggregates every log of the skill.
+CREATE FUNCTION bench_original_update_skill_statistics()
+RETURNS TRIGGER
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    UPDATE skills
+    SET usage_count = usage_count + 1,
+        effectiveness_score = (
+            SELECT least(100, round(100.0 * count(*) FILTER (WHERE success) / count(*), 2))
+            FROM skill_usage_logs WHERE skill_id = NEW.skill_id),
+        token_savings_avg = (
+            SELECT coalesce(avg(tokens_saved) FILTER (WHERE success), 0)::integer
+            FROM skill_usage_logs WHERE skill_id = NEW.skill_id)
+    WHERE id = NEW.skill_id;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER bench_original_stats
+    AFTER INSERT ON skill_usage_logs
+    FOR EACH ROW EXECUTE FUNCTION bench_original_update_skill_statistics();
+"""
+# Which insert trigger each variant enables; the others are disabled.
+VARIANTS = {
+    "no trigger": None,
+    "original (baseline)": "bench_original_stats",
+    "ours": "update_skill_stats_on_usage",
+}
+INSERT_SQL = (
+    "INSERT INTO skill_usage_logs (skill_id, workspace_id, execution_time_ms, tokens_used, "
+    "tokens_saved, cost_usd, success, input_data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prior", type=int, default=200_000, help="prior logs of the skill (N)")
+    parser.add_argument("--rows", type=int, default=3000, help="single-row inserts per measure")
+    parser.add_argument("--seconds", type=float, default=4.0, help="time limit per measure")
+    parser.add_argument("--batch", type=int, default=100_000, help="rows per batch ingest")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measure (best counts)")
+    parser.add_argument(
+        "--admin-logs", type=int, default=1_000_000, help="logs for the admin list (0: skip)"
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: a check that it runs")
+    args = parser.parse_args()
+    if args.quick:
+        args.prior, args.rows, args.seconds, args.batch, args.repeat = 5000, 300, 1.0, 5000, 1
+        args.admin_logs = min(args.admin_logs, 20_000)
+    return args
+
+
+# --- Scratch database ---------------------------------------------------------------------------
+
+
+def server_url(dbname: str) -> str:
+    """A URL for database `dbname` on the configured server (DATABASE_URL's, or embedded)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}"))
+    from legalplatform import embedded
+
+    endpoint = embedded.ensure_postgres(
+        Path(os.environ.get("LEGALPLATFORM_DATA_DIR") or ROOT / ".data")
+    )
+    return (
+        f"postgresql://{quote(endpoint.user)}@/{dbname}"
+        f"?host={quote(endpoint.host)}&port={endpoint.port}"
+    )
+
+
+def recreate_scratch_database(maintenance_url: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DATABASE}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{SCRATCH_DATABASE}"')
+
+
+# --- Part 1: single-row inserts -----------------------------------------------------------------
+
+
+def use_variant(cursor, variant: str) -> None:
+    for trigger in filter(None, VARIANTS.values()):
+        action = "ENABLE" if trigger == VARIANTS[variant] else "DISABLE"
+        cursor.execute(f"ALTER TABLE skill_usage_logs {action} TRIGGER {trigger}")
+
+
+def single_insert_rate(conn, skill_pk, rows: int, seconds: float) -> float:
+    """Inserts per second, one row per statement and per transaction (autocommit).
+
+    The connection runs with synchronous_commit off: a commit then does not wait for the WAL
+    flush, whose latency (the same for every variant, and on a shared disk, noisy) would
+    otherwise hide what is measured, the work of the insert and its trigger."""
+    workspace = uuid.uuid4()
+    params = [skill_pk, workspace, 120, 1500, 300, Decimal("0.0042"), True, '{"q": "clause"}']
+    cursor = conn.cursor()
+    cursor.execute("SET synchronous_commit = off")
+    done = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while done < rows and time.perf_counter() < deadline:
+        params[4] = done % 997
+        params[6] = done % 10 != 0
+        cursor.execute(INSERT_SQL, params, prepare=True)
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
+def bench_single_inserts(args, make_skill, cursor, raw_conn) -> dict:
+    prior_skill = make_skill("bench-prior")
+    cursor.execute(
+        """
+        INSERT INTO skill_usage_logs (skill_id, execution_time_ms, tokens_used, tokens_saved,
+                                      success, executed_at)
+        SELECT %s, 100, 1000, n %% 500, n %% 10 <> 0, now() - n * interval '1 second'
+        FROM generate_series(1, %s) AS n
+        """,
+        [prior_skill.pk, args.prior],
+    )
+    cursor.execute("VACUUM ANALYZE skill_usage_logs")
+    rates = {}
+    for round_number in range(args.repeat):
+        for variant in VARIANTS:
+            use_variant(cursor, variant)
+            fresh = make_skill(f"bench-zero-{round_number}-{len(rates)}")
+            for prior, skill in ((0, fresh), (args.prior, prior_skill)):
+                rate = single_insert_rate(raw_conn, skill.pk, args.rows, args.seconds)
+                rates[variant, prior] = max(rates.get((variant, prior), 0), rate)
+    use_variant(cursor, "ours")
+    return rates
+
+
+# --- Part 2: batch ingest -----------------------------------------------------------------------
+
+
+BATCH_COLUMNS = [
+    "skill_id",
+    "workspace_id",
+    "execution_time_ms",
+    "tokens_used",
+    "tokens_saved",
+    "cost_usd",
+    "success",
+    "input_data",
+]
+BATCH_TYPES = ["uuid", "uuid", "int4", "int4", "int4", "numeric", "bool", "jsonb"]
+
+
+def bench_batch_ingest(args, skills, connection) -> dict:
+    from django.db import transaction
+
+    from skills.services import record_usages
+
+    workspaces = [uuid.uuid4() for _ in range(50)]
+    rows = [
+        dict(
+            zip(
+                BATCH_COLUMNS,
+                (
+                    skills[n % len(skills)].pk,
+                    workspaces[n % len(workspaces)],
+                    100 + n % 900,
+                    1000 + n % 5000,
+                    n % 700,
+                    Decimal("0.0031"),
+                    n % 13 != 0,
+                    {"document": n % 100},
+                ),
+                strict=True,
+            )
+        )
+        for n in range(args.batch)
+    ]
+    tuples = [tuple(row.values()) for row in rows]
+    copy_sql = f"COPY skill_usage_logs ({', '.join(BATCH_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+
+    def raw_copy():
+        """The baseline: the same rows as ready tuples, only their columns, no statistics."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            with cursor.copy(copy_sql) as copy:
+                copy.set_types(BATCH_TYPES)
+                for values in tuples:
+                    copy.write_row(values)
+
+    def timed(run) -> float:
+        start = time.perf_counter()
+        run()
+        return args.batch / (time.perf_counter() - start)
+
+    rates = {"raw COPY, no trigger": 0.0, "record_usages (COPY + ours)": 0.0}
+    with connection.cursor() as cursor:
+        for _ in range(args.repeat):
+            use_variant(cursor, "no trigger")
+            rates["raw COPY, no trigger"] = max(rates["raw COPY, no trigger"], timed(raw_copy))
+            use_variant(cursor, "ours")
+            rate = timed(lambda: record_usages(rows))
+            rates["record_usages (COPY + ours)"] = max(rates["record_usages (COPY + ours)"], rate)
+    return rates
+
+
+# --- Part 3: admin usage-log list ---------------------------------------------------------------
+
+
+def fill_logs_to(total: int, skills, cursor) -> None:
+    """Top skill_usage_logs up to `total` rows over a year, 30 users, 200 workspaces."""
+    cursor.execute("SELECT count(*) FROM skill_usage_logs")
+    missing = total - cursor.fetchone()[0]
+    if missing > 0:
+        cursor.execute(
+            """
+            INSERT INTO users (email, password, first_name, last_name, is_superuser)
+            SELECT 'bench-user-' || n || '@example.com', '!', 'Bench', 'User ' || n, false
+            FROM generate_series(1, 30) AS n
+            ON CONFLICT (email) DO NOTHING
+            """
+        )
+        cursor.execute(
+            """
+            INSERT INTO skill_usage_logs (skill_id, user_id, workspace_id, execution_time_ms,
+                                          tokens_used, tokens_saved, cost_usd, success,
+                                          executed_at)
+            SELECT skill_ids[1 + n %% array_length(skill_ids, 1)],
+                   CASE WHEN n %% 3 = 0 THEN NULL
+                        ELSE user_ids[1 + n %% array_length(user_ids, 1)] END,
+                   md5('workspace' || n %% 200)::uuid,
+                   50 + n %% 3000, 500 + n %% 8000, n %% 900, (n %% 1000) / 10000.0,
+                   n %% 14 <> 0,
+                   now() - (n %% 31536000) * interval '1 second'
+            FROM (SELECT array_agg(id) AS skill_ids FROM skills WHERE id = ANY (%s)) AS s,
+                 (SELECT array_agg(id) AS user_ids FROM users) AS u,
+                 generate_series(1, %s) AS n
+            """,
+            [[skill.pk for skill in skills], missing],
+        )
+    cursor.execute("VACUUM ANALYZE skill_usage_logs")
+
+
+def admin_list_times(client, skill, user_pk, repeat: int = 5) -> dict:
+    """Median server time (ms) of the usage-log list for a few typical views."""
+    from django.utils import timezone
+
+    week_ago = quote((timezone.localtime() - timezone.timedelta(days=7)).isoformat(" "))
+    base = "/admin/skills/skillusagelog/"
+    views = {
+        "first page": base,
+        "page 50": base + "?p=50",
+        "filtered by skill": f"{base}?skill__id__exact={skill.pk}",
+        "failures only": base + "?success__exact=0",
+        "past 7 days": f"{base}?executed_at__gte={week_ago}",
+        "search user id": f"{base}?q={user_pk}",
+    }
+    times = {}
+    for name, url in views.items():
+        assert client.get(url).status_code == 200, url  # warm-up
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, url
+        times[name] = statistics.median(samples)
+    return times
+
+
+def bench_admin_list(args, skills, cursor) -> tuple[dict, dict, int]:
+    from django.core.paginator import Paginator
+    from django.test import Client
+
+    from cases.models import User
+    from skills.admin import SkillUsageLogAdmin
+
+    fill_logs_to(args.admin_logs, skills, cursor)
+    cursor.execute("SELECT count(*) FROM skill_usage_logs")
+    total = cursor.fetchone()[0]
+    client = Client()
+    client.force_login(User.objects.create_superuser("bench-admin@example.com", None))
+    user_pk = User.objects.filter(email__startswith="bench-user-").values_list("pk", flat=True)[0]
+    ours = admin_list_times(client, skills[0], user_pk)
+    # Baseline: Django's defaults, a full COUNT(*) for the paginator and one for the total.
+    stock = {"paginator": Paginator, "show_full_result_count": True}
+    saved = {name: getattr(SkillUsageLogAdmin, name) for name in stock}
+    for name, value in stock.items():
+        setattr(SkillUsageLogAdmin, name, value)
+    try:
+        baseline = admin_list_times(client, skills[0], user_pk, repeat=3)
+    finally:
+        for name, value in saved.items():
+            setattr(SkillUsageLogAdmin, name, value)
+    return ours, baseline, total
+
+
+# --- Report -------------------------------------------------------------------------------------
+
+
+def table(title: str, header: list[str], rows: list[list]) -> None:
+    print(f"\n{title}")
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for line in [header, ["-" * width for width in widths], *rows]:
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def main() -> int:
+    args = parse_args()
+    maintenance_url, scratch_url = server_url("postgres"), server_url(SCRATCH_DATABASE)
+    recreate_scratch_database(maintenance_url)
+    os.environ.update(
+        DATABASE_URL=scratch_url,
+        DATABASE_STATEMENT_TIMEOUT="0",  # building the data takes longer than the default 60 s
+        DEBUG="false",
+        DJANGO_SETTINGS_MODULE="legalplatform.settings",
+    )
+    import django
+
+    django.setup()
+    import psycopg
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    from skills.models import Skill
+
+    def make_skill(skill_id: str) -> Skill:
+        return Skill.objects.create(
+            skill_id=skill_id,
+            display_name=skill_id,
+            version="1.0.0",
+            type="bench",
+            category="bench",
+        )
+
+    floors = []
+    try:
+        call_command("migrate", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute(ORIGINAL_TRIGGER)
+            with psycopg.connect(scratch_url, autocommit=True) as raw_conn:
+                single = bench_single_inserts(args, make_skill, cursor, raw_conn)
+        skills = [make_skill(f"bench-batch-{n}") for n in range(20)]
+        batch = bench_batch_ingest(args, skills, connection)
+
+        none_0 = single["no trigger", 0]
+        table(
+            f"Single-row inserts/s (autocommit, one row per statement), N = {args.prior:,}",
+            ["trigger", "0 prior", "N prior", "N / 0", "vs no trigger (0 / N)"],
+            [
+                [
+                    variant,
+                    f"{single[variant, 0]:,.0f}",
+                    f"{single[variant, args.prior]:,.0f}",
+                    f"{single[variant, args.prior] / single[variant, 0]:.2f}",
+                    f"{single[variant, 0] / none_0:.2f} / "
+                    f"{single[variant, args.prior] / single['no trigger', args.prior]:.2f}",
+                ]
+                for variant in VARIANTS
+            ],
+        )
+        raw = batch["raw COPY, no trigger"]
+        table(
+            f"Batch ingest rows/s ({args.batch:,} rows over 20 skills)",
+            ["path", "rows/s", "vs raw COPY"],
+            [[name, f"{rate:,.0f}", f"{rate / raw:.2f}"] for name, rate in batch.items()],
+        )
+        ours_0, ours_n = single["ours", 0], single["ours", args.prior]
+        floors += [
+            ("ours >= 60% of no-trigger single-row rate", ours_0 / none_0 >= 0.60),
+            ("ours at N within 10% of ours at 0", ours_n >= 0.90 * ours_0),
+            ("record_usages >= 50% of raw COPY", batch["record_usages (COPY + ours)"] / raw >= 0.5),
+        ]
+
+        if args.admin_logs:
+            ours, baseline, total = bench_admin_list(args, skills, cursor=connection.cursor())
+            table(
+                f"Admin usage-log list, median server ms with {total:,} logs",
+                ["view", "ours", "stock paginator", "ours / stock"],
+                [
+                    [name, f"{ours[name]:.0f}", f"{baseline[name]:.0f}",
+                     f"{ours[name] / baseline[name]:.2f}"]
+                    for name in ours
+                ],
+            )  # fmt: skip
+            floors.append(("admin usage-log list < 300 ms", max(ours.values()) < 300))
+    finally:
+        connections.close_all()
+        for conn in connections.all():
+            conn.close_pool()
+        recreate_scratch_database(maintenance_url, drop_only=True)
+
+    print("\nFloors")
+    for name, passed in floors:
+        print(f"  {'PASS' if passed else 'FAIL'}  {name}")
+    return 0 if all(passed for _, passed in floors) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
