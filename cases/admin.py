@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -110,6 +111,7 @@ class FirmScopedAdmin(admin.ModelAdmin):
 
 @admin.register(Firm)
 class FirmAdmin(FirmScopedAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "vat_id", "email", "phone", "created_at"]
     search_fields = ["name", "vat_id", "email"]
     ordering = ["name"]

@@ -1,0 +1,26 @@
+"""The query plan of what a selector really runs: its statements are captured and replayed
+under EXPLAIN, in one transaction, with the planner's cheaper alternatives switched off."""
+
+from django.db import connection, transaction
+
+
+def plan_of(call, *, disable=("seqscan",)) -> str:
+    """EXPLAIN of the last statement `call()` runs, after replaying the ones before it (the
+    selectors' SET LOCALs); `disable` names planner methods to switch off (enable_<name>)."""
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if not sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        call()
+    *setup, (sql, params) = statements
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name in disable:
+            cursor.execute(f"SET LOCAL enable_{name} = off")
+        for setup_sql, setup_params in setup:
+            cursor.execute(setup_sql, setup_params)
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
