@@ -359,7 +359,7 @@ def _seed_demo(data: DemoData, report: SeedReport, calendar: _Calendar, using: s
     with _step("skills"):
         _seed_skills(data, firm, users, report, calendar, using)
     with _step("discovery demo data"):
-        _seed_discovery(data, report, using)
+        _seed_discovery(data, report)
     login = users[data.login]
     report.login = DemoLogin(
         email=login.email,
@@ -620,17 +620,10 @@ def _demo_usage_logs(data, skills, firm, users, calendar) -> list[SkillUsageLog]
     return logs
 
 
-def _seed_discovery(data: DemoData, report: SeedReport, using: str) -> None:
+def _seed_discovery(data: DemoData, report: SeedReport) -> None:
     """Document types, templates, patterns and template usage, by the discovery app's own
     idempotent loader (its files are fixtures/discovery/)."""
     added = load_discovery_demo_data(data.root / "discovery")
-    # The loader creates types with the application's clock, then updates them in the same
-    # transaction, where the shared trigger update_updated_at_column() stamps now(): the start
-    # of this (long) transaction, earlier than their created_at. Stamp both with that start.
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "UPDATE document_type_registry SET created_at = now() WHERE created_at > updated_at"
-        )
     report.tally("discovery types", added.document_types, None)
     report.tally(
         "templates", added.templates, None, f"{added.patterns} patterns, {added.usage_logs} uses"

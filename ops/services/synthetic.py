@@ -537,8 +537,7 @@ def start_of_day(moment: datetime.datetime | None = None) -> datetime.datetime:
 
 def ensure_synthetic_skills(using: str, as_of: datetime.datetime) -> tuple[list[str], int]:
     """The synthetic skill catalog (found by skill_id): their ids as text and how many were new.
-    They are dated `as_of`: the statistics trigger stamps updated_at with the transaction's start,
-    which must not precede created_at."""
+    Ids and dates are fixed (uuid5 of the skill_id, `as_of`), like every synthetic row."""
     catalog = romanian_vocabulary()["skills"]["catalog"]
     existing = dict(
         Skill.objects.using(using)
