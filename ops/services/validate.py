@@ -25,8 +25,13 @@ MINIMUM_VECTOR_VERSION = (0, 5)
 # Timestamps may lie this far ahead of the server's clock (clients with a skewed clock).
 CLOCK_SKEW = "5 minutes"
 
-# Columns allowed to hold future times: deadlines and hearings are planned ahead.
-FUTURE_ALLOWED = {("tasks", "due_date"), ("cases", "next_hearing_date")}
+# Columns allowed to hold future times: deadlines and hearings are planned ahead, and sessions
+# (should Django's database sessions be used) expire later.
+FUTURE_ALLOWED = {
+    ("tasks", "due_date"),
+    ("cases", "next_hearing_date"),
+    ("django_session", "expire_date"),
+}
 # Later-than pairs within a row, besides created_at <= updated_at: (table, earlier, later).
 DATE_ORDER = (
     ("cases", "opened_date", "closed_date"),
