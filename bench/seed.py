@@ -79,12 +79,60 @@ def empty_synthetic_tables() -> None:
 # --- the two ways in ------------------------------------------------------------------------------
 
 
-def copy_load(firms: int) -> tuple[int, float]:
-    """Rows and seconds of seed_synthetic_firms (COPY), in one transaction as `seed` runs it."""
-    started = time.perf_counter()
-    with transaction.atomic():
-        result = synthetic.seed_synthetic_firms(firms, random_seed=SEED)
-    return result.total_rows, time.perf_counter() - started
+class Measurement:
+    """Wall time, and CPU time of this process and of the database server's processes (when the
+    server runs on this machine): on a shared machine CPU seconds say what the work costs."""
+
+    def __init__(self):
+        self.rows = 0
+
+    def __enter__(self):
+        self.wall, self.python, self.server = time.perf_counter(), time.process_time(), server_cpu()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.python = time.process_time() - self.python
+        after = server_cpu()
+        self.server = None if after is None or self.server is None else after - self.server
+
+
+def server_cpu() -> float | None:
+    """CPU seconds of the server's postmaster and all its children (backends, parallel workers,
+    checkpointer, …), live or ended, or None when they are not processes of this machine."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    try:
+        postmaster = int(_proc_stat(backend)[1])
+        total = 0
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                fields = _proc_stat(int(entry))
+                if fields and int(fields[1]) == postmaster:
+                    total += int(fields[11]) + int(fields[12])
+        fields = _proc_stat(postmaster)  # its own time, and that of its ended children
+        total += sum(int(value) for value in fields[11:15])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the command name: state, ppid, …, utime, stime, cutime,
+    cstime at 11 to 14."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return []
+
+
+def copy_load(firms: int) -> Measurement:
+    """seed_synthetic_firms (COPY), in one transaction as `seed` runs it."""
+    with Measurement() as measured, transaction.atomic():
+        measured.rows = synthetic.seed_synthetic_firms(firms, random_seed=SEED).total_rows
+    return measured
 
 
 def model_instances(table: synthetic.Table, lines: list[str]) -> list:
@@ -104,11 +152,9 @@ def model_instances(table: synthetic.Table, lines: list[str]) -> list:
     return instances
 
 
-def bulk_create_load(firms: int) -> tuple[int, float]:
-    """Rows and seconds of the same rows through bulk_create, in one transaction."""
-    started = time.perf_counter()
-    rows = 0
-    with transaction.atomic():
+def bulk_create_load(firms: int) -> Measurement:
+    """The same rows through bulk_create, in one transaction."""
+    with Measurement() as measured, transaction.atomic():
         as_of = synthetic.start_of_day()
         skill_ids, _ = synthetic.ensure_synthetic_skills("default", as_of)
         generator = synthetic.FirmGenerator(SEED, as_of, skill_ids)
@@ -117,8 +163,15 @@ def bulk_create_load(firms: int) -> tuple[int, float]:
                 table.model.objects.bulk_create(
                     model_instances(table, lines), batch_size=BATCH_SIZE
                 )
-                rows += len(lines)
-    return rows, time.perf_counter() - started
+                measured.rows += len(lines)
+    return measured
+
+
+def cpu_rate(measured: Measurement) -> float | None:
+    """Rows per CPU second of both sides together."""
+    if measured.server is None:
+        return None
+    return measured.rows / (measured.python + measured.server)
 
 
 def database_rows() -> int:
@@ -150,38 +203,52 @@ def main() -> int:
         print(f"scratch database {scratch}: migrating …", file=sys.stderr)
         call_command("migrate", verbosity=0)
         print(f"COPY, {args.firms} firms …", file=sys.stderr)
-        copy_rows, copy_seconds = copy_load(args.firms)
+        copied = copy_load(args.firms)
         empty_synthetic_tables()
         print(f"bulk_create, {args.firms} firms …", file=sys.stderr)
-        bulk_rows, bulk_seconds = bulk_create_load(args.firms)
+        baseline = bulk_create_load(args.firms)
         empty_synthetic_tables()
         print(f"COPY, {args.validate_firms} firms for validate …", file=sys.stderr)
-        big_rows, big_seconds = copy_load(args.validate_firms)
+        big = copy_load(args.validate_firms)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
         print("validate …", file=sys.stderr)
-        started = time.perf_counter()
-        report = validate_database()
-        validate_seconds = time.perf_counter() - started
+        with Measurement() as checked:
+            report = validate_database()
         total_rows = database_rows()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            size = cursor.fetchone()[0]
     finally:
         drop_scratch_database(scratch)
 
-    assert copy_rows == bulk_rows, (copy_rows, bulk_rows)
-    copy_rate, bulk_rate = copy_rows / copy_seconds, bulk_rows / bulk_seconds
-    big_rate = big_rows / big_seconds
-    print(f"\nseed --scale: synthetic firms of about {synthetic.rows_per_firm():,} rows\n")
-    print(f"{'':48}{'rows':>12}{'seconds':>10}{'rows/s':>10}{'ratio':>8}")
-    for label, rows, seconds, rate in (
-        (f"bulk_create, {args.firms} firms (baseline)", bulk_rows, bulk_seconds, bulk_rate),
-        (f"seed --scale {args.firms} (COPY)", copy_rows, copy_seconds, copy_rate),
-        (f"seed --scale {args.validate_firms} (COPY)", big_rows, big_seconds, big_rate),
-    ):
-        print(f"{label:48}{rows:>12,}{seconds:>10.1f}{rate:>10,.0f}{rate / bulk_rate:>7.1f}x")
-    status = "all checks pass" if report.ok else f"{len(report.failures)} FAIL"
+    assert copied.rows == baseline.rows, (copied.rows, baseline.rows)
     print(
-        f"\nvalidate on {total_rows:,} rows ({args.validate_firms} firms): "
-        f"{validate_seconds:.1f} s, {status}"
+        f"\nseed --scale: synthetic firms of {synthetic.rows_per_firm():,} rows; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n"
+    )
+    print(
+        f"{'':40}{'rows':>11}{'wall s':>8}{'rows/s':>9}{'ratio':>7}"
+        f"{'CPU s py':>10}{'CPU s pg':>10}{'rows/CPU s':>12}{'ratio':>7}"
+    )
+    base_rate, base_cpu = baseline.rows / baseline.wall, cpu_rate(baseline)
+    for label, measured in (
+        (f"bulk_create, {args.firms} firms (baseline)", baseline),
+        (f"seed --scale {args.firms} (COPY)", copied),
+        (f"seed --scale {args.validate_firms} (COPY)", big),
+    ):
+        rate, per_cpu = measured.rows / measured.wall, cpu_rate(measured)
+        server = f"{measured.server:>10.1f}" if measured.server is not None else f"{'n/a':>10}"
+        cpu = f"{per_cpu:>12,.0f}{per_cpu / base_cpu:>6.1f}x" if per_cpu and base_cpu else ""
+        print(
+            f"{label:40}{measured.rows:>11,}{measured.wall:>8.1f}{rate:>9,.0f}"
+            f"{rate / base_rate:>6.1f}x{measured.python:>10.1f}{server}{cpu}"
+        )
+    status = "all checks pass" if report.ok else f"{len(report.failures)} FAIL"
+    server = f", server CPU {checked.server:.1f} s" if checked.server is not None else ""
+    print(
+        f"\nvalidate on {total_rows:,} rows ({size}, {args.validate_firms} firms): "
+        f"{checked.wall:.1f} s wall{server}, {status}"
     )
     for failure in report.failures:
         print(f"  FAIL {failure.check} {failure.target}: {failure.detail}")
