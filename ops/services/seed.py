@@ -322,6 +322,9 @@ def seed_database(
         )
     if scale < 0:
         raise SeedError(f"--scale must be 0 or more; got {scale}")
+    if using != "default":
+        # discovery.services.load_demo_data writes through the default connection.
+        raise SeedError("seed writes the discovery demo data to the default database only")
     data = load_demo_data(fixtures_dir)
     report = SeedReport(database=connections[using].settings_dict["NAME"])
     calendar = _Calendar(now or timezone.now())

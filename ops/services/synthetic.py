@@ -580,9 +580,9 @@ class CopyPipeline:
     that connection until close()."""
 
     def __init__(self, using: str, progress: Callable[[int], None] | None):
-        connection = connections[using]
-        connection.ensure_connection()
-        self.raw = connection.connection
+        self.connection = connections[using]
+        self.connection.ensure_connection()
+        self.raw = self.connection.connection
         self.progress = progress
         self.queue: queue.Queue[FirmRows | None] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
@@ -596,12 +596,13 @@ class CopyPipeline:
             self.close()
 
     def close(self) -> None:
-        """Wait for the writes; re-raise the first error of the thread."""
+        """Wait for the writes; re-raise the first error of the thread (as Django's)."""
         if self.thread.is_alive():
             self.queue.put(None)
             self.thread.join()
         if self.error is not None:
-            raise self.error
+            with self.connection.wrap_database_errors:
+                raise self.error
 
     def _run(self) -> None:
         while (rows := self.queue.get()) is not None:

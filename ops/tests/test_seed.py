@@ -9,12 +9,18 @@ import shutil
 from collections import Counter
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
 from ops.services.seed import DEFAULT_FIXTURES_DIR, SeedError, seed_database
-from ops.services.synthetic import TABLES, FirmGenerator, rows_per_firm, seed_synthetic_firms
+from ops.services.synthetic import (
+    TABLES,
+    USERS,
+    FirmGenerator,
+    rows_per_firm,
+    seed_synthetic_firms,
+)
 from skills.models import Skill, SkillUsageLog, SkillVersion
 
 DEMO_VAT = "RO12345678"
@@ -318,6 +324,21 @@ def test_scale_with_a_fixed_seed_is_reproducible_and_idempotent():
     }
     generator = FirmGenerator(11, as_of, skill_ids=[])
     assert generator.vat_id(0) != FirmGenerator(12, as_of, skill_ids=[]).vat_id(0)
+
+
+@pytest.mark.django_db
+def test_a_failure_in_the_middle_of_a_synthetic_load_leaves_the_database_as_it_was():
+    as_of = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
+    generator = FirmGenerator(21, as_of, skill_ids=["0" * 32])
+    taken = generator.firm_rows(1)[USERS][7].split("\t")[2]  # an e-mail of the second firm
+    User.objects.create(email=taken)
+    before, schema = synthetic_fingerprint(), indexes_and_foreign_keys()
+
+    with pytest.raises(IntegrityError, match="users_email_key"):
+        seed_synthetic_firms(2, random_seed=21, as_of=as_of)
+
+    assert synthetic_fingerprint() == before
+    assert indexes_and_foreign_keys() == schema
 
 
 @pytest.mark.django_db(transaction=True)
