@@ -19,6 +19,16 @@ from django.db.models.sql import Query
 from ops.extensions import REQUIRED_EXTENSIONS
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
+CHECKS = (
+    "connection",
+    "migrations",
+    "extensions",
+    "tables",
+    "references",
+    "values",
+    "dates",
+    "statistics",
+)
 SAMPLE_SIZE = 5  # offending ids named per failed rule
 MINIMUM_SERVER_VERSION = 140000
 MINIMUM_VECTOR_VERSION = (0, 5)
@@ -138,7 +148,7 @@ def validate_database(
             version, number = cursor.fetchone()
     except DatabaseError as exc:
         report.add("connection", FAIL, detail=_first_line(exc))
-        for check in ("migrations", "extensions", "tables", "rows", "statistics"):
+        for check in CHECKS[1:]:
             report.add(check, SKIP, detail="no connection")
         report.seconds = time.monotonic() - started
         return report
@@ -155,14 +165,22 @@ def validate_database(
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.execute("SET LOCAL statement_timeout = 0")
             cursor.execute("SET LOCAL work_mem = '256MB'")  # hash joins of big parents in memory
-        _check_migrations(connection, report)
-        _check_extensions(connection, report)
         schema = _Schema.read(connection)
-        _check_tables(schema, report)
-        _check_rows(connection, schema, report)
-        _check_statistics(connection, schema, report)
+        steps = [
+            ("migrations", lambda: _check_migrations(connection, report)),
+            ("extensions", lambda: _check_extensions(connection, report)),
+            ("tables", lambda: _check_tables(schema, report)),
+            ("references", lambda: _check_rows(connection, schema, report)),
+            ("statistics", lambda: _check_statistics(connection, schema, report)),
+        ]
         if expect_seed:
-            _check_demo_dataset(connection, report, fixtures_dir)
+            steps.append(("demo", lambda: _check_demo_dataset(connection, report, fixtures_dir)))
+        for check, run in steps:
+            try:
+                with transaction.atomic(using=using):  # a failed query spoils only this step
+                    run()
+            except DatabaseError as exc:
+                report.add(check, FAIL, detail=f"could not run: {_first_line(exc)}")
     report.seconds = time.monotonic() - started
     return report
 
