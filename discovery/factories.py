@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import factory
 
+from cases.factories import DocumentFactory
 from discovery.models import (
     DocumentPattern,
     DocumentTypeInstance,
@@ -36,8 +37,11 @@ class DocumentTypeInstanceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = DocumentTypeInstance
 
+    class Params:
+        document = factory.SubFactory(DocumentFactory)
+
     registry = factory.SubFactory(DocumentTypeRegistryFactory)
-    document_id = factory.Faker("uuid4", cast_to=None)
+    document_id = factory.SelfAttribute("document.id")
     confidence_score = "0.90"
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+
 import factory
+from django.utils import timezone
 
 from skills.models import Skill, SkillUsageLog, SkillVersion
 
@@ -18,6 +21,7 @@ class SkillFactory(factory.django.DjangoModelFactory):
     version = "1.0.0"
     type = "document_analysis"
     category = "legal"
+    created_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
 
 
 class SkillVersionFactory(factory.django.DjangoModelFactory):
