@@ -20,6 +20,7 @@ from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cases.embeddings import EmbeddingError
 from cases.factories import storage_url
 from cases.models import (
     AuditAction,
@@ -272,7 +273,7 @@ def _step(what: str) -> Iterator[None]:
         yield
     except SeedError:
         raise
-    except (DatabaseError, ValidationError, ValueError, TypeError, KeyError) as exc:
+    except (DatabaseError, EmbeddingError, ValidationError, ValueError, TypeError, KeyError) as exc:
         reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
         raise SeedError(f"seeding {what} failed: {reason}") from exc
 
