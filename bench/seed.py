@@ -15,6 +15,7 @@ unset) and dropped at the end:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -48,26 +49,28 @@ _UNESCAPED = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
 # --- scratch database -----------------------------------------------------------------------------
 
 
-def server_params() -> dict:
-    """libpq parameters of the configured server (starting the embedded one if it is used)."""
-    params = connections["default"].get_connection_params()
-    return {k: v for k, v in params.items() if k not in ("context", "cursor_factory", "dbname")}
-
-
-def create_scratch_database(name: str) -> None:
-    with psycopg.connect(**server_params(), dbname="postgres", autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+@contextlib.contextmanager
+def scratch_database(prefix: str):
+    """A new database on the configured server, the default connection pointed at it, dropped
+    (with any session still on it) at the end."""
+    name = f"{prefix}_{os.getpid()}"
     entry = connections["default"].settings_dict
+    server = {
+        key: value
+        for key, value in connections["default"].get_connection_params().items()
+        if key not in ("context", "cursor_factory", "dbname")
+    }
+    with psycopg.connect(**server, dbname="postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     entry["NAME"] = entry["EMBEDDED_DATABASE"] = name  # no connection was opened before this
-
-
-def drop_scratch_database(name: str) -> None:
-    connections.close_all()
-    connections["default"].close_pool()
-    with psycopg.connect(**server_params(), dbname="postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    try:
+        yield name
+    finally:
+        connections.close_all()
+        connections["default"].close_pool()
+        with psycopg.connect(**server, dbname="postgres", autocommit=True) as admin:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            admin.execute(drop.format(sql.Identifier(name)))
 
 
 def empty_synthetic_tables() -> None:
@@ -197,9 +200,7 @@ def main() -> int:
     if reason := production_reason():
         parser.error(f"refusing to create a scratch database on this server: {reason}")
 
-    scratch = f"bench_seed_{os.getpid()}"
-    create_scratch_database(scratch)
-    try:
+    with scratch_database("bench_seed") as scratch:
         print(f"scratch database {scratch}: migrating …", file=sys.stderr)
         call_command("migrate", verbosity=0)
         print(f"COPY, {args.firms} firms …", file=sys.stderr)
@@ -219,8 +220,6 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             size = cursor.fetchone()[0]
-    finally:
-        drop_scratch_database(scratch)
 
     assert copied.rows == baseline.rows, (copied.rows, baseline.rows)
     print(
