@@ -7,6 +7,11 @@ from django.db import models
 from legalplatform.models import UUIDPrimaryKey, created_at_field, timestamp_field
 
 
+def statistic(field_class, comment: str, **options):
+    """A statistics column of `skills`: starts at 0, never in forms, written by the triggers."""
+    return field_class(default=0, db_default=0, editable=False, db_comment=comment, **options)
+
+
 class Skill(UUIDPrimaryKey):
     STATISTICS_FIELDS = frozenset(
         {
@@ -33,37 +38,23 @@ class Skill(UUIDPrimaryKey):
     # Statistics, written only by the triggers on skill_usage_logs (migration 0002): three running
     # totals (usage_count, success_count, tokens_saved_success_sum) and the score and average
     # derived from them in the same UPDATE, so each log costs the same whatever the history.
-    effectiveness_score = models.DecimalField(
+    effectiveness_score = statistic(
+        models.DecimalField,
+        "Success rate in percent (0-100), kept by trigger from skill_usage_logs",
         max_digits=5,
         decimal_places=2,
-        default=0,
-        db_default=0,
-        editable=False,
-        db_comment="Success rate in percent (0-100), kept by trigger from skill_usage_logs",
     )
-    token_savings_avg = models.IntegerField(
-        default=0,
-        db_default=0,
-        editable=False,
-        db_comment="Average tokens_saved over successful executions (rounded), kept by trigger",
+    token_savings_avg = statistic(
+        models.IntegerField,
+        "Average tokens_saved over successful executions (rounded), kept by trigger",
     )
-    usage_count = models.IntegerField(
-        default=0,
-        db_default=0,
-        editable=False,
-        db_comment="Number of executions logged, kept by trigger",
+    usage_count = statistic(models.IntegerField, "Number of executions logged, kept by trigger")
+    success_count = statistic(
+        models.IntegerField, "Running total: executions with success = true, kept by trigger"
     )
-    success_count = models.IntegerField(
-        default=0,
-        db_default=0,
-        editable=False,
-        db_comment="Running total: executions with success = true, kept by trigger",
-    )
-    tokens_saved_success_sum = models.BigIntegerField(
-        default=0,
-        db_default=0,
-        editable=False,
-        db_comment="Running total: sum of tokens_saved over successful executions, kept by trigger",
+    tokens_saved_success_sum = statistic(
+        models.BigIntegerField,
+        "Running total: sum of tokens_saved over successful executions, kept by trigger",
     )
     is_active = models.BooleanField(default=True, db_default=True)
     created_at = created_at_field()
