@@ -164,7 +164,7 @@ class UserAuditLog(UUIDPrimaryKey):
 class Client(UUIDPrimaryKey):
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="clients")
     name = models.CharField(max_length=255)
-    address = models.TextField(blank=True, default="")
+    address = models.TextField(blank=True, default="", db_default="")
     contact_info = models.JSONField(
         default=dict, db_default={}, blank=True, db_comment='{"email": …, "phone": …}'
     )
@@ -243,11 +243,11 @@ class Case(UUIDPrimaryKey):
         related_name="cases_as_associate",
         limit_choices_to={"role": UserRole.ASSOCIATE},
     )
-    description = models.TextField(blank=True, default="")
+    description = models.TextField(blank=True, default="", db_default="")
     opened_date = models.DateField()
     closed_date = models.DateField(null=True, blank=True)
-    court_name = models.CharField(max_length=255, blank=True, default="")
-    judge_name = models.CharField(max_length=255, blank=True, default="")
+    court_name = models.CharField(max_length=255, blank=True, default="", db_default="")
+    judge_name = models.CharField(max_length=255, blank=True, default="", db_default="")
     next_hearing_date = models.DateTimeField(null=True, blank=True)
     created_at = created_at_field()
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
@@ -318,7 +318,7 @@ class Document(UUIDPrimaryKey):
         User, on_delete=models.PROTECT, related_name="documents_created"
     )
     title = models.CharField(max_length=500)
-    content = models.TextField(blank=True, default="")
+    content = models.TextField(blank=True, default="", db_default="")
     document_type = models.CharField(max_length=30, choices=DocumentType)
     status = models.CharField(
         max_length=20,
@@ -388,7 +388,7 @@ class Document(UUIDPrimaryKey):
                 fields=["content_embedding"],
                 opclasses=["vector_cosine_ops"],
                 m=16,
-                ef_construction=64,
+                ef_construction=128,
                 name="idx_documents_embedding_hnsw",
             ),
             # The admin's document list: by status, newest first
@@ -422,7 +422,7 @@ class TaskStatus(models.TextChoices):
 class Task(UUIDPrimaryKey):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(max_length=500)
-    description = models.TextField(blank=True, default="")
+    description = models.TextField(blank=True, default="", db_default="")
     task_type = models.CharField(max_length=30, choices=TaskType)
     status = models.CharField(
         max_length=20, choices=TaskStatus, default=TaskStatus.PENDING, db_default=TaskStatus.PENDING
