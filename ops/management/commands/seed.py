@@ -63,19 +63,27 @@ class Command(BaseCommand):
             raise CommandError("--random-seed only applies with --scale N")
         if reset and interactive:
             confirm_database_name(database, "Remove the demo firm's data from")
-        total = scale * synthetic.rows_per_firm()
-        with progress_bar(self.stderr, total=total or None, desc="synthetic rows") as bar:
-            try:
-                report = seed_database(
-                    using=database,
-                    fixtures_dir=fixtures,
-                    reset=reset,
-                    scale=scale,
-                    random_seed=random_seed,
-                    progress=bar.update,
-                )
-            except SeedError as exc:
-                raise CommandError(f"{exc} (nothing was changed)") from None
+        bar = (
+            progress_bar(
+                self.stderr, total=scale * synthetic.rows_per_firm(), desc="synthetic rows"
+            )
+            if scale
+            else None
+        )
+        try:
+            report = seed_database(
+                using=database,
+                fixtures_dir=fixtures,
+                reset=reset,
+                scale=scale,
+                random_seed=random_seed,
+                progress=bar.update if bar else None,
+            )
+        except SeedError as exc:
+            raise CommandError(f"{exc} (nothing was changed)") from None
+        finally:
+            if bar:
+                bar.close()
         self.print_report(report)
 
     def print_report(self, report):
