@@ -672,7 +672,7 @@ def maintenance_deferred(using: str, incoming: dict[str, int]) -> Iterator[list[
             [list(incoming)],
         )
         present = dict(cursor.fetchall())
-        tables = [t for t, rows in incoming.items() if rows >= present.get(t, 0)]
+        tables = [t for t, rows in incoming.items() if rows and rows >= present.get(t, 0)]
         deferred = [d for table in tables for d in _deferrable_maintenance(cursor, table)]
         if deferred:
             # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: rows written earlier in
