@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases.embeddings import Embedder, get_embedder
@@ -127,6 +128,7 @@ class EmbeddingRun:
 
 def embed_documents(
     *,
+    within: QuerySet[Document] | None = None,
     embedder: Embedder | None = None,
     batch_size: int | None = None,
     on_batch: Callable[[int], object] | None = None,
@@ -138,11 +140,14 @@ def embed_documents(
     The embedder is called outside any transaction; each batch is written in one UPDATE that
     records the hash of the text it embedded, so a document edited meanwhile stays stale, and an
     interrupted run keeps its finished batches and resumes with the rest. `on_batch(n)` is
-    called after each batch of n documents.
+    called after each batch of n documents. `within` limits the run to those documents.
     """
     embedder = embedder or get_embedder()
     batch_size = batch_size or settings.EMBEDDING_BATCH_SIZE
-    pending = documents_needing_embedding(embedder.name).using(using).order_by("pk")
+    needing = documents_needing_embedding(embedder.name).using(using)
+    if within is not None:
+        needing = needing.filter(pk__in=within.values("pk"))
+    pending = needing.order_by("pk")
     pending = pending.only("id", "title", "content", "content_hash")
     embedded = 0
     after = None
@@ -162,5 +167,5 @@ def embed_documents(
         after = documents[-1].pk
         if on_batch is not None:
             on_batch(len(documents))
-    remaining = documents_needing_embedding(embedder.name).using(using).count()
+    remaining = needing.count()
     return EmbeddingRun(embedder=embedder.name, embedded=embedded, remaining=remaining)

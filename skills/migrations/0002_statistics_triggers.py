@@ -66,7 +66,7 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE skills
         SET usage_count = 0, success_count = 0, tokens_saved_success_sum = 0,
-            token_savings_avg = 0, effectiveness_score = 0, updated_at = now()
+            token_savings_avg = 0, effectiveness_score = 0, updated_at = statement_timestamp()
         WHERE usage_count <> 0;
         RETURN NULL;
     END IF;
@@ -114,7 +114,7 @@ BEGIN
                 tokens_saved_success_sum + delta.saved, success_count + delta.successes),
             effectiveness_score = skill_effectiveness_score(
                 success_count + delta.successes, usage_count + delta.logs),
-            updated_at = now()  -- update_skills_updated_at is skipped at this depth
+            updated_at = statement_timestamp()  -- update_skills_updated_at is skipped at this depth
         WHERE id = delta.skill_id;
     END LOOP;
     CLOSE changes;
@@ -183,7 +183,7 @@ BEGIN
         tokens_saved_success_sum = t.saved,
         token_savings_avg = skill_token_savings_avg(t.saved, t.successes),
         effectiveness_score = skill_effectiveness_score(t.successes, t.logs),
-        updated_at = now()
+        updated_at = statement_timestamp()
     FROM (
         SELECT k.id, count(l.id) AS logs, count(l.id) FILTER (WHERE l.success) AS successes,
                coalesce(sum(l.tokens_saved) FILTER (WHERE l.success), 0) AS saved
