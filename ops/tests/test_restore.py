@@ -204,6 +204,7 @@ def test_restore_command_confirms_the_database_name(manage, backup_dir):
     assert accepted.returncode == 0, accepted.stderr
     assert f"restored {name} from {backup.path.name}" in accepted.stdout
     assert "the previous data is in" in accepted.stdout
+    assert "validate:" in accepted.stdout  # run, or reported as not available yet
     assert fingerprint() != before
 
 
