@@ -1,0 +1,247 @@
+"""The verification of `anonymize`: every original value the rules removed is searched for in
+every text, varchar, JSON, text-array and tsvector column of every table, inside the same
+transaction, before it commits.
+
+What "searched for" means (docs/anonymization.md explains why this is sound):
+
+* Whole values (titles, descriptions, contents, JSON string leaves, audit values): an exact
+  match of a stored value (a column value, a JSON string or number leaf or key, an array
+  element, a tsvector lexeme) by a 64-bit hash join; the originals themselves are kept only as
+  hashes, so the temporary table never holds a second copy of a million documents.
+* Identifiers (names, emails, addresses, phones, ids): as a sequence of whole words anywhere
+  inside any stored value, case-insensitively: "Popescu", "alex.popescu@firm.ro" in
+  "Contact: Alex.Popescu@firm.ro!" are found; "Ion" inside "Motion" is not. Words are maximal
+  runs of letters and digits. Each identifier is anchored on its longest word; one pass per
+  table splits the distinct stored values into words and keeps the anchors it meets (a hash
+  semi-join); only those candidates are then checked for the whole phrase.
+* Values shorter than MIN_SEARCH_LENGTH characters, and values of the shape the rules
+  themselves write ("User 12", "demo12@example.com", lorem ipsum), are not searched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from ops.services.anonymization_rules import MIN_SEARCH_LENGTH, NON_WORD_SQL, execute
+
+STRING_TYPES_SQL = """
+SELECT n.nspname, c.relname, a.attname,
+       CASE WHEN t.typname IN ('json', 'jsonb') THEN 'json'
+            WHEN t.typname = 'tsvector' THEN 'tsvector'
+            WHEN t.typcategory = 'A' THEN 'array'
+            ELSE 'text' END
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
+ WHERE c.relkind IN ('r', 'm')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
+   AND (t.typcategory = 'S' OR t.typname IN ('json', 'jsonb', 'tsvector')
+        OR (t.typcategory = 'A' AND e.typcategory = 'S'))
+ ORDER BY n.nspname, c.relname, a.attnum
+"""
+
+
+@dataclass(frozen=True)
+class Leak:
+    """Originals of `source` (a personal column) still found in `location` (table.column)."""
+
+    source: str
+    location: str
+    values: int
+    how: str  # "whole value" or "inside a text"
+
+    def __str__(self) -> str:
+        plural = "s" if self.values != 1 else ""
+        return (
+            f"{self.source}: {self.values} original value{plural} still in {self.location} "
+            f"({self.how})"
+        )
+
+
+def create_original_tables(cursor) -> None:
+    """The temporary tables the anonymizing statements fill with what they removed."""
+    cursor.execute(
+        """
+        CREATE TEMP TABLE anonymize_identifier_values (value text, source text) ON COMMIT DROP;
+        CREATE TEMP TABLE anonymize_values (hash bigint, source text) ON COMMIT DROP;
+        """
+    )
+
+
+def search_originals(cursor, *, words_regex: str, progress) -> tuple[int, list[Leak]]:
+    """Search the database for the originals collected so far; (originals searched, leaks)."""
+    originals = _prepare_originals(cursor, words_regex)
+    locations = _string_columns(cursor)
+    bar = progress(total=len(locations), desc="verifying", unit="tables")
+    try:
+        for table, columns in locations.items():
+            _scan_table(cursor, table, columns)
+            bar.update(1)
+    finally:
+        bar.close()
+    leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations)
+    return originals, sorted(leaks, key=lambda leak: (leak.source, leak.location))
+
+
+def _prepare_originals(cursor, words_regex: str) -> int:
+    # Identifiers: normalized to lower-case words, anchored on their longest word.
+    execute(
+        cursor,
+        sql.SQL(
+            """
+            CREATE TEMP TABLE anonymize_identifiers ON COMMIT DROP AS
+            SELECT DISTINCT ON (phrase) phrase, source,
+                   (SELECT w FROM unnest(string_to_array(phrase, ' ')) AS w
+                     ORDER BY length(w) DESC, w LIMIT 1) AS anchor
+              FROM (SELECT btrim(regexp_replace(lower(value), {nonword}, ' ', 'g')) AS phrase,
+                           source
+                      FROM (SELECT DISTINCT value, source FROM anonymize_identifier_values) d
+                   ) AS normalized
+             WHERE char_length(phrase) >= {min} AND phrase !~ {generated}
+             ORDER BY phrase, source;
+            CREATE TEMP TABLE anonymize_anchors ON COMMIT DROP AS
+            SELECT DISTINCT anchor AS word FROM anonymize_identifiers;
+            CREATE INDEX ON anonymize_anchors (word);
+            CREATE INDEX ON anonymize_identifiers (anchor);
+            CREATE INDEX ON anonymize_values (hash);
+            CREATE TEMP TABLE anonymize_hits (kind text, location text, detail text)
+                ON COMMIT DROP;
+            ANALYZE anonymize_identifiers;
+            ANALYZE anonymize_anchors;
+            ANALYZE anonymize_values;
+            """
+        ).format(
+            nonword=sql.Literal(NON_WORD_SQL),
+            min=sql.Literal(MIN_SEARCH_LENGTH),
+            generated=sql.Literal(words_regex or "^$"),
+        ),
+    )
+    cursor.execute(
+        "SELECT (SELECT count(*) FROM anonymize_identifiers)"
+        " + (SELECT count(DISTINCT hash) FROM anonymize_values)"
+    )
+    return cursor.fetchone()[0]
+
+
+def _string_columns(cursor) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    cursor.execute(STRING_TYPES_SQL)
+    locations: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, kind in cursor.fetchall():
+        locations.setdefault((schema, table), []).append((column, kind))
+    return locations
+
+
+def stored_values(column: str, kind: str, alias: str = "t") -> sql.Composable:
+    """A text[] of what one row stores in `column`: the value, a JSON document's string and
+    number leaves and keys, an array's elements, a tsvector's lexemes."""
+    ref = sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(column))
+    if kind == "json":
+        return sql.SQL(
+            "ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({r}::jsonb,"
+            ' \'strict $.** ? (@.type() == "string" || @.type() == "number")\') AS x)'
+            " || ARRAY(SELECT k #>> '{{}}' FROM jsonb_path_query({r}::jsonb,"
+            " 'strict $.** ? (@.type() == \"object\").keyvalue().key') AS k)"
+        ).format(r=ref)
+    if kind == "array":
+        return sql.SQL("{}::text[]").format(ref)
+    if kind == "tsvector":
+        return sql.SQL("tsvector_to_array({})").format(ref)
+    return sql.SQL("ARRAY[{}::text]").format(ref)
+
+
+def _distinct_values(table, columns) -> sql.Composable:
+    """(col, value): the distinct stored values of the table's string columns, one scan."""
+    unpivot = sql.SQL(", ").join(
+        sql.SQL("({}, {})").format(sql.Literal(column), stored_values(column, kind))
+        for column, kind in columns
+    )
+    return sql.SQL(
+        "SELECT DISTINCT s.col, x.value FROM {table} AS t"
+        " CROSS JOIN LATERAL (VALUES {unpivot}) AS s(col, vals)"
+        " CROSS JOIN LATERAL unnest(s.vals) AS x(value)"
+        " WHERE char_length(x.value) >= {min}"
+    ).format(table=_table_ref(table), unpivot=unpivot, min=sql.Literal(MIN_SEARCH_LENGTH))
+
+
+def _table_ref(table: tuple[str, str]) -> sql.Composable:
+    return sql.SQL("{}.{}").format(sql.Identifier(table[0]), sql.Identifier(table[1]))
+
+
+def _label(table: tuple[str, str], column: str) -> str:
+    schema, name = table
+    return f"{name}.{column}" if schema == "public" else f"{schema}.{name}.{column}"
+
+
+def _scan_table(cursor, table, columns) -> None:
+    """One pass over the table: whole-value hash hits, and the identifier anchors it holds."""
+    label = sql.Literal(_label(table, ""))
+    execute(
+        cursor,
+        sql.SQL(
+            """
+            WITH v AS MATERIALIZED ({distinct})
+            INSERT INTO anonymize_hits (kind, location, detail)
+            SELECT 'value', {label} || v.col, o.source
+              FROM v JOIN anonymize_values AS o ON o.hash = hashtextextended(v.value, 0)
+            UNION
+            SELECT 'word', {label} || v.col, w.word
+              FROM v CROSS JOIN LATERAL regexp_split_to_table(lower(v.value), {nonword}) AS w(word)
+             WHERE w.word IN (SELECT word FROM anonymize_anchors)
+            """
+        ).format(
+            distinct=_distinct_values(table, columns),
+            label=label,
+            nonword=sql.Literal(NON_WORD_SQL),
+        ),
+    )
+
+
+def _whole_value_leaks(cursor) -> list[Leak]:
+    cursor.execute(
+        "SELECT detail, location, count(*) FROM anonymize_hits WHERE kind = 'value' GROUP BY 1, 2"
+    )
+    return [Leak(source, location, count, "whole value") for source, location, count in cursor]
+
+
+def _identifier_leaks(cursor, locations) -> list[Leak]:
+    """Confirm the candidates: the whole phrase, word for word, inside a stored value."""
+    cursor.execute(
+        "SELECT DISTINCT h.location FROM anonymize_hits h"
+        " JOIN anonymize_identifiers i ON i.anchor = h.detail WHERE h.kind = 'word'"
+    )
+    candidates = {row[0] for row in cursor.fetchall()}
+    leaks = []
+    for table, columns in locations.items():
+        for column, kind in columns:
+            location = _label(table, column)
+            if location not in candidates:
+                continue
+            execute(
+                cursor,
+                sql.SQL(
+                    """
+                    SELECT i.source, count(DISTINCT v.value)
+                      FROM (SELECT DISTINCT x.value FROM {table} AS t,
+                                   unnest({vals}) AS x(value)) AS v
+                     CROSS JOIN LATERAL regexp_split_to_table(lower(v.value), {nonword}) AS w(word)
+                      JOIN anonymize_identifiers AS i ON i.anchor = w.word
+                     WHERE i.anchor IN (SELECT detail FROM anonymize_hits
+                                         WHERE kind = 'word' AND location = {location})
+                       AND strpos(' ' || btrim(regexp_replace(lower(v.value), {nonword}, ' ', 'g'))
+                                  || ' ', ' ' || i.phrase || ' ') > 0
+                     GROUP BY i.source
+                    """
+                ).format(
+                    table=_table_ref(table),
+                    vals=stored_values(column, kind),
+                    nonword=sql.Literal(NON_WORD_SQL),
+                    location=sql.Literal(location),
+                ),
+            )
+            leaks += [Leak(source, location, count, "inside a text") for source, count in cursor]
+    return leaks
