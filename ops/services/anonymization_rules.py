@@ -274,7 +274,6 @@ def removed_values(rule: Rule) -> sql.Composable | None:
     if rule.search is None:
         return None
     value, column = old(rule), rule.column
-    changed = sql.SQL("t.{c}::text IS DISTINCT FROM {v}::text").format(c=q(column.name), v=value)
     if column.kind != "json":
         values = sql.SQL("ARRAY[{}::text]").format(value)
     else:
@@ -293,7 +292,16 @@ def removed_values(rule: Rule) -> sql.Composable | None:
             values = sql.SQL(
                 "ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({s}, {p}) AS x)"
             ).format(s=source, p=path)
-    return sql.SQL("CASE WHEN {changed} THEN {values} END").format(changed=changed, values=values)
+    return sql.SQL("CASE WHEN {changed} THEN {values} END").format(
+        changed=changed(rule), values=values
+    )
+
+
+def changed(rule: Rule) -> sql.Composable:
+    """True when the UPDATE changed the column (t: new row, m: old values)."""
+    return sql.SQL("t.{c}::text IS DISTINCT FROM {v}::text").format(
+        c=q(rule.column.name), v=old(rule)
+    )
 
 
 # --- What the rules themselves produce ----------------------------------------------------------

@@ -343,23 +343,27 @@ def _removed(rule: Rule, raw_regex: str) -> sql.Composable | None:
     """What the UPDATE returns for the rule: removed identifiers as text, removed whole values
     as hashes (never a second copy of a document), generated-looking values left out."""
     removed = rules_sql.removed_values(rule)
-    if removed is None:
-        return None
-    if rule.search == "words":
+    if removed is None or rule.search == "words":
         return removed
     keep = sql.SQL(
-        "char_length(x) >= {min} AND x !~ {raw}"
-        " AND NOT (starts_with(x, 'Lorem ipsum') AND x = left(repeat({lorem}, length(x) / {size}"
-        " + 1), length(x)))"
-    ).format(
+        "char_length({x}) >= {min} AND {x} !~ {raw}"
+        " AND NOT (starts_with({x}, 'Lorem ipsum') AND {x} = left(repeat({lorem},"
+        " length({x}) / {size} + 1), length({x})))"
+    )
+    arguments = dict(
         min=sql.Literal(MIN_SEARCH_LENGTH),
         raw=sql.Literal(raw_regex),
         lorem=sql.Literal(LOREM),
         size=sql.Literal(len(LOREM)),
     )
+    if rule.column.kind != "json":  # one value: no per-row subquery
+        value = sql.SQL("m.{}::text").format(q(rule.column.name))
+        return sql.SQL(
+            "CASE WHEN {changed} AND {keep} THEN ARRAY[hashtextextended({x}, 0)] END"
+        ).format(changed=rules_sql.changed(rule), keep=keep.format(x=value, **arguments), x=value)
     return sql.SQL(
         "ARRAY(SELECT hashtextextended(x, 0) FROM unnest({removed}) AS x WHERE {keep})"
-    ).format(removed=removed, keep=keep)
+    ).format(removed=removed, keep=keep.format(x=sql.SQL("x"), **arguments))
 
 
 def _update(cursor, info: TableInfo, rules: list[Rule], raw_regex: str) -> dict[str, int]:
@@ -396,14 +400,14 @@ def _update(cursor, info: TableInfo, rules: list[Rule], raw_regex: str) -> dict[
         ),
         identifiers AS (
             INSERT INTO anonymize_identifier_values (value, source)
-            SELECT DISTINCT x.value, s.source
+            SELECT x.value, s.source
               FROM u CROSS JOIN LATERAL (VALUES {identifier_rows}) AS s(source, vals)
              CROSS JOIN LATERAL unnest(s.vals) AS x(value)
              WHERE char_length(x.value) >= {min}
         ),
         wholes AS (
             INSERT INTO anonymize_values (hash, source)
-            SELECT DISTINCT x.hash, s.source
+            SELECT x.hash, s.source
               FROM u CROSS JOIN LATERAL (VALUES {whole_rows}) AS s(source, hashes)
              CROSS JOIN LATERAL unnest(s.hashes) AS x(hash)
         )

@@ -11,9 +11,10 @@ What "searched for" means (docs/anonymization.md explains why this is sound):
 * Identifiers (names, emails, addresses, phones, ids): as a sequence of whole words anywhere
   inside any stored value, case-insensitively: "Popescu", "alex.popescu@firm.ro" in
   "Contact: Alex.Popescu@firm.ro!" are found; "Ion" inside "Motion" is not. Words are maximal
-  runs of letters and digits. Each identifier is anchored on its longest word; one pass per
-  table splits the distinct stored values into words and keeps the anchors it meets (a hash
-  semi-join); only those candidates are then checked for the whole phrase.
+  runs of letters and digits. Each identifier is anchored on one of its words (the first of 8
+  or more characters, else of 5, else of 3); one pass per table splits the distinct stored
+  values into words and keeps the anchors it meets (a hash semi-join); only values holding an
+  anchor are then checked for the whole phrase.
 * Values shorter than MIN_SEARCH_LENGTH characters, and values of the shape the rules
   themselves write ("User 12", "demo12@example.com", lorem ipsum), are not searched.
 """
@@ -95,15 +96,16 @@ def _prepare_originals(cursor, words_regex: str) -> int:
         sql.SQL(
             """
             CREATE TEMP TABLE anonymize_identifiers ON COMMIT DROP AS
-            SELECT DISTINCT ON (phrase) phrase, source,
-                   (SELECT w FROM unnest(string_to_array(phrase, ' ')) AS w
-                     ORDER BY length(w) DESC, w LIMIT 1) AS anchor
-              FROM (SELECT btrim(regexp_replace(lower(value), {nonword}, ' ', 'g')) AS phrase,
-                           source
-                      FROM (SELECT DISTINCT value, source FROM anonymize_identifier_values) d
-                   ) AS normalized
-             WHERE char_length(phrase) >= {min} AND phrase !~ {generated}
-             ORDER BY phrase, source;
+            SELECT phrase, source,
+                   coalesce(substring(phrase from '[^ ]{{8,}}'),
+                            substring(phrase from '[^ ]{{5,}}'),
+                            substring(phrase from '[^ ]{{3,}}'), phrase) AS anchor
+              FROM (SELECT phrase, min(source) AS source
+                      FROM (SELECT btrim(regexp_replace(lower(value), {nonword}, ' ', 'g'))
+                                   AS phrase, source
+                              FROM anonymize_identifier_values) AS normalized
+                     GROUP BY phrase) AS distinct_phrases
+             WHERE char_length(phrase) >= {min} AND phrase !~ {generated};
             CREATE TEMP TABLE anonymize_anchors ON COMMIT DROP AS
             SELECT DISTINCT anchor AS word FROM anonymize_identifiers;
             CREATE INDEX ON anonymize_anchors (word);
@@ -225,15 +227,16 @@ def _identifier_leaks(cursor, locations) -> list[Leak]:
                 cursor,
                 sql.SQL(
                     """
-                    SELECT i.source, count(DISTINCT v.value)
-                      FROM (SELECT DISTINCT x.value FROM {table} AS t,
-                                   unnest({vals}) AS x(value)) AS v
-                     CROSS JOIN LATERAL regexp_split_to_table(lower(v.value), {nonword}) AS w(word)
+                    WITH v AS MATERIALIZED (
+                        SELECT DISTINCT ' ' || btrim(regexp_replace(lower(x.value), {nonword},
+                                                                    ' ', 'g')) || ' ' AS norm
+                          FROM {table} AS t, unnest({vals}) AS x(value))
+                    SELECT i.source, count(DISTINCT v.norm)
+                      FROM v CROSS JOIN LATERAL string_to_table(btrim(v.norm), ' ') AS w(word)
                       JOIN anonymize_identifiers AS i ON i.anchor = w.word
-                     WHERE i.anchor IN (SELECT detail FROM anonymize_hits
-                                         WHERE kind = 'word' AND location = {location})
-                       AND strpos(' ' || btrim(regexp_replace(lower(v.value), {nonword}, ' ', 'g'))
-                                  || ' ', ' ' || i.phrase || ' ') > 0
+                     WHERE w.word IN (SELECT detail FROM anonymize_hits
+                                       WHERE kind = 'word' AND location = {location})
+                       AND strpos(v.norm, ' ' || i.phrase || ' ') > 0
                      GROUP BY i.source
                     """
                 ).format(
