@@ -150,6 +150,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 
+# --- Backups (manage.py backup / backups / restore; ops/services/backup.py) ---------------------
+# Where backups are written and listed; created owner-only (0700) when missing.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups"))).resolve()
+# Backups of this APP_ENV older than this many days are pruned after each backup; 0 keeps all.
+BACKUP_RETENTION_DAYS = config.env_int("BACKUP_RETENTION_DAYS", 30, unit="days")
+# Encrypt every backup (also the safety backup a restore takes) to BACKUP_AGE_RECIPIENT.
+BACKUP_ENCRYPT = env.bool("BACKUP_ENCRYPT", default=False)
+# age public key(s) `age1…` to encrypt to; age secret key(s) `AGE-SECRET-KEY-1…` to decrypt with.
+BACKUP_AGE_RECIPIENT = env.str("BACKUP_AGE_RECIPIENT", default="")
+BACKUP_AGE_IDENTITY = env.str("BACKUP_AGE_IDENTITY", default="")
+
 # --- Anonymization (manage.py anonymize, import_anonymized; ops/services/anonymize.py) ---------
 # table -> column -> strategy; a table mapped to "delete" loses all its rows. Strategies:
 #   "person:<template>"  a value that identifies someone (name, email, address, phone, judge);

@@ -1,0 +1,621 @@
+"""Restores that lose nothing: the backup is verified end to end before anything changes, a
+safety backup is taken, the dump is restored into a fresh scratch database and swapped in by
+two renames in one transaction. A failure or a kill at any point leaves the original database
+exactly as it was; the scratch database is dropped (or, after a kill, by the next restore).
+
+Public API: `restore_backup`, `RestoreError`, `RestoreResult`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gzip
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+from psycopg import sql
+
+from ops.safety import database_label, production_reason
+from ops.services import encryption
+from ops.services.backup import (
+    Backup,
+    BackupError,
+    ProgressFactory,
+    checksum_problem,
+    create_backup,
+    guarded,
+    no_progress,
+    read_manifest,
+)
+from ops.services.postgres_client import (
+    ClientPrograms,
+    StderrReader,
+    client_programs,
+    connect,
+    row_counts,
+    server_version,
+    stop_process,
+    subprocess_target,
+    user_tables,
+)
+
+# What a restore leaves behind only when it was killed: found and dropped by the next one.
+SCRATCH_MARK = "__restore_"
+REPLACED_MARK = "__replaced_"
+# Every pg_dump plain-format script ends with this comment (then, since 17.6, \unrestrict).
+PLAIN_DUMP_FOOTER = b"-- PostgreSQL database dump complete"
+# GUCs whose stored value is a list that must be spliced in unquoted (as pg_dumpall does).
+_LIST_SETTINGS = {
+    "search_path",
+    "temp_tablespaces",
+    "local_preload_libraries",
+    "session_preload_libraries",
+    "shared_preload_libraries",
+}
+_CHUNK = 1024 * 1024
+_SWAP_ATTEMPTS = 5
+
+
+class RestoreError(BackupError):
+    """The restore was refused or failed; the database is as it was. One line for an operator."""
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What a completed restore did."""
+
+    database: str
+    backup_path: Path
+    safety_backup: Backup | None
+    row_counts: dict[str, int]
+    duration_seconds: float
+    leftovers_dropped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A verified backup: the plaintext file to restore from and what kind it is."""
+
+    source: Path  # the backup itself, or its decrypted copy in the work directory
+    kind: str  # "archive" (pg_restore), "sql.gz" or "sql" (psql)
+    manifest: dict | None
+    toc_entries: int
+
+
+def restore_backup(
+    path: Path | str,
+    *,
+    using: str = "default",
+    jobs: int = 1,
+    require_manifest: bool = True,
+    allow_production: bool = False,
+    safety_backup: bool = True,
+    no_owner: bool = False,
+    confirm: Callable[[], None] | None = None,
+    progress: ProgressFactory = no_progress,
+    report: Callable[[str], None] = lambda message: None,
+) -> RestoreResult:
+    """Replace the database `using` with the contents of the backup file `path`.
+
+    Accepts what `create_backup` writes (custom `.dump`, plain `.sql.gz`, either `.age`
+    encrypted, decrypted with BACKUP_AGE_IDENTITY) and plain `.sql` / pg_dump archives made
+    elsewhere. In order:
+
+    1. Refuses a production-looking target (ops.safety.production_reason) unless
+       `allow_production` (the caller has obtained a typed confirmation).
+    2. Verifies before touching anything: the file exists, matches its manifest's size and
+       SHA-256 (a missing manifest is refused unless `require_manifest=False`), decrypts, and
+       reads as an archive (`pg_restore --list`; a full read without a manifest) or as a
+       complete gzip/SQL script.
+    3. Takes a safety backup `backup-before-restore-{timestamp}` (unless `safety_backup=False`,
+       for callers that just made one).
+    4. Restores into a fresh scratch database with the target's owner, encoding and locale
+       (`jobs` > 1: parallel pg_restore, archives only), checks its row counts against the
+       manifest, copies the target's database-level settings and grants, runs ANALYZE.
+    5. Swaps it in: ends the other sessions on the target, closes this process's pool, renames
+       target → `{name}__replaced_…` and scratch → target in one transaction, then drops the
+       replaced database.
+
+    `no_owner=True` restores archives without their owners and grants (objects belong to the
+    connecting role): for a dump from another server whose roles do not exist here.
+    `confirm()` is called once the backup is verified and before anything changes (the command
+    asks for the database name there); it aborts the restore by raising.
+    `report(message)` receives one line per stage. Raises RestoreError (one line); on any
+    failure or interrupt before the swap commits, the target is untouched and the scratch
+    database is dropped.
+    """
+    started = time.monotonic()
+    path = Path(path).expanduser()
+    if jobs < 1:
+        raise RestoreError(f"--jobs must be 1 or more; got {jobs}")
+    reason = production_reason(using)
+    if reason and not allow_production:
+        raise RestoreError(
+            f"refusing to restore into {database_label(using)}: it looks like production "
+            f"({reason}); pass --allow-production and type the database name to confirm"
+        )
+    if not path.is_file():
+        raise RestoreError(f"backup file {path} does not exist")
+    target = connections[using].settings_dict["NAME"]
+    with _maintenance_connection(using) as admin:
+        major, _ = server_version(admin)
+        programs = guarded(client_programs, major, using, error=RestoreError)
+        with _work_directory() as workdir:
+            checked = _verify(path, programs, workdir, require_manifest, progress)
+            report(f"verified {path.name} ({_describe(checked)})")
+            if jobs > 1 and checked.kind != "archive":
+                jobs = 1
+                report("--jobs ignored: a plain SQL dump restores in one session")
+            if no_owner and checked.kind != "archive":
+                raise RestoreError("--no-owner needs a custom-format dump, not a SQL script")
+            _check_privileges(admin, target)
+            if confirm:
+                confirm()
+            _lock_target(admin, target)
+            dropped = _drop_leftovers(admin, target)
+            for name in dropped:
+                report(f"dropped {name}, left by an interrupted restore")
+            safety = None
+            if safety_backup:
+                safety = create_backup(using=using, label="before-restore", progress=progress)
+                report(f"safety backup: {safety.path}")
+            scratch = _scratch_name(target, SCRATCH_MARK)
+            swapped = False
+            try:
+                _create_like(admin, scratch, like=target)
+                report(f"restoring into scratch database {scratch}")
+                _restore_into(checked, programs, using, scratch, jobs, no_owner, progress)
+                counts = _check_and_prepare(using, scratch, checked.manifest)
+                _copy_database_properties(admin, source=target, target=scratch)
+                _close_own_connections(using)
+                replaced = _scratch_name(target, REPLACED_MARK)
+                _swap(admin, target=target, scratch=scratch, replaced=replaced)
+                swapped = True
+            finally:
+                if not swapped:
+                    _drop_quietly(admin, scratch)
+        report(f"swapped in the restored database {target}")
+        warnings = []
+        try:
+            _drop(admin, replaced)
+        except psycopg.Error as exc:
+            warnings.append(
+                f"the previous database was kept as {replaced} ({_pg_error(exc)}); "
+                "drop it when done"
+            )
+    return RestoreResult(
+        database=target,
+        backup_path=path,
+        safety_backup=safety,
+        row_counts=counts,
+        duration_seconds=round(time.monotonic() - started, 2),
+        leftovers_dropped=dropped,
+        warnings=warnings,
+    )
+
+
+# --- Verification ------------------------------------------------------------------------------
+
+
+def _verify(path, programs, workdir, require_manifest, progress) -> _Checked:
+    manifest = None
+    if require_manifest:
+        try:
+            manifest = read_manifest(path)
+        except BackupError as exc:
+            raise RestoreError(f"{exc} (--no-manifest restores a file made elsewhere)") from None
+        problem = checksum_problem(path, manifest, progress)
+        if problem:
+            raise RestoreError(problem)
+    source = path
+    if _magic(path, len(encryption.AGE_MAGIC)) == encryption.AGE_MAGIC:
+        source = workdir / "decrypted"
+        _decrypt(path, source, progress)
+    head = _magic(source, 512)
+    if head.startswith(b"PGDMP") or head[257:262] == b"ustar":
+        entries = _list_archive(programs, source, full_read=manifest is None)
+        return _Checked(source=source, kind="archive", manifest=manifest, toc_entries=entries)
+    kind = "sql.gz" if head.startswith(b"\x1f\x8b") else "sql"
+    _read_script(source, gzipped=kind == "sql.gz", progress=progress)
+    return _Checked(source=source, kind=kind, manifest=manifest, toc_entries=0)
+
+
+def _magic(path: Path, size: int) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def _decrypt(path: Path, target: Path, progress) -> None:
+    keys = guarded(encryption.identities, error=RestoreError)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(path, "rb") as source, os.fdopen(fd, "wb") as sink:
+        guarded(encryption.decrypt_stream, source, sink, keys, error=RestoreError)
+
+
+def _list_archive(programs: ClientPrograms, source: Path, *, full_read: bool) -> int:
+    """Entries in the archive's table of contents; with `full_read`, every data block is read
+    and decompressed too (pg_restore into /dev/null)."""
+    listing = subprocess.run(
+        [programs.path("pg_restore"), "--list", str(source)], capture_output=True, text=True
+    )
+    if listing.returncode != 0:
+        raise RestoreError(f"{source.name} is not a readable pg_dump archive: {_tail(listing)}")
+    if full_read:
+        read = subprocess.run(
+            [programs.path("pg_restore"), "--file=/dev/null", str(source)],
+            capture_output=True,
+            text=True,
+        )
+        if read.returncode != 0:
+            raise RestoreError(f"{source.name} is damaged or truncated: {_tail(read)}")
+    return sum(1 for line in listing.stdout.splitlines() if line and not line.startswith(";"))
+
+
+def _tail(completed: subprocess.CompletedProcess) -> str:
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    text = lines[0] if lines else f"exit code {completed.returncode}"
+    return text.removeprefix("pg_restore: ").removeprefix("error: ")
+
+
+def _read_script(source: Path, *, gzipped: bool, progress) -> None:
+    """Read a SQL script to its end: a complete gzip stream ending in pg_dump's footer."""
+    bar = progress(total=source.stat().st_size, desc=f"reading {source.name}", unit="B")
+    tail, position = b"", 0
+    try:
+        with open(source, "rb") as raw, gzip.open(raw, "rb") if gzipped else raw as handle:
+            while chunk := handle.read(_CHUNK):
+                tail = (tail + chunk)[-4096:]
+                bar.update(raw.tell() - position)
+                position = raw.tell()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise RestoreError(f"{source.name} is damaged or truncated: {exc}") from None
+    finally:
+        bar.close()
+    if PLAIN_DUMP_FOOTER not in tail:
+        raise RestoreError(
+            f"{source.name} does not end like a pg_dump script (no '{PLAIN_DUMP_FOOTER.decode()}' "
+            "line): it is truncated or not a database dump"
+        )
+
+
+def _describe(checked: _Checked) -> str:
+    what = {"archive": "pg_dump archive", "sql.gz": "gzip SQL script", "sql": "SQL script"}
+    text = what[checked.kind]
+    if checked.manifest:
+        text += f", checksum matches, {checked.manifest.get('database')} of"
+        text += f" {checked.manifest.get('created_at')}"
+    return text
+
+
+@contextlib.contextmanager
+def _work_directory():
+    """A private directory (0700) beside the backups for the decrypted copy, removed after."""
+    base = Path(settings.BACKUP_DIR)
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix=".restore-", dir=base))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# --- The server side ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _maintenance_connection(using: str):
+    """A connection to the server's `postgres` database (or template1), outside the target."""
+    errors = []
+    for dbname in ("postgres", "template1"):
+        try:
+            conn = connect(using, dbname=dbname, autocommit=True)
+        except psycopg.OperationalError as exc:
+            errors.append(str(exc).strip().splitlines()[0] if str(exc).strip() else dbname)
+            continue
+        with conn:
+            yield conn
+        return
+    raise RestoreError(f"cannot connect to the server's maintenance database: {errors[-1]}")
+
+
+def _check_privileges(admin, target: str) -> None:
+    row = admin.execute(
+        """
+        SELECT pg_get_userbyid(d.datdba), r.rolname, r.rolsuper, r.rolcreatedb
+          FROM pg_roles r
+          LEFT JOIN pg_database d ON d.datname = %s
+         WHERE r.rolname = current_user
+        """,
+        [target],
+    ).fetchone()
+    owner, role, superuser, createdb = row
+    if owner is None:
+        raise RestoreError(f"the database {target} does not exist on this server")
+    if not (superuser or (owner == role and createdb)):
+        raise RestoreError(
+            f"the role {role} cannot restore {target}: a restore creates a fresh database and "
+            f"renames it into place, which needs a superuser or the owner ({owner}) with CREATEDB"
+        )
+
+
+def _lock_target(admin, target: str) -> None:
+    """One restore per target at a time (held until the maintenance connection closes)."""
+    locked = admin.execute(
+        "SELECT pg_try_advisory_lock(hashtext('legalplatform restore ' || %s))", [target]
+    ).fetchone()[0]
+    if not locked:
+        raise RestoreError(f"another restore into {target} is running")
+
+
+def _scratch_name(target: str, mark: str) -> str:
+    # Database names are limited to 63 bytes.
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+    return f"{_leftover_prefix(target, mark)}{stamp}_{os.getpid()}"
+
+
+def _leftover_prefix(target: str, mark: str) -> str:
+    return target.encode()[:30].decode(errors="ignore") + mark
+
+
+def _drop_leftovers(admin, target: str) -> list[str]:
+    """Drop scratch/replaced databases of `target` that a killed restore left behind (the
+    advisory lock guarantees no restore is using them)."""
+    names = [
+        row[0]
+        for row in admin.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s) "
+            "OR starts_with(datname, %s) ORDER BY 1",
+            [_leftover_prefix(target, SCRATCH_MARK), _leftover_prefix(target, REPLACED_MARK)],
+        ).fetchall()
+    ]
+    for name in names:
+        _drop(admin, name)
+    return names
+
+
+def _drop(admin, name: str) -> None:
+    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _drop_quietly(admin, name: str) -> None:
+    with contextlib.suppress(psycopg.Error):
+        _drop(admin, name)
+
+
+def _create_like(admin, scratch: str, *, like: str) -> None:
+    """CREATE DATABASE `scratch` with the owner, encoding and locale of `like`."""
+    row = admin.execute(
+        "SELECT to_jsonb(d) || jsonb_build_object("
+        "  'owner', pg_get_userbyid(d.datdba), 'enc', pg_encoding_to_char(d.encoding))"
+        " FROM pg_database d WHERE datname = %s",
+        [like],
+    ).fetchone()[0]
+    options = [
+        sql.SQL("TEMPLATE template0"),
+        sql.SQL("OWNER {}").format(sql.Identifier(row["owner"])),
+        sql.SQL("ENCODING {}").format(sql.Literal(row["enc"])),
+        sql.SQL("LC_COLLATE {}").format(sql.Literal(row["datcollate"])),
+        sql.SQL("LC_CTYPE {}").format(sql.Literal(row["datctype"])),
+    ]
+    provider = {"c": "libc", "i": "icu", "b": "builtin"}.get(row.get("datlocprovider") or "")
+    if provider:
+        options.append(sql.SQL("LOCALE_PROVIDER {}").format(sql.SQL(provider)))
+    locale = row.get("datlocale") or row.get("daticulocale")
+    if provider == "icu" and locale:
+        options.append(sql.SQL("ICU_LOCALE {}").format(sql.Literal(locale)))
+    if provider == "builtin" and locale:
+        options.append(sql.SQL("BUILTIN_LOCALE {}").format(sql.Literal(locale)))
+    if row.get("daticurules"):
+        options.append(sql.SQL("ICU_RULES {}").format(sql.Literal(row["daticurules"])))
+    try:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} ").format(sql.Identifier(scratch))
+            + sql.SQL(" ").join(options)
+        )
+    except psycopg.Error as exc:
+        raise RestoreError(
+            f"cannot create the scratch database {scratch}: {_pg_error(exc)}"
+        ) from None
+
+
+def _restore_into(checked, programs, using, scratch, jobs, no_owner, progress) -> None:
+    conninfo, env = subprocess_target(using, dbname=scratch, application="legalplatform restore")
+    if checked.kind == "archive":
+        args = [
+            programs.path("pg_restore"),
+            f"--dbname={conninfo}",
+            "--exit-on-error",
+            "--verbose",
+            f"--jobs={jobs}",
+            *(["--no-owner", "--no-privileges"] if no_owner else []),
+            str(checked.source),
+        ]
+        stdin = subprocess.DEVNULL
+    else:
+        args = [
+            programs.path("psql"),
+            f"--dbname={conninfo}",
+            "--no-psqlrc",
+            "--quiet",
+            "--set=ON_ERROR_STOP=1",
+            "--file=-",
+        ]
+        stdin = subprocess.PIPE
+    total = checked.toc_entries or checked.source.stat().st_size
+    unit = "items" if checked.kind == "archive" else "B"
+    bar = progress(total=total, desc=f"restore into {scratch}", unit=unit)
+    process = subprocess.Popen(
+        args, env=env, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    stderr = StderrReader(process, on_line=_restore_progress(bar, checked.kind))
+    try:
+        if stdin == subprocess.PIPE:
+            _feed_script(checked, process, bar)
+        process.wait()
+    except BaseException:
+        stop_process(process)
+        raise
+    finally:
+        stderr.join()
+        bar.close()
+    if process.returncode != 0:
+        raise RestoreError(f"the restore failed, the database is unchanged: {stderr.summary()}")
+
+
+def _restore_progress(bar, kind: str):
+    def on_line(line: str) -> None:
+        if kind == "archive" and (" creating " in line or "processing " in line):
+            bar.update(1)
+
+    return on_line
+
+
+def _feed_script(checked: _Checked, process: subprocess.Popen, bar) -> None:
+    with open(checked.source, "rb") as raw:
+        handle = gzip.open(raw, "rb") if checked.kind == "sql.gz" else raw
+        position = 0
+        try:
+            while chunk := handle.read(_CHUNK):
+                process.stdin.write(chunk)
+                bar.update(raw.tell() - position)
+                position = raw.tell()
+        except BrokenPipeError:
+            pass  # psql stopped on an error: its exit code and stderr tell why
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+
+
+def _check_and_prepare(using: str, scratch: str, manifest: dict | None) -> dict[str, int]:
+    """Count the restored rows (they must equal the manifest's) and gather statistics."""
+    with connect(using, dbname=scratch, autocommit=True) as conn:
+        counts = row_counts(conn, user_tables(conn))
+        expected = (manifest or {}).get("row_counts")
+        if expected is not None and counts != expected:
+            differing = sorted(
+                name
+                for name in expected.keys() | counts.keys()
+                if expected.get(name) != counts.get(name)
+            )
+            name = differing[0]
+            raise RestoreError(
+                f"the restored data does not match the manifest: {name} has "
+                f"{counts.get(name, 'no table')} rows, the backup had {expected.get(name)} "
+                f"({len(differing)} tables differ)"
+            )
+        conn.execute("ANALYZE")
+    return counts
+
+
+def _copy_database_properties(admin, *, source: str, target: str) -> None:
+    """Database-level settings, grants and connection limit live outside the dump: the
+    restored database keeps those of the database it replaces."""
+    ident = sql.Identifier(target)
+    limit = admin.execute(
+        "SELECT datconnlimit FROM pg_database WHERE datname = %s", [source]
+    ).fetchone()[0]
+    if limit != -1:
+        admin.execute(sql.SQL("ALTER DATABASE {} CONNECTION LIMIT {}").format(ident, limit))
+    settings_rows = admin.execute(
+        """
+        SELECT r.rolname, unnest(s.setconfig)
+          FROM pg_db_role_setting s
+          JOIN pg_database d ON d.oid = s.setdatabase
+          LEFT JOIN pg_roles r ON r.oid = s.setrole
+         WHERE d.datname = %s
+        """,
+        [source],
+    ).fetchall()
+    for role, setting in settings_rows:
+        name, _, value = setting.partition("=")
+        value_sql = sql.SQL(value) if name in _LIST_SETTINGS else sql.Literal(value)
+        statement = (
+            sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {}").format(
+                sql.Identifier(role), ident, sql.Identifier(name), value_sql
+            )
+            if role
+            else sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                ident, sql.Identifier(name), value_sql
+            )
+        )
+        admin.execute(statement)
+    grants = admin.execute(
+        """
+        SELECT a.grantee, a.privilege_type, a.is_grantable
+          FROM pg_database d, aclexplode(d.datacl) a
+         WHERE d.datname = %s AND d.datacl IS NOT NULL
+        """,
+        [source],
+    ).fetchall()
+    if grants:
+        admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
+    for grantee, privilege, grantable in grants:
+        role = admin.execute(
+            "SELECT CASE WHEN %s = 0 THEN NULL ELSE pg_get_userbyid(%s) END", [grantee, grantee]
+        ).fetchone()[0]
+        admin.execute(
+            sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+                sql.SQL(privilege),
+                ident,
+                sql.Identifier(role) if role else sql.SQL("PUBLIC"),
+                sql.SQL(" WITH GRANT OPTION") if grantable else sql.SQL(""),
+            )
+        )
+
+
+def _close_own_connections(using: str) -> None:
+    """This process's connections to the target must go before the rename."""
+    connection = connections[using]
+    connection.close()
+    if connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        connection.close_pool()
+
+
+def _swap(admin, *, target: str, scratch: str, replaced: str) -> None:
+    """Rename target → replaced and scratch → target in one transaction, ending the other
+    sessions on the target first (a kill before COMMIT leaves both names as they were)."""
+    last = None
+    for attempt in range(_SWAP_ATTEMPTS):
+        try:
+            with admin.transaction():
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [target],
+                )
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(target), sql.Identifier(replaced)
+                    )
+                )
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(scratch), sql.Identifier(target)
+                    )
+                )
+            return
+        except psycopg.errors.ObjectInUse as exc:  # a session reconnected meanwhile
+            last = exc
+            time.sleep(0.5 * (attempt + 1))
+        except psycopg.Error as exc:
+            raise RestoreError(f"cannot swap in the restored database: {_pg_error(exc)}") from None
+    raise RestoreError(
+        f"sessions kept reconnecting to {target} ({_pg_error(last)}); stop the application "
+        "and run the restore again"
+    )
+
+
+def _pg_error(exc: BaseException | None) -> str:
+    text = str(exc or "").strip()
+    return text.splitlines()[0] if text else type(exc).__name__
