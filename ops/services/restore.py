@@ -103,6 +103,7 @@ def restore_backup(
     safety_backup: bool = True,
     no_owner: bool = False,
     confirm: Callable[[], None] | None = None,
+    before_swap: Callable[[str], None] | None = None,
     progress: ProgressFactory = no_progress,
     report: Callable[[str], None] = lambda message: None,
 ) -> RestoreResult:
@@ -131,6 +132,9 @@ def restore_backup(
     connecting role): for a dump from another server whose roles do not exist here.
     `confirm()` is called once the backup is verified and before anything changes (the command
     asks for the database name there); it aborts the restore by raising.
+    `before_swap(scratch_name)` runs once the scratch database is restored and checked, before
+    it is swapped in (import_anonymized anonymizes and validates it there); raising aborts the
+    restore with the scratch database dropped.
     `report(message)` receives one line per stage. Raises RestoreError (one line); on any
     failure or interrupt before the swap commits, the target is untouched and the scratch
     database is dropped.
@@ -177,6 +181,8 @@ def restore_backup(
                 report(f"restoring into scratch database {scratch}")
                 _restore_into(checked, programs, using, scratch, jobs, no_owner, progress)
                 counts = _check_and_prepare(using, scratch, checked.manifest)
+                if before_swap:
+                    before_swap(scratch)
                 _copy_database_properties(admin, source=target, target=scratch)
                 _close_own_connections(using)
                 replaced = _scratch_name(target, REPLACED_MARK)
