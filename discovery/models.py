@@ -1,8 +1,9 @@
 """Document-type discovery from legacy imports: the registry of types seen, where each was seen,
 Romanian templates made from them, recurring patterns, and template usage. Database names follow
-schema.md ("discovery app")."""
+schema.md ("discovery app"); the last three models are read-only views over them."""
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from legalplatform.models import UUIDPrimaryKey, created_at_field, enum_check, timestamp_field
@@ -62,7 +63,21 @@ class DocumentTypeRegistry(UUIDPrimaryKey):
     last_seen_date = timestamp_field()
     total_occurrences = models.IntegerField(default=1, db_default=1)
     unique_variations = models.IntegerField(default=1, db_default=1)
-    avg_document_length = models.IntegerField(null=True, blank=True)
+    avg_document_length = models.IntegerField(
+        null=True, blank=True, db_comment="document_length_sum / document_length_count, rounded"
+    )
+    document_length_sum = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        db_comment="Sum of the lengths reported to record_discovery (running average numerator)",
+    )
+    document_length_count = models.IntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        db_comment="How many sightings reported a length (running average denominator)",
+    )
     frequency_score = score_field()
     complexity_score = score_field()
     business_value_score = score_field()
@@ -102,6 +117,17 @@ class DocumentTypeRegistry(UUIDPrimaryKey):
             models.Index(
                 fields=["mapping_status", "-priority_score"], name="idx_registry_status_priority"
             ),
+            # Fuzzy matching of new spellings (find_similar_types): trigram similarity (%).
+            GinIndex(
+                fields=["discovered_type_original"],
+                opclasses=["gin_trgm_ops"],
+                name="idx_registry_original_trgm",
+            ),
+            GinIndex(
+                fields=["discovered_type_normalized"],
+                opclasses=["gin_trgm_ops"],
+                name="idx_registry_normalized_trgm",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -124,6 +150,39 @@ class DocumentTypeRegistry(UUIDPrimaryKey):
 
     def __str__(self):
         return self.discovered_type_original
+
+
+class DocumentTypeVariation(UUIDPrimaryKey):
+    """One spelling under which a discovered type was found: `unique_variations` counts them.
+
+    Keyed by the registry's natural key, (normalized type, language), with a composite foreign
+    key (added by migration, cascading) so that record_discovery can record the spelling before
+    the registry row exists, in the same statement.
+    """
+
+    discovered_type_normalized = models.CharField(max_length=255)
+    primary_language = models.CharField(max_length=10, choices=Language)
+    variation = models.CharField(
+        max_length=500, db_comment="The name as found, spacing collapsed; case and accents kept"
+    )
+    first_seen_date = timestamp_field()
+
+    class Meta:
+        db_table = "document_type_variations"
+        db_table_comment = (
+            "Distinct spellings of each discovered type; document_type_registry.unique_variations "
+            "counts them."
+        )
+        ordering = ["first_seen_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["discovered_type_normalized", "primary_language", "variation"],
+                name="document_type_variations_key",
+            ),
+        ]
+
+    def __str__(self):
+        return self.variation
 
 
 class DocumentTypeInstance(UUIDPrimaryKey):
@@ -173,7 +232,9 @@ class RomanianTemplate(UUIDPrimaryKey):
     variable_mappings = models.JSONField(default=dict, db_default={}, blank=True)
     created_from_pattern = models.BooleanField(default=True, db_default=True)
     source_document_ids = ArrayField(models.UUIDField(), default=list, db_default=[], blank=True)
-    usage_count = models.IntegerField(default=0, db_default=0, db_comment="Kept by trigger")
+    usage_count = models.IntegerField(
+        default=0, db_default=0, db_comment="Number of usage logs, kept by trigger"
+    )
     effectiveness_score = models.DecimalField(
         max_digits=5,
         decimal_places=2,
@@ -181,11 +242,27 @@ class RomanianTemplate(UUIDPrimaryKey):
         db_default=0,
         db_comment="Average satisfaction / 5 × 100 (0 without ratings), kept by trigger",
     )
+    rated_count = models.IntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        db_comment="Usage logs with a satisfaction score, kept by trigger",
+    )
+    satisfaction_sum = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        db_comment="Sum of the satisfaction scores of the usage logs, kept by trigger",
+    )
     version = models.CharField(max_length=50, default="1.0.0", db_default="1.0.0")
     is_active = models.BooleanField(default=True, db_default=True)
     created_at = created_at_field()
     updated_at = timestamp_field(
-        editable=False, db_comment="Kept by trigger update_templates_updated_at"
+        editable=False,
+        db_comment=(
+            "Last edit, kept by trigger update_templates_updated_at; "
+            "the usage statistics kept by triggers do not move it"
+        ),
     )
     created_by = models.CharField(max_length=255, null=True, blank=True)
     last_modified_by = models.CharField(max_length=255, null=True, blank=True)
@@ -290,3 +367,99 @@ class TemplateUsageLog(UUIDPrimaryKey):
                 name="template_usage_logs_satisfaction_range",
             ),
         ]
+
+
+# --- Read-only views (migration 0004) -----------------------------------------------------------
+
+
+class DocumentDiscoveryMetrics(models.Model):
+    """One row per week (Monday, firm time) in which new types were first seen."""
+
+    week_start = models.DateField(primary_key=True)
+    new_types = models.IntegerField()
+    total_occurrences = models.BigIntegerField(db_comment="Of the types first seen that week")
+    avg_mapping_confidence = models.DecimalField(max_digits=3, decimal_places=2, null=True)
+    pending = models.IntegerField()
+    auto_mapped = models.IntegerField()
+    manual_mapped = models.IntegerField()
+    template_created = models.IntegerField()
+    queue_review = models.IntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "document_discovery_metrics"
+        ordering = ["-week_start"]
+        verbose_name = "discovery metrics (week)"
+        verbose_name_plural = "discovery metrics (weekly)"
+
+    def __str__(self):
+        return f"week of {self.week_start:%Y-%m-%d}"
+
+
+class TemplateEffectivenessReport(models.Model):
+    """One row per active template: its uses and what they saved."""
+
+    template = models.OneToOneField(
+        RomanianTemplate,
+        primary_key=True,
+        db_column="template_id",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+    )
+    template_slug = models.CharField(max_length=255)
+    template_name_ro = models.CharField(max_length=255)
+    template_name_en = models.CharField(max_length=255)
+    legal_category = models.CharField(max_length=100, choices=LegalCategory, null=True)
+    uses = models.IntegerField()
+    rated_uses = models.IntegerField()
+    avg_satisfaction = models.DecimalField(max_digits=3, decimal_places=2, null=True)
+    effectiveness_score = models.DecimalField(max_digits=5, decimal_places=2)
+    avg_time_saved_minutes = models.DecimalField(max_digits=12, decimal_places=1, null=True)
+    total_time_saved_minutes = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "template_effectiveness_report"
+        ordering = ["-effectiveness_score", "-uses"]
+        verbose_name = "template effectiveness"
+        verbose_name_plural = "template effectiveness report"
+
+    def __str__(self):
+        return self.template_slug
+
+
+class TemplateCreationCandidate(models.Model):
+    """A frequent type still without a mapping: the top 50 by priority, then occurrences."""
+
+    registry = models.OneToOneField(
+        DocumentTypeRegistry,
+        primary_key=True,
+        db_column="registry_id",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+    )
+    discovered_type_original = models.CharField(max_length=500)
+    discovered_type_normalized = models.CharField(max_length=255)
+    discovered_type_english = models.CharField(max_length=500, null=True)
+    primary_language = models.CharField(max_length=10, choices=Language)
+    document_category = models.CharField(max_length=100, null=True)
+    mapping_status = models.CharField(max_length=50, choices=MappingStatus)
+    total_occurrences = models.IntegerField()
+    unique_variations = models.IntegerField()
+    priority_score = models.DecimalField(max_digits=3, decimal_places=2, null=True)
+    frequency_score = models.DecimalField(max_digits=3, decimal_places=2, null=True)
+    complexity_score = models.DecimalField(max_digits=3, decimal_places=2, null=True)
+    business_value_score = models.DecimalField(max_digits=3, decimal_places=2, null=True)
+    first_seen_date = models.DateTimeField()
+    last_seen_date = models.DateTimeField()
+    days_since_discovery = models.IntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "template_creation_candidates"
+        # The view's own order: NULL priorities last, as in its ORDER BY.
+        ordering = [models.F("priority_score").desc(nulls_last=True), "-total_occurrences"]
+        verbose_name = "template creation candidate"
+
+    def __str__(self):
+        return self.discovered_type_original

@@ -1,0 +1,433 @@
+"""Write paths of document-type discovery: recording each type seen in an import, scoring which
+types deserve a template first, mapping types to skills and templates, and the demo dataset.
+
+Reads (fuzzy lookup, reports) live in `discovery.selectors`; `find_similar_types` is re-exported
+here because discovery's callers use it together with `record_discovery`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from discovery.models import (
+    DocumentPattern,
+    DocumentTypeRegistry,
+    Language,
+    MappingStatus,
+    RomanianTemplate,
+    TemplateUsageLog,
+)
+from discovery.normalization import clean_spelling, normalize_type_name
+from discovery.selectors import find_similar_types
+from skills.models import Skill
+
+__all__ = [
+    "find_similar_types",
+    "load_demo_data",
+    "map_type",
+    "queue_for_review",
+    "recompute_priorities",
+    "record_discovery",
+]
+
+# --- record_discovery ---------------------------------------------------------------------------
+
+SAMPLE_DOCUMENTS_KEPT = 5
+
+# One statement, safe under concurrency without a retry loop:
+# 1. new_spelling records this spelling of the type. It runs first, so when another transaction
+#    is recording the same new spelling, its conflict check waits for that one to commit and then
+#    finds the spelling known: unique_variations counts each spelling exactly once.
+# 2. registry inserts the type, or (ON CONFLICT, on the row locked and re-read at its latest
+#    version) adds this sighting to its running totals. The composite foreign key from the
+#    spellings to the registry is checked at the end of the statement, when the row exists.
+# 3. instance records which document was detected as this type, when a document is given.
+RECORD_DISCOVERY_SQL = f"""
+WITH new_spelling AS (
+    INSERT INTO document_type_variations (discovered_type_normalized, primary_language, variation)
+    VALUES (%(normalized)s, %(language)s, %(spelling)s)
+        ON CONFLICT (discovered_type_normalized, primary_language, variation) DO NOTHING
+    RETURNING 1
+),
+registry AS (
+    INSERT INTO document_type_registry AS r (
+        discovered_type_original, discovered_type_normalized, primary_language, document_category,
+        avg_document_length, document_length_sum, document_length_count, sample_document_ids)
+    VALUES (
+        %(spelling)s, %(normalized)s, %(language)s, %(category)s::varchar,
+        %(length)s::integer,
+        coalesce(%(length)s::bigint, 0),
+        CASE WHEN %(length)s::integer IS NULL THEN 0 ELSE 1 END,
+        CASE WHEN %(document_id)s::uuid IS NULL THEN '{{}}'::uuid[]
+             ELSE ARRAY[%(document_id)s::uuid] END)
+    ON CONFLICT (discovered_type_normalized, primary_language) DO UPDATE SET
+        total_occurrences = r.total_occurrences + 1,
+        unique_variations = r.unique_variations + (SELECT count(*) FROM new_spelling),
+        last_seen_date = greatest(r.last_seen_date, EXCLUDED.last_seen_date),
+        document_category = coalesce(r.document_category, EXCLUDED.document_category),
+        -- running average: exact sum and count, the average rounded from them
+        document_length_sum = r.document_length_sum + EXCLUDED.document_length_sum,
+        document_length_count = r.document_length_count + EXCLUDED.document_length_count,
+        avg_document_length = CASE
+            WHEN EXCLUDED.document_length_count = 0 THEN r.avg_document_length
+            ELSE round((r.document_length_sum + EXCLUDED.document_length_sum)::numeric
+                       / (r.document_length_count + EXCLUDED.document_length_count))
+        END,
+        -- the first {SAMPLE_DOCUMENTS_KEPT} distinct documents seen stay the samples
+        sample_document_ids = CASE
+            WHEN cardinality(r.sample_document_ids) >= {SAMPLE_DOCUMENTS_KEPT}
+              OR r.sample_document_ids @> EXCLUDED.sample_document_ids
+            THEN r.sample_document_ids
+            ELSE r.sample_document_ids || EXCLUDED.sample_document_ids
+        END
+    RETURNING r.*
+),
+instance AS (
+    INSERT INTO document_type_instances (document_id, registry_id, confidence_score)
+    SELECT %(document_id)s::uuid, registry.id, %(confidence)s::numeric
+      FROM registry
+     WHERE %(document_id)s::uuid IS NOT NULL
+)
+SELECT * FROM registry
+"""
+
+
+def record_discovery(
+    original_name: str,
+    *,
+    language: str,
+    category: str | None = None,
+    document_id: uuid.UUID | str | None = None,
+    length: int | None = None,
+    confidence: float | Decimal | None = None,
+) -> DocumentTypeRegistry:
+    """Record one sighting of a document type in an import; return its registry row as it is now.
+
+    The type is keyed by its normalized name and `language`. A new type is added with this
+    spelling as its original name; a known one gets one more occurrence, a later
+    `last_seen_date`, this spelling if it is new (`unique_variations`), the document among its
+    (up to 5) samples, the `length` in its average, and `category` if it had none. With a
+    `document_id`, the document is also recorded as an instance of the type, with `confidence`.
+    One statement: concurrent calls for the same type lose nothing.
+    """
+    if language not in Language.values:
+        raise ValidationError(
+            f"unknown language {language!r}; expected one of {', '.join(Language.values)}"
+        )
+    if document_id is None and confidence is not None:
+        raise ValidationError("a confidence is recorded with a document; give its document_id")
+    params = {
+        "spelling": clean_spelling(original_name),
+        "normalized": normalize_type_name(original_name, language),
+        "language": language,
+        "category": _optional_text(category, "category", max_length=100),
+        "document_id": _optional_uuid(document_id),
+        "length": _optional_count(length, "length"),
+        "confidence": _optional_score(confidence, "confidence"),
+    }
+    return next(iter(DocumentTypeRegistry.objects.raw(RECORD_DISCOVERY_SQL, params)))
+
+
+def _optional_text(value: str | None, name: str, *, max_length: int) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if len(value) > max_length:
+        raise ValidationError(f"{name} has at most {max_length} characters; got {len(value)}")
+    return value
+
+
+def _optional_uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(f"document_id must be a UUID; got {value!r}") from None
+
+
+def _optional_count(value: int | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"{name} must be a whole number ≥ 0; got {value!r}")
+    return value
+
+
+def _optional_score(value: float | Decimal | str | None, name: str) -> Decimal | None:
+    """A score between 0 and 1 with two decimals (numeric(3,2)), or None."""
+    if value is None:
+        return None
+    try:
+        score = Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise ValidationError(f"{name} must be a number between 0 and 1; got {value!r}") from None
+    if not Decimal(0) <= score <= Decimal(1):
+        raise ValidationError(f"{name} must be between 0 and 1; got {value}")
+    return score
+
+
+# --- recompute_priorities -----------------------------------------------------------------------
+
+# priority_score = 0.5 × frequency + 0.3 × business value + 0.2 × complexity, each 0-1.
+# Frequency weighs most: a template pays back per document generated from it. Business value
+# (what the firm earns or risks on such documents) comes next, then complexity (the drafting time
+# a template saves grows with it). A score nobody has set yet counts as neutral (0.5), so that an
+# unscored type is neither buried nor favoured.
+PRIORITY_WEIGHTS = {
+    "frequency": Decimal("0.5"),
+    "business_value": Decimal("0.3"),
+    "complexity": Decimal("0.2"),
+}
+UNSCORED = Decimal("0.5")
+
+RECOMPUTE_PRIORITIES_SQL = """
+UPDATE document_type_registry AS r
+   SET frequency_score = s.frequency_score,
+       priority_score = s.priority_score
+  FROM (SELECT id,
+               round(frequency, 2) AS frequency_score,
+               round(%(frequency_weight)s::numeric * frequency
+                     + %(business_value_weight)s::numeric
+                       * coalesce(business_value_score, %(unscored)s::numeric)
+                     + %(complexity_weight)s::numeric
+                       * coalesce(complexity_score, %(unscored)s::numeric), 2) AS priority_score
+          FROM (SELECT id, business_value_score, complexity_score,
+                       -- occurrences relative to the most frequent type: 1 for that one
+                       coalesce(greatest(total_occurrences, 0)::numeric
+                                / nullif(max(total_occurrences) OVER (), 0), 0) AS frequency
+                  FROM document_type_registry) AS f) AS s
+ WHERE r.id = s.id
+   AND (r.frequency_score, r.priority_score)
+       IS DISTINCT FROM (s.frequency_score, s.priority_score)
+"""
+
+
+def recompute_priorities() -> int:
+    """Score every type at once (one UPDATE): `frequency_score` = occurrences / occurrences of
+    the most frequent type, `priority_score` = the weighted blend of PRIORITY_WEIGHTS. Rows whose
+    scores do not change are not written. Returns the number of rows changed."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Operator-scale work over the whole registry: not bound by the per-statement timeout.
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        cursor.execute(
+            RECOMPUTE_PRIORITIES_SQL,
+            {f"{name}_weight": weight for name, weight in PRIORITY_WEIGHTS.items()}
+            | {"unscored": UNSCORED},
+        )
+        return cursor.rowcount
+
+
+# --- mapping ------------------------------------------------------------------------------------
+
+AUTO_MAPPER = "auto-mapper"  # reviewed_by of mappings made by the system
+
+
+def map_type(
+    registry: DocumentTypeRegistry,
+    *,
+    skill_id: str | None = None,
+    template: RomanianTemplate | None = None,
+    confidence: float | Decimal,
+    manual: bool,
+    reviewer: str | None = None,
+) -> DocumentTypeRegistry:
+    """Map a type to a skill (`skills.skill_id`) and/or a template, replacing any earlier mapping.
+
+    The status becomes `template_created` with a template, else `manual_mapped` or `auto_mapped`.
+    The mapping is stamped with its reviewer (required for a manual mapping; `auto-mapper` for an
+    automatic one) and the time. A template not yet tied to a type is tied to this one.
+    """
+    if skill_id is None and template is None:
+        raise ValidationError("map a type to a skill_id, a template or both")
+    if skill_id is not None and not Skill.objects.filter(skill_id=skill_id).exists():
+        raise ValidationError(f"no skill with skill_id {skill_id!r}")
+    if template is not None and template.pk is None:
+        raise ValidationError("the template must be saved before a type is mapped to it")
+    reviewer = _optional_text(reviewer, "reviewer", max_length=255)
+    if manual and reviewer is None:
+        raise ValidationError("a manual mapping needs the reviewer who made it")
+    if template is not None:
+        status = MappingStatus.TEMPLATE_CREATED
+    else:
+        status = MappingStatus.MANUAL_MAPPED if manual else MappingStatus.AUTO_MAPPED
+    changes = {
+        "mapped_skill_id": skill_id,
+        "mapped_template_id": template.pk if template is not None else None,
+        "mapping_confidence": _optional_score(confidence, "confidence"),
+        "mapping_status": status,
+        "reviewed_by": reviewer or AUTO_MAPPER,
+        "reviewed_at": timezone.now(),
+    }
+    with transaction.atomic():
+        if not DocumentTypeRegistry.objects.filter(pk=registry.pk).update(**changes):
+            raise ValidationError(f"document type {registry.pk} does not exist (any more)")
+        if template is not None and template.document_type_id is None:
+            RomanianTemplate.objects.filter(pk=template.pk, document_type=None).update(
+                document_type=registry.pk
+            )
+            template.document_type_id = registry.pk
+    registry.refresh_from_db()
+    return registry
+
+
+QUEUEABLE_STATUSES = (MappingStatus.PENDING, MappingStatus.AUTO_MAPPED)
+
+
+def queue_for_review(types: QuerySet[DocumentTypeRegistry]) -> int:
+    """Put types before a human reviewer: those `pending` or only `auto_mapped` become
+    `queue_review`; a human decision (manual mapping, template) is left as it is. Returns how
+    many were queued."""
+    return types.filter(mapping_status__in=QUEUEABLE_STATUSES).update(
+        mapping_status=MappingStatus.QUEUE_REVIEW
+    )
+
+
+# --- demo data ----------------------------------------------------------------------------------
+
+DEMO_DATA_DIR = Path(settings.BASE_DIR) / "fixtures" / "discovery"
+DEMO_REVIEWER = "partner@demo.lawfirm.ro"
+
+
+@dataclass(frozen=True)
+class DemoDataResult:
+    """What load_demo_data() added; all zero when everything was already there."""
+
+    document_types: int = 0
+    templates: int = 0
+    patterns: int = 0
+    usage_logs: int = 0
+
+
+def load_demo_data(data_dir: Path = DEMO_DATA_DIR) -> DemoDataResult:
+    """Load the demo document types and templates (with their patterns and usage) from the JSON
+    files in `data_dir`, in one transaction. Idempotent by natural keys: a type that exists
+    (normalized name + language) or a template that exists (slug) is left as it is, and a
+    template's patterns and usage are loaded only with the template."""
+    document_types = _read_demo_file(data_dir / "document_types.json")
+    templates = _read_demo_file(data_dir / "templates.json")
+    now = timezone.now()
+    counts = {"document_types": 0, "templates": 0, "patterns": 0, "usage_logs": 0}
+    with transaction.atomic():
+        for entry in document_types:
+            if _load_demo_document_type(entry, now):
+                counts["document_types"] += 1
+        for entry in templates:
+            if created := _load_demo_template(entry, now):
+                counts["templates"] += 1
+                counts["patterns"] += created[0]
+                counts["usage_logs"] += created[1]
+        recompute_priorities()
+    return DemoDataResult(**counts)
+
+
+def _read_demo_file(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"cannot read the demo data file {path}: {exc}") from None
+
+
+def _load_demo_document_type(entry: dict, now) -> bool:
+    """Create the demo type unless it exists; return whether it was created."""
+    occurrences = entry["total_occurrences"]
+    status = entry.get("mapping_status", MappingStatus.PENDING)
+    auto_mapped = status == MappingStatus.AUTO_MAPPED
+    _, created = DocumentTypeRegistry.objects.get_or_create(
+        discovered_type_normalized=normalize_type_name(entry["original"], entry["language"]),
+        primary_language=entry["language"],
+        defaults={
+            "discovered_type_original": clean_spelling(entry["original"]),
+            "discovered_type_english": entry["english"],
+            "document_category": entry["category"],
+            "mapping_status": status,
+            "mapped_skill_id": entry.get("mapped_skill_id"),
+            "mapping_confidence": entry.get("mapping_confidence"),
+            "reviewed_by": AUTO_MAPPER if auto_mapped else None,
+            "reviewed_at": now if auto_mapped else None,
+            "first_seen_date": now - timedelta(days=entry["first_seen_days_ago"]),
+            "last_seen_date": now - timedelta(days=entry["last_seen_days_ago"]),
+            "total_occurrences": occurrences,
+            "unique_variations": entry["unique_variations"],
+            "avg_document_length": entry["avg_document_length"],
+            "document_length_sum": entry["avg_document_length"] * occurrences,
+            "document_length_count": occurrences,
+            "complexity_score": entry["complexity_score"],
+            "business_value_score": entry["business_value_score"],
+            "common_clauses": entry["common_clauses"],
+            "typical_structure": entry["typical_structure"],
+        },
+    )
+    return created
+
+
+def _load_demo_template(entry: dict, now) -> tuple[int, int] | None:
+    """Create the demo template with its patterns and usage unless it exists; return how many
+    patterns and usage logs were created, or None when the template was already there."""
+    document_type = DocumentTypeRegistry.objects.get(
+        discovered_type_normalized=normalize_type_name(**entry["document_type"]),
+        primary_language=entry["document_type"]["language"],
+    )
+    template, created = RomanianTemplate.objects.get_or_create(
+        template_slug=entry["slug"],
+        defaults={
+            "template_name_ro": entry["name_ro"],
+            "template_name_en": entry["name_en"],
+            "legal_category": entry["legal_category"],
+            "document_type": document_type,
+            "civil_code_references": entry["civil_code_references"],
+            "template_structure": entry["template_structure"],
+            "standard_clauses": entry["standard_clauses"],
+            "variable_mappings": entry["variable_mappings"],
+            "version": entry["version"],
+            "created_by": DEMO_REVIEWER,
+            "last_modified_by": DEMO_REVIEWER,
+        },
+    )
+    if not created:
+        return None
+    patterns = DocumentPattern.objects.bulk_create(
+        DocumentPattern(
+            pattern_type=pattern["type"],
+            pattern_text_ro=pattern["text_ro"],
+            pattern_text_en=pattern["text_en"],
+            category=pattern["category"],
+            document_type=document_type,
+            occurrence_count=pattern["occurrences"],
+            confidence_score=pattern["confidence"],
+            used_in_templates=[template.pk],
+        )
+        for pattern in entry["patterns"]
+    )
+    logs = TemplateUsageLog.objects.bulk_create(
+        TemplateUsageLog(
+            template=template,
+            generation_time_ms=use["generation_time_ms"],
+            variables_filled=use["variables_filled"],
+            manual_edits_count=use["manual_edits_count"],
+            user_satisfaction_score=use["satisfaction"],
+            time_saved_minutes=use["time_saved_minutes"],
+            use_case=use["use_case"],
+            used_at=now - timedelta(days=use["days_ago"]),
+        )
+        for use in entry["usage"]
+    )
+    map_type(
+        document_type,
+        template=template,
+        confidence=entry["mapping_confidence"],
+        manual=True,
+        reviewer=DEMO_REVIEWER,
+    )
+    return len(patterns), len(logs)
