@@ -101,7 +101,8 @@ def parse_rules(config: dict, columns_of) -> dict[str, list[Rule] | str]:
             if column is None:
                 raise RuleError(f"ANONYMIZATION names {table}.{name}, which the database lacks")
             rules.append(_parse_strategy(table, column, strategy))
-        plan[table] = rules
+        if rules:
+            plan[table] = rules
     return plan
 
 
