@@ -253,3 +253,58 @@ def test_json_redaction_keeps_keys_and_numbers():
     log = SkillUsageLog.objects.get(success=True)
     assert log.input_data == {"client": "[redacted]", "pages": 3}
     assert json.dumps(log.output_data) == '{"summary": "[redacted]"}'
+
+
+def anonymize_backend() -> tuple[str, str] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT wait_event_type, query FROM pg_stat_activity WHERE application_name = %s",
+            ["legalplatform anonymize"],
+        )
+        return cursor.fetchone()
+
+
+@pytest.mark.slow
+def test_a_run_killed_midway_leaves_the_data_as_it_was():
+    """Killed once every table is rewritten: the verification is held up by a lock on `skills`
+    (it reads every table), the process gets SIGKILL, and nothing of its work remains."""
+    import os
+    import signal
+    import sys
+    import time
+
+    import psycopg
+
+    from conftest import ROOT, current_database_url, subprocess_env
+    from ops.tests.conftest import fingerprint
+
+    originals = plant_personal_data()
+    before = fingerprint()
+    blocker = psycopg.connect(current_database_url())
+    blocker.execute("LOCK TABLE skills IN ACCESS EXCLUSIVE MODE")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "anonymize", "--noinput"],
+        cwd=ROOT,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while (anonymize_backend() or ("", ""))[0] != "Lock" and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        assert "anonymize_hits" in anonymize_backend()[1]  # every UPDATE done, verifying
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        # The server notices the dead client (client_connection_check_interval) and rolls back.
+        while anonymize_backend() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert anonymize_backend() is None
+    finally:
+        blocker.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert fingerprint() == before
+    assert found(originals, database_dump())
