@@ -5,3 +5,6 @@ class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = "Practice: firms, users, clients and cases"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from cases import signals  # noqa: F401 - cache invalidation and logout on deactivation

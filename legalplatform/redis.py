@@ -1,15 +1,254 @@
-"""django-redis connection factory that starts the embedded Valkey the first time a process
-connects to it (only when REDIS_URL is unset), so nothing starts for commands that never use it."""
+"""Redis plumbing shared by the cache and the sessions: connection options from the environment
+(pool, timeouts, retries, TLS), keys without Django's version segment, a JSON serializer that keeps
+dates, decimals and UUIDs, the connection factory that starts the embedded Valkey, and the one
+exception and once-a-minute log by which the rest of the project sees a Redis outage."""
 
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis.exceptions
 from django.conf import settings
+from django.utils.functional import Promise
+from django_redis.exceptions import ConnectionInterrupted
 from django_redis.pool import ConnectionFactory as DjangoRedisConnectionFactory
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 
 from legalplatform import embedded
+from legalplatform.config import ConfigurationError
+
+TLS_CERT_REQS = ("required", "optional", "none")
+# Retries back off exponentially with jitter from REDIS_RETRY_BACKOFF up to this many seconds.
+RETRY_BACKOFF_CAP = 1.0
+
+# What a Redis that is down, unreachable or too slow looks like to a caller.
+OUTAGE_ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionInterrupted,
+    embedded.EmbeddedServerError,
+)
+
+
+class RedisUnavailable(RuntimeError):
+    """Redis could not be reached for work that cannot do without it: a session (answered with
+    503 by the session middleware), cache statistics, an operator command."""
+
+    @classmethod
+    def because(cls, exc: BaseException, purpose: str) -> RedisUnavailable:
+        return cls(f"Redis is unavailable {purpose}: {describe(exc)}")
+
+
+def describe(exc: BaseException) -> str:
+    """The error on one line, for messages and logs."""
+    return " ".join(str(exc).split()) or exc.__class__.__name__
+
+
+def ttl_seconds(ttl, default: int) -> int:
+    """`ttl` (`default` when None) as whole seconds ≥ 1; ValueError for anything else."""
+    ttl = default if ttl is None else ttl
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
+        raise ValueError(f"a TTL is a whole number of seconds ≥ 1; got {ttl!r}")
+    return ttl
+
+
+# --- Connection options -----------------------------------------------------------------------
+
+
+def cache_options(
+    url: str,
+    *,
+    max_connections: int,
+    connect_timeout_ms: int,
+    socket_timeout_ms: int,
+    retries: int,
+    retry_backoff_ms: int,
+    tls_ca_certs: str | None = None,
+    tls_cert_reqs: str = "required",
+) -> dict:
+    """The `OPTIONS` of a django-redis cache on `url`: a blocking pool of `max_connections`
+    (a burst waits for a free connection up to the connect timeout instead of failing), socket
+    timeouts, `retries` retries of a command whose connection failed or timed out, and for
+    `rediss://` TLS that verifies the server against `tls_ca_certs` (or the system's CAs)."""
+    connect_timeout = connect_timeout_ms / 1000
+    pool = {
+        "max_connections": max_connections,
+        "timeout": connect_timeout,  # BlockingConnectionPool: wait for a free connection
+        "retry": Retry(
+            ExponentialWithJitterBackoff(
+                base=retry_backoff_ms / 1000, cap=max(RETRY_BACKOFF_CAP, retry_backoff_ms / 1000)
+            ),
+            retries,
+        ),
+    }
+    pool.update(_tls_options(url, ca_certs=tls_ca_certs, cert_reqs=tls_cert_reqs))
+    return {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
+        "CONNECTION_POOL_KWARGS": pool,
+        "SOCKET_CONNECT_TIMEOUT": connect_timeout,
+        "SOCKET_TIMEOUT": socket_timeout_ms / 1000,
+        "SERIALIZER": "legalplatform.redis.JSONSerializer",
+        # Errors reach the managers, which decide: the cache degrades, sessions answer 503.
+        "IGNORE_EXCEPTIONS": False,
+    }
+
+
+def _tls_options(url: str, *, ca_certs: str | None, cert_reqs: str) -> dict:
+    if urlsplit(url).scheme != "rediss":
+        if ca_certs or cert_reqs != "required":
+            raise ConfigurationError(
+                "REDIS_TLS_CA_CERTS / REDIS_TLS_CERT_REQS apply only to a rediss:// REDIS_URL"
+            )
+        return {}
+    options = {"ssl_cert_reqs": cert_reqs, "ssl_check_hostname": cert_reqs == "required"}
+    if ca_certs:
+        if not Path(ca_certs).is_file():
+            raise ConfigurationError(f"REDIS_TLS_CA_CERTS names no readable file: {ca_certs}")
+        options["ssl_ca_certs"] = ca_certs
+    return options
 
 
 class ConnectionFactory(DjangoRedisConnectionFactory):
+    """Starts the embedded Valkey the first time a process connects to it (only when REDIS_URL
+    is unset), so nothing starts for commands that never use Redis."""
+
     def get_connection_pool(self, params):
         embedded_socket = f"unix://{embedded.valkey_socket_path(settings.DATA_DIR)}?"
         if settings.REDIS_EMBEDDED and params["url"].startswith(embedded_socket):
             embedded.ensure_valkey(settings.DATA_DIR)
         return super().get_connection_pool(params)
+
+
+# --- Keys ---------------------------------------------------------------------------------------
+
+
+def make_key(key: str, key_prefix: str, version: int | str) -> str:
+    """`{prefix}:{key}`, e.g. `cache:case:123` (KEY_FUNCTION). Django's version segment is left
+    out so keys read as the reference names them; cache versioning is therefore not used."""
+    return f"{key_prefix}:{key}"
+
+
+def reverse_key(key: str) -> str:
+    """The key a caller used, from the key in Redis (REVERSE_KEY_FUNCTION)."""
+    return key.split(":", 1)[1]
+
+
+# --- Values ---------------------------------------------------------------------------------------
+
+# A JSON object carrying this key is a tagged value: {"__t": "decimal", "v": "12.50"}. A caller's
+# own dict that happens to contain the key is itself tagged ("dict", as a list of pairs).
+_TAG = "__t"
+
+
+def to_json_safe(value):
+    """`value` as plain JSON data, with dates, times, decimals, UUIDs, timedeltas and sets tagged
+    so that `from_json_object` turns them back into the same types. Raises TypeError for anything
+    else (model instances, bytes …): cache a dict of the fields instead."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dict):
+        if not all(isinstance(name, str) for name in value):
+            raise TypeError("dicts stored in Redis must have string keys")
+        items = {name: to_json_safe(item) for name, item in value.items()}
+        return {_TAG: "dict", "v": list(items.items())} if _TAG in value else items
+    if isinstance(value, list | tuple):
+        return [to_json_safe(item) for item in value]
+    for kind, (python_type, encode, _decode) in _TAGGED_TYPES.items():
+        if isinstance(value, python_type):
+            return {_TAG: kind, "v": encode(value)}
+    if isinstance(value, Promise):  # lazy translations
+        return str(value)
+    raise TypeError(f"a {type(value).__name__} cannot be stored in Redis as JSON")
+
+
+def from_json_object(obj: dict):
+    """`json.loads` object hook undoing `to_json_safe`'s tags."""
+    kind = obj.get(_TAG)
+    if kind is None:
+        return obj
+    if kind == "dict":
+        return {name: item for name, item in obj["v"]}
+    return _TAGGED_TYPES[kind][2](obj["v"])
+
+
+# Checked in order: datetime before date (a datetime is a date).
+_TAGGED_TYPES = {
+    "datetime": (datetime, datetime.isoformat, datetime.fromisoformat),
+    "date": (date, date.isoformat, date.fromisoformat),
+    "time": (clock_time, clock_time.isoformat, clock_time.fromisoformat),
+    "decimal": (Decimal, str, Decimal),
+    "uuid": (uuid.UUID, str, uuid.UUID),
+    "timedelta": (
+        timedelta,
+        lambda delta: [delta.days, delta.seconds, delta.microseconds],
+        lambda parts: timedelta(*parts),
+    ),
+    "set": (set | frozenset, lambda items: [to_json_safe(item) for item in items], set),
+}
+
+
+class JSONSerializer:
+    """django-redis serializer: compact JSON through `to_json_safe`. JSON rather than pickle, so
+    whoever can write to Redis cannot make this process run code."""
+
+    def __init__(self, options=None):
+        pass
+
+    def dumps(self, value) -> bytes:
+        return json.dumps(to_json_safe(value), separators=(",", ":")).encode()
+
+    def loads(self, value: bytes):
+        return json.loads(value, object_hook=from_json_object)
+
+
+# --- Outages --------------------------------------------------------------------------------------
+
+
+class OutageLog:
+    """Logs Redis failures at most once per `interval` seconds (with the number of failures since
+    the last report), and once when Redis answers again: an outage under load is a few log lines,
+    not one per request."""
+
+    def __init__(self, logger: logging.Logger, what: str, interval: float = 60.0):
+        self.logger = logger
+        self.what = what
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._reported_at: float | None = None
+
+    def failure(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._failures += 1
+            if self._reported_at is not None and now - self._reported_at < self.interval:
+                return
+            failures, self._failures, self._reported_at = self._failures, 0, now
+        self.logger.error(
+            "Redis is unavailable (%s: %s); %s (%d failure%s since the last report)",
+            exc.__class__.__name__,
+            describe(exc),
+            self.what,
+            failures,
+            "" if failures == 1 else "s",
+        )
+
+    def success(self) -> None:
+        if self._reported_at is None:  # the common case: no outage, no lock
+            return
+        with self._lock:
+            if self._reported_at is None:
+                return
+            failures, self._failures, self._reported_at = self._failures, 0, None
+        self.logger.warning("Redis answers again (%d more failures before it did)", failures)

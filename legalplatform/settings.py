@@ -5,7 +5,7 @@ from pathlib import Path
 
 import environ
 
-from legalplatform import config, embedded
+from legalplatform import config, embedded, redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -46,7 +46,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, answering 503 instead of 500 when Redis cannot serve the session.
+    "legalplatform.sessions.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -92,30 +93,43 @@ DATABASES = {
 # Client programs (pg_dump, pg_restore) for a server named by URL; the embedded one brings its own.
 PG_BIN_DIR = env.str("PG_BIN_DIR", default="") or None
 
-# --- Redis: cache and sessions ------------------------------------------------------------------
+# --- Redis: cache and sessions (legalplatform/redis.py, cache.py, sessions.py) -----------------
 REDIS_URL = config.redis_url(env.str("REDIS_URL", default="") or None)
 REDIS_EMBEDDED = REDIS_URL is None
 _redis_location = REDIS_URL or embedded.valkey_url(DATA_DIR)
-_redis_options = {
-    "CLIENT_CLASS": "django_redis.client.DefaultClient",
-    "SOCKET_CONNECT_TIMEOUT": config.env_int("REDIS_CONNECT_TIMEOUT", 2000, unit="ms") / 1000,
-    "SOCKET_TIMEOUT": config.env_int("REDIS_SOCKET_TIMEOUT", 2000, unit="ms") / 1000,
-    "CONNECTION_POOL_KWARGS": {
-        "max_connections": config.env_int("REDIS_MAX_CONNECTIONS", 50, minimum=1),
-        "retry_on_timeout": True,
-    },
+_redis_options = redis.cache_options(
+    _redis_location,
+    max_connections=config.env_int("REDIS_MAX_CONNECTIONS", 50, minimum=1, unit="connections"),
+    connect_timeout_ms=config.env_int("REDIS_CONNECT_TIMEOUT", 2000, minimum=1, unit="ms"),
+    socket_timeout_ms=config.env_int("REDIS_SOCKET_TIMEOUT", 2000, minimum=1, unit="ms"),
+    retries=config.env_int("REDIS_RETRIES", 1, unit="retries"),
+    retry_backoff_ms=config.env_int("REDIS_RETRY_BACKOFF", 50, minimum=1, unit="ms"),
+    tls_ca_certs=env.str("REDIS_TLS_CA_CERTS", default="") or None,
+    tls_cert_reqs=config.env_choice("REDIS_TLS_CERT_REQS", redis.TLS_CERT_REQS, "required"),
+)
+# Both aliases share the server and its pool. Keys are `cache:{service}:{entity}:{id}` and
+# `session:{session id}`: no version segment (legalplatform.redis.make_key).
+_redis_cache = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": _redis_location,
+    "OPTIONS": _redis_options,
+    "KEY_FUNCTION": "legalplatform.redis.make_key",
+    "REVERSE_KEY_FUNCTION": "legalplatform.redis.reverse_key",
 }
 CACHES = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": _redis_location,
-        "KEY_PREFIX": "cache",
-        "TIMEOUT": 300,
-        "OPTIONS": _redis_options,
-    },
+    "default": {**_redis_cache, "KEY_PREFIX": "cache", "TIMEOUT": 300},
+    "sessions": {**_redis_cache, "KEY_PREFIX": "session", "TIMEOUT": 24 * 60 * 60},
 }
 # Starts the embedded Valkey on the first connection when REDIS_URL is unset.
 DJANGO_REDIS_CONNECTION_FACTORY = "legalplatform.redis.ConnectionFactory"
+# SCAN batch size of pattern invalidation (django-redis's default of 10 means a round trip per
+# 10 keys of the whole keyspace).
+DJANGO_REDIS_SCAN_ITERSIZE = 1000
+
+# Django's sessions in Redis under `session:`, indexed per user (legalplatform.sessions).
+SESSION_ENGINE = "legalplatform.sessions"
+SESSION_CACHE_ALIAS = "sessions"
+SESSION_COOKIE_AGE = CACHES["sessions"]["TIMEOUT"]
 
 # --- Internationalization and static files ------------------------------------------------------
 LANGUAGE_CODE = "en-us"
