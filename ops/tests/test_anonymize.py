@@ -308,3 +308,24 @@ def test_a_run_killed_midway_leaves_the_data_as_it_was():
             process.wait()
     assert fingerprint() == before
     assert found(originals, database_dump())
+
+
+def test_sessions_and_cache_in_redis_are_cleared_but_other_keys_stay(redis_client):
+    from django.core.cache import cache
+
+    from legalplatform.sessions import SessionStore
+
+    plant_personal_data()
+    partner = User.objects.get(email="alexandru.vasilescu@cabinet-vasilescu.ro")
+    session = SessionStore()
+    session.update({"_auth_user_id": str(partner.pk), "name": "Alexandru Vasilescu"})
+    session.create()
+    cache.set("user:profile:1", {"name": "Alexandru Vasilescu"})
+    redis_client.set("someone-else:key", "kept")
+    assert redis_client.keys("session:*") and redis_client.keys("cache:*")
+
+    result = anonymize_database()
+
+    assert redis_client.keys("session:*") == [] and redis_client.keys("cache:*") == []
+    assert redis_client.get("someone-else:key") == b"kept"
+    assert result.cache_keys_deleted >= 2
