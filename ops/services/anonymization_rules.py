@@ -315,19 +315,19 @@ def generated_patterns(rules: list[Rule]) -> tuple[list[str], list[str]]:
     An original matching one of them is itself a generated value (say, from an earlier run), so
     it is not a real person's and is not searched for.
     """
-    raw, words = {_raw_regex(REDACTED)}, set()
+    raw, words = {raw_regex(REDACTED)}, set()
     by_label = {rule.label: rule for rule in rules}
     for rule in rules:
         if rule.kind not in ("person", "text"):
             continue
         for piece in _template_pieces(rule):
-            raw.add(_raw_regex(piece))
-            words.add(_words_regex(piece))
+            raw.add(raw_regex(piece))
+            words.add(words_regex(piece))
     first, last = by_label.get("users.first_name"), by_label.get("users.last_name")
     if first and last and {first.kind, last.kind} <= {"person", "text"}:
         full = first.argument + " " + last.argument
-        raw.add(_raw_regex(full))
-        words.add(_words_regex(full))
+        raw.add(raw_regex(full))
+        words.add(words_regex(full))
     return sorted(raw), sorted(pattern for pattern in words if pattern)
 
 
@@ -356,7 +356,7 @@ def _split_template(template: str) -> list[tuple[str, str | None]]:
     return [(literal, field) for literal, field, _, _ in string.Formatter().parse(template)]
 
 
-def _raw_regex(template: str) -> str:
+def raw_regex(template: str) -> str:
     out = []
     for literal, field in _split_template(template):
         out.append("".join(ch if ch.isalnum() or ch == " " else "\\" + ch for ch in literal))
@@ -367,12 +367,7 @@ def _raw_regex(template: str) -> str:
     return "^" + "".join(out) + "$"
 
 
-def normalize_words(text: str) -> str:
-    """Python twin of the SQL normalization: lower-case words joined by single spaces."""
-    return " ".join(re.findall(r"[^\W_]+", text.lower()))
-
-
-def _words_regex(template: str) -> str:
+def words_regex(template: str) -> str:
     out = []
     for literal, field in _split_template(template):
         out.append(re.sub(r"[\W_]+", " ", literal.lower()))

@@ -453,7 +453,7 @@ def _free_unique_values(cursor, info: TableInfo, rules: list[Rule]) -> None:
     for rule in rules:
         if rule.column.name not in info.unique or rule.kind != "person":
             continue
-        raw = _any_of([rules_sql._raw_regex(rule.argument)])
+        raw = _any_of([rules_sql.raw_regex(rule.argument)])
         statement = sql.SQL(
             "UPDATE {t} SET {c} = 'anonymizing ' || {pk}::text WHERE {c} ~ {r}"
         ).format(t=q(info.name), c=q(rule.column.name), pk=q(info.pk), r=sql.Literal(raw))
