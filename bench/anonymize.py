@@ -208,6 +208,9 @@ def anonymize(connection) -> None:
 
     result = anonymize_database(clear_caches=False)
     print(f"anonymize: {result.originals_searched:,} original values searched, none found")
+    slowest = sorted(result.timings.items(), key=lambda item: -item[1])[:8]
+    for step, seconds in slowest:
+        print(f"  {seconds:8.1f} s  {step}")
 
 
 def orm_loop(sample: int) -> tuple[int, float]:

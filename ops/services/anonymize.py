@@ -85,6 +85,8 @@ class AnonymizationResult:
     # table -> column -> values changed (would change, in a dry run); "*" = rows deleted
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
     originals_searched: int = 0
+    # step -> seconds ("update users", "verify: scan documents", …)
+    timings: dict[str, float] = field(default_factory=dict)
     cache_keys_deleted: int = 0
     duration_seconds: float = 0.0
 
@@ -135,10 +137,15 @@ def anonymize_database(
         with transaction.atomic(using=using), connection.cursor() as cursor:
             _prepare_transaction(cursor, connection, plan)
             raw_patterns, word_patterns = rules_sql.generated_patterns(_all_rules(plan))
-            result.changes = _apply(cursor, plan, dry_run, _any_of(raw_patterns), progress)
+            result.changes = _apply(
+                cursor, plan, dry_run, _any_of(raw_patterns), progress, result.timings
+            )
             if not dry_run:
                 result.originals_searched, leaks = search_originals(
-                    cursor, words_regex=_any_of(word_patterns), progress=progress
+                    cursor,
+                    words_regex=_any_of(word_patterns),
+                    progress=progress,
+                    timings=result.timings,
                 )
                 if leaks:
                     raise LeakFound(leaks)
@@ -264,11 +271,16 @@ def _all_rules(plan) -> list[Rule]:
     return [rule for _, rules in plan.values() if rules != "delete" for rule in rules]
 
 
-def _apply(cursor, plan, dry_run: bool, raw_regex: str, progress) -> dict[str, dict[str, int]]:
+def _apply(
+    cursor, plan, dry_run: bool, raw_regex: str, progress, timings: dict[str, float]
+) -> dict[str, dict[str, int]]:
     changes: dict[str, dict[str, int]] = {}
     if any(rule.kind == "people" for rule in _all_rules(plan)):
+        started = time.monotonic()
         _build_people_map(cursor, plan)
+        timings["people map"] = time.monotonic() - started
     for table, (info, rules) in plan.items():
+        started = time.monotonic()
         bar = progress(total=info.rows, desc=table, unit="rows")
         try:
             if rules == "delete":
@@ -283,6 +295,7 @@ def _apply(cursor, plan, dry_run: bool, raw_regex: str, progress) -> dict[str, d
             bar.update(info.rows)
         finally:
             bar.close()
+        timings[f"update {table}"] = time.monotonic() - started
     return changes
 
 

@@ -21,6 +21,7 @@ What "searched for" means (docs/anonymization.md explains why this is sound):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -74,18 +75,27 @@ def create_original_tables(cursor) -> None:
     )
 
 
-def search_originals(cursor, *, words_regex: str, progress) -> tuple[int, list[Leak]]:
-    """Search the database for the originals collected so far; (originals searched, leaks)."""
+def search_originals(
+    cursor, *, words_regex: str, progress, timings: dict[str, float]
+) -> tuple[int, list[Leak]]:
+    """Search the database for the originals collected so far; (originals searched, leaks).
+    Adds the seconds of each step to `timings`."""
+    started = time.monotonic()
     originals = _prepare_originals(cursor, words_regex)
     locations = _string_columns(cursor)
+    timings["verify: prepare originals"] = time.monotonic() - started
     bar = progress(total=len(locations), desc="verifying", unit="tables")
     try:
         for table, columns in locations.items():
+            started = time.monotonic()
             _scan_table(cursor, table, columns)
+            timings[f"verify: scan {_label(table, '').rstrip('.')}"] = time.monotonic() - started
             bar.update(1)
     finally:
         bar.close()
+    started = time.monotonic()
     leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations)
+    timings["verify: confirm candidates"] = time.monotonic() - started
     return originals, sorted(leaks, key=lambda leak: (leak.source, leak.location))
 
 

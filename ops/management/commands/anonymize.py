@@ -56,6 +56,9 @@ class Command(BaseCommand):
                         self.stdout.write(f"{table}: {count} rows {verb} (deleted)")
                     else:
                         self.stdout.write(f"{table}.{column}: {count} values {verb}")
+        if verbosity >= 2:
+            for step, seconds in result.timings.items():
+                self.stdout.write(f"{seconds:8.2f} s  {step}")
         if dry_run:
             self.stdout.write(f"dry run: nothing was changed in {database_label(database)}")
             return
