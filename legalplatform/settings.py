@@ -182,7 +182,8 @@ BACKUP_AGE_IDENTITY = env.str("BACKUP_AGE_IDENTITY", default="")
 #                        the distinct original value (the same judge gets the same number),
 #                        {ext} = the original's file extension (".pdf").
 #                        Originals are searched as words anywhere in the database.
-#   "text:<template>"    free text (titles, descriptions); originals searched as whole values.
+#   "text:<template>"    free text and labels (titles, file names); originals searched as
+#                        whole values (names inside them are searched as users' and clients').
 #   "lorem"              lorem ipsum of the original's length.
 #   "uuid"               a fresh random UUID (an identifier: searched as words).
 #   "redact"             "[redacted]"; in JSON every string leaf (keys and numbers are kept).
@@ -224,8 +225,8 @@ ANONYMIZATION = {
     "documents": {
         "title": "text:Document {n}",
         "content": "lorem",
-        "file_name": "person:document-{n}{ext}",
-        "storage_url": "person:r2://legal-docs/anonymized/document-{n}{ext}",
+        "file_name": "text:document-{n}{ext}",
+        "storage_url": "text:r2://legal-docs/anonymized/document-{n}{ext}",
         "content_embedding": "clear",
     },
     "tasks": {"title": "text:Task {n}", "description": "lorem"},

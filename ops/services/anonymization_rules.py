@@ -25,6 +25,8 @@ MIN_SEARCH_LENGTH = 3
 # Word characters: a word is a maximal run of letters and digits (any script), lower-cased.
 NON_WORD_SQL = "[^[:alnum:]]+"
 EXTENSION_SQL = r"\.[A-Za-z0-9]{1,8}$"
+UNUSABLE_PASSWORD_REGEX = "^![0-9a-f]{40}$"
+UUID_REGEX = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 # kind -> (column types it applies to, how its originals are searched)
 STRATEGIES = {
@@ -213,7 +215,7 @@ def new_value(rule: Rule) -> sql.Composable:
             return sql.SQL("NULL")
         return sql.SQL("''" if column.kind == "text" else "'{}'::" + column.sql_type)
     if kind == "unusable_password":
-        return sql.SQL("'!' || left(md5(random()::text) || md5(random()::text), 40)")
+        return sql.SQL("'!' || left(md5(random()::text) || md5(random()::text), 40)")  # 40 hex
     raise AssertionError(kind)
 
 
@@ -298,6 +300,17 @@ def removed_values(rule: Rule) -> sql.Composable | None:
     )
 
 
+def is_generated(value: sql.Composable, raw_regex: str) -> sql.Composable:
+    """True for a value of the exact shape the rules write (a template filled with numbers,
+    lorem ipsum, "[redacted]", an unusable password): it says nothing about anyone."""
+    return sql.SQL(
+        "({v} ~ {raw} OR (starts_with({v}, 'Lorem ipsum')"
+        " AND {v} = left(repeat({lorem}, length({v}) / {size} + 1), length({v}))))"
+    ).format(
+        v=value, raw=sql.Literal(raw_regex), lorem=sql.Literal(LOREM), size=sql.Literal(len(LOREM))
+    )
+
+
 def changed(rule: Rule) -> sql.Composable:
     """True when the UPDATE changed the column (t: new row, m: old values)."""
     return sql.SQL("t.{c}::text IS DISTINCT FROM {v}::text").format(
@@ -316,6 +329,8 @@ def generated_patterns(rules: list[Rule]) -> tuple[list[str], list[str]]:
     it is not a real person's and is not searched for.
     """
     raw, words = {raw_regex(REDACTED)}, set()
+    if any(rule.kind == "unusable_password" for rule in rules):
+        raw.add(UNUSABLE_PASSWORD_REGEX)
     by_label = {rule.label: rule for rule in rules}
     for rule in rules:
         if rule.kind not in ("person", "text"):

@@ -20,7 +20,6 @@ from psycopg import sql
 from ops.safety import database_label, production_reason
 from ops.services import anonymization_rules as rules_sql
 from ops.services.anonymization_rules import (
-    LOREM,
     MIN_SEARCH_LENGTH,
     Column,
     Rule,
@@ -144,6 +143,7 @@ def anonymize_database(
                 result.originals_searched, leaks = search_originals(
                     cursor,
                     words_regex=_any_of(word_patterns),
+                    raw_regex=_any_of(raw_patterns),
                     progress=progress,
                     timings=result.timings,
                 )
@@ -358,25 +358,22 @@ def _removed(rule: Rule, raw_regex: str) -> sql.Composable | None:
     removed = rules_sql.removed_values(rule)
     if removed is None or rule.search == "words":
         return removed
-    keep = sql.SQL(
-        "char_length({x}) >= {min} AND {x} !~ {raw}"
-        " AND NOT (starts_with({x}, 'Lorem ipsum') AND {x} = left(repeat({lorem},"
-        " length({x}) / {size} + 1), length({x})))"
-    )
-    arguments = dict(
-        min=sql.Literal(MIN_SEARCH_LENGTH),
-        raw=sql.Literal(raw_regex),
-        lorem=sql.Literal(LOREM),
-        size=sql.Literal(len(LOREM)),
-    )
+
+    def keep(value: sql.Composable) -> sql.Composable:
+        return sql.SQL("char_length({v}) >= {min} AND NOT {generated}").format(
+            v=value,
+            min=sql.Literal(MIN_SEARCH_LENGTH),
+            generated=rules_sql.is_generated(value, raw_regex),
+        )
+
     if rule.column.kind != "json":  # one value: no per-row subquery
         value = sql.SQL("m.{}::text").format(q(rule.column.name))
         return sql.SQL(
-            "CASE WHEN {changed} AND {keep} THEN ARRAY[hashtextextended({x}, 0)] END"
-        ).format(changed=rules_sql.changed(rule), keep=keep.format(x=value, **arguments), x=value)
+            "CASE WHEN {changed} AND {keep} THEN ARRAY[hashtextextended({v}, 0)] END"
+        ).format(changed=rules_sql.changed(rule), keep=keep(value), v=value)
     return sql.SQL(
         "ARRAY(SELECT hashtextextended(x, 0) FROM unnest({removed}) AS x WHERE {keep})"
-    ).format(removed=removed, keep=keep.format(x=sql.SQL("x"), **arguments))
+    ).format(removed=removed, keep=keep(sql.SQL("x")))
 
 
 def _update(cursor, info: TableInfo, rules: list[Rule], raw_regex: str) -> dict[str, int]:

@@ -26,7 +26,13 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from ops.services.anonymization_rules import MIN_SEARCH_LENGTH, NON_WORD_SQL, execute
+from ops.services.anonymization_rules import (
+    MIN_SEARCH_LENGTH,
+    NON_WORD_SQL,
+    UUID_REGEX,
+    execute,
+    is_generated,
+)
 
 STRING_TYPES_SQL = """
 SELECT n.nspname, c.relname, a.attname,
@@ -76,7 +82,7 @@ def create_original_tables(cursor) -> None:
 
 
 def search_originals(
-    cursor, *, words_regex: str, progress, timings: dict[str, float]
+    cursor, *, words_regex: str, raw_regex: str, progress, timings: dict[str, float]
 ) -> tuple[int, list[Leak]]:
     """Search the database for the originals collected so far; (originals searched, leaks).
     Adds the seconds of each step to `timings`."""
@@ -88,13 +94,13 @@ def search_originals(
     try:
         for table, columns in locations.items():
             started = time.monotonic()
-            _scan_table(cursor, table, columns)
+            _scan_table(cursor, table, columns, raw_regex)
             timings[f"verify: scan {_label(table, '').rstrip('.')}"] = time.monotonic() - started
             bar.update(1)
     finally:
         bar.close()
     started = time.monotonic()
-    leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations)
+    leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations, raw_regex)
     timings["verify: confirm candidates"] = time.monotonic() - started
     return originals, sorted(leaks, key=lambda leak: (leak.source, leak.location))
 
@@ -120,6 +126,7 @@ def _prepare_originals(cursor, words_regex: str) -> int:
             SELECT DISTINCT anchor AS word FROM anonymize_identifiers;
             CREATE INDEX ON anonymize_anchors (word);
             CREATE INDEX ON anonymize_identifiers (anchor);
+            CREATE INDEX ON anonymize_identifiers (phrase);
             CREATE INDEX ON anonymize_values (hash);
             CREATE TEMP TABLE anonymize_hits (kind text, location text, detail text)
                 ON COMMIT DROP;
@@ -148,36 +155,51 @@ def _string_columns(cursor) -> dict[tuple[str, str], list[tuple[str, str]]]:
     return locations
 
 
-def stored_values(column: str, kind: str, alias: str = "t") -> sql.Composable:
-    """A text[] of what one row stores in `column`: the value, a JSON document's string and
-    number leaves and keys, an array's elements, a tsvector's lexemes."""
-    ref = sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(column))
-    if kind == "json":
-        return sql.SQL(
-            "ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({r}::jsonb,"
-            ' \'strict $.** ? (@.type() == "string" || @.type() == "number")\') AS x)'
-            " || ARRAY(SELECT k #>> '{{}}' FROM jsonb_path_query({r}::jsonb,"
-            " 'strict $.** ? (@.type() == \"object\").keyvalue().key') AS k)"
-        ).format(r=ref)
-    if kind == "array":
-        return sql.SQL("{}::text[]").format(ref)
-    if kind == "tsvector":
-        return sql.SQL("tsvector_to_array({})").format(ref)
-    return sql.SQL("ARRAY[{}::text]").format(ref)
+def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
+    """A text[] of what one stored value holds, from its text form: the value itself, a JSON
+    document's string and number leaves and its keys, an array's elements, a tsvector's
+    lexemes."""
+    return sql.SQL(
+        "CASE {kind}"
+        " WHEN 'json' THEN ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
+        ' \'strict $.** ? (@.type() == "string" || @.type() == "number")\') AS x)'
+        " || ARRAY(SELECT k #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
+        " 'strict $.** ? (@.type() == \"object\").keyvalue().key') AS k)"
+        " WHEN 'array' THEN {raw}::text[]"
+        " WHEN 'tsvector' THEN tsvector_to_array({raw}::tsvector)"
+        " ELSE ARRAY[{raw}] END"
+    ).format(kind=kind, raw=raw)
 
 
-def _distinct_values(table, columns) -> sql.Composable:
-    """(col, value): the distinct stored values of the table's string columns, one scan."""
+def _values(table, columns, raw_regex: str) -> sql.Composable:
+    """CTEs `raw` (the distinct stored values of the columns, one scan of the table) and `v`
+    (col, value, is_uuid): what they hold, without the values the rules wrote, which say
+    nothing about anyone (anonymization_rules.is_generated)."""
     unpivot = sql.SQL(", ").join(
-        sql.SQL("({}, {})").format(sql.Literal(column), stored_values(column, kind))
+        sql.SQL("({}, {}, t.{}::text)").format(
+            sql.Literal(column), sql.Literal(kind), sql.Identifier(column)
+        )
         for column, kind in columns
     )
     return sql.SQL(
-        "SELECT DISTINCT s.col, x.value FROM {table} AS t"
-        " CROSS JOIN LATERAL (VALUES {unpivot}) AS s(col, vals)"
-        " CROSS JOIN LATERAL unnest(s.vals) AS x(value)"
-        " WHERE char_length(x.value) >= {min}"
-    ).format(table=_table_ref(table), unpivot=unpivot, min=sql.Literal(MIN_SEARCH_LENGTH))
+        """
+        raw AS MATERIALIZED (
+            SELECT DISTINCT s.col, s.kind, s.raw FROM {table} AS t
+             CROSS JOIN LATERAL (VALUES {unpivot}) AS s(col, kind, raw)
+             WHERE s.raw IS NOT NULL),
+        v AS MATERIALIZED (
+            SELECT raw.col, x.value, x.value ~ {uuid} AS is_uuid
+              FROM raw CROSS JOIN LATERAL unnest({extracted}) AS x(value)
+             WHERE char_length(x.value) >= {min} AND NOT {generated})
+        """
+    ).format(
+        table=_table_ref(table),
+        unpivot=unpivot,
+        uuid=sql.Literal(UUID_REGEX),
+        extracted=_extracted(sql.SQL("raw.kind"), sql.SQL("raw.raw")),
+        min=sql.Literal(MIN_SEARCH_LENGTH),
+        generated=is_generated(sql.SQL("x.value"), raw_regex),
+    )
 
 
 def _table_ref(table: tuple[str, str]) -> sql.Composable:
@@ -189,24 +211,30 @@ def _label(table: tuple[str, str], column: str) -> str:
     return f"{name}.{column}" if schema == "public" else f"{schema}.{name}.{column}"
 
 
-def _scan_table(cursor, table, columns) -> None:
-    """One pass over the table: whole-value hash hits, and the identifier anchors it holds."""
+def _scan_table(cursor, table, columns, raw_regex: str) -> None:
+    """One pass over the table: whole values by hash, UUID-shaped values against identifiers
+    (a UUID holds another only by being it), and the identifier anchors among the words of
+    everything else."""
     label = sql.Literal(_label(table, ""))
     execute(
         cursor,
         sql.SQL(
             """
-            WITH v AS MATERIALIZED ({distinct})
+            WITH {values}
             INSERT INTO anonymize_hits (kind, location, detail)
             SELECT 'value', {label} || v.col, o.source
               FROM v JOIN anonymize_values AS o ON o.hash = hashtextextended(v.value, 0)
             UNION
+            SELECT 'value', {label} || v.col, i.source
+              FROM v JOIN anonymize_identifiers AS i ON i.phrase = replace(lower(v.value), '-', ' ')
+             WHERE v.is_uuid
+            UNION
             SELECT 'word', {label} || v.col, w.word
               FROM v CROSS JOIN LATERAL regexp_split_to_table(lower(v.value), {nonword}) AS w(word)
-             WHERE w.word IN (SELECT word FROM anonymize_anchors)
+             WHERE NOT v.is_uuid AND w.word IN (SELECT word FROM anonymize_anchors)
             """
         ).format(
-            distinct=_distinct_values(table, columns),
+            values=_values(table, columns, raw_regex),
             label=label,
             nonword=sql.Literal(NON_WORD_SQL),
         ),
@@ -220,7 +248,7 @@ def _whole_value_leaks(cursor) -> list[Leak]:
     return [Leak(source, location, count, "whole value") for source, location, count in cursor]
 
 
-def _identifier_leaks(cursor, locations) -> list[Leak]:
+def _identifier_leaks(cursor, locations, raw_regex: str) -> list[Leak]:
     """Confirm the candidates: the whole phrase, word for word, inside a stored value."""
     cursor.execute(
         "SELECT DISTINCT h.location FROM anonymize_hits h"
@@ -237,21 +265,20 @@ def _identifier_leaks(cursor, locations) -> list[Leak]:
                 cursor,
                 sql.SQL(
                     """
-                    WITH v AS MATERIALIZED (
-                        SELECT DISTINCT ' ' || btrim(regexp_replace(lower(x.value), {nonword},
-                                                                    ' ', 'g')) || ' ' AS norm
-                          FROM {table} AS t, unnest({vals}) AS x(value))
-                    SELECT i.source, count(DISTINCT v.norm)
-                      FROM v CROSS JOIN LATERAL string_to_table(btrim(v.norm), ' ') AS w(word)
+                    WITH {values},
+                    n AS (SELECT DISTINCT ' ' || btrim(regexp_replace(lower(v.value), {nonword},
+                                                                      ' ', 'g')) || ' ' AS norm
+                            FROM v WHERE NOT v.is_uuid)
+                    SELECT i.source, count(DISTINCT n.norm)
+                      FROM n CROSS JOIN LATERAL string_to_table(btrim(n.norm), ' ') AS w(word)
                       JOIN anonymize_identifiers AS i ON i.anchor = w.word
                      WHERE w.word IN (SELECT detail FROM anonymize_hits
                                        WHERE kind = 'word' AND location = {location})
-                       AND strpos(v.norm, ' ' || i.phrase || ' ') > 0
+                       AND strpos(n.norm, ' ' || i.phrase || ' ') > 0
                      GROUP BY i.source
                     """
                 ).format(
-                    table=_table_ref(table),
-                    vals=stored_values(column, kind),
+                    values=_values(table, [(column, kind)], raw_regex),
                     nonword=sql.Literal(NON_WORD_SQL),
                     location=sql.Literal(location),
                 ),
