@@ -330,3 +330,24 @@ def test_sessions_and_cache_in_redis_are_cleared_but_other_keys_stay(redis_clien
     assert redis_client.keys("session:*") == [] and redis_client.keys("cache:*") == []
     assert redis_client.get("someone-else:key") == b"kept"
     assert result.cache_keys_deleted >= 2
+
+
+def test_the_command_asks_for_the_database_name_and_a_wrong_answer_changes_nothing(manage):
+    originals = plant_personal_data()
+
+    completed = manage("anonymize", input="not-the-name\n")
+
+    assert completed.returncode != 0
+    assert "confirmation did not match the database name" in completed.stderr
+    assert found(originals, database_dump())
+
+
+def test_the_command_dry_run_prints_per_table_and_column(manage):
+    plant_personal_data()
+
+    completed = manage("anonymize", "--dry-run")
+
+    assert completed.returncode == 0, completed.stderr
+    assert "users.email: 4 values would change" in completed.stdout
+    assert "django_session: 1 rows would change (deleted)" in completed.stdout
+    assert User.objects.filter(email__endswith="cabinet-vasilescu.ro").count() == 4

@@ -84,3 +84,13 @@ def test_an_anonymization_failing_midway_leaves_the_working_database_as_it_was(
     assert found(originals, database_dump()) == []
     assert leftover_databases() == []
     assert export.exists()
+
+
+def test_the_command_refuses_a_missing_export_in_one_line(manage, tmp_path):
+    completed = manage("import_anonymized", str(tmp_path / "missing.dump"), "--noinput")
+
+    assert completed.returncode != 0
+    assert (
+        completed.stderr.strip()
+        == f"CommandError: export file {tmp_path / 'missing.dump'} does not exist"
+    )
