@@ -87,6 +87,7 @@ class AnonymizationResult:
     # step -> seconds ("update users", "verify: scan documents", …)
     timings: dict[str, float] = field(default_factory=dict)
     cache_keys_deleted: int = 0
+    warnings: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
 
 
@@ -157,7 +158,13 @@ def anonymize_database(
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AnonymizationError(f"anonymization failed and was rolled back: {message}") from None
     if not dry_run and clear_caches:
-        result.cache_keys_deleted = clear_redis_caches()
+        try:
+            result.cache_keys_deleted = clear_redis_caches()
+        except Exception as exc:  # committed already: say so rather than fail
+            result.warnings.append(
+                f"the Redis cache and sessions could not be cleared ({type(exc).__name__}): "
+                "they may still hold old names; run anonymize again once Redis is reachable"
+            )
     result.duration_seconds = round(time.monotonic() - started, 2)
     return result
 

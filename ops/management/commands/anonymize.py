@@ -62,6 +62,8 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"dry run: nothing was changed in {database_label(database)}")
             return
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning}")
         total = sum(sum(columns.values()) for columns in result.changes.values())
         self.stdout.write(
             self.style.SUCCESS(
