@@ -158,27 +158,28 @@ def anonymize_database(
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AnonymizationError(f"anonymization failed and was rolled back: {message}") from None
     if not dry_run and clear_caches:
-        try:
-            result.cache_keys_deleted = clear_redis_caches()
-        except Exception as exc:  # committed already: say so rather than fail
-            result.warnings.append(
-                f"the Redis cache and sessions could not be cleared ({type(exc).__name__}): "
-                "they may still hold old names; run anonymize again once Redis is reachable"
-            )
+        result.cache_keys_deleted = clear_redis_caches(result.warnings)
     result.duration_seconds = round(time.monotonic() - started, 2)
     return result
 
 
-def clear_redis_caches() -> int:
+def clear_redis_caches(warnings: list[str]) -> int:
     """Delete every key of every configured cache (sessions included): they hold the old names.
-    Only the keys under each cache's own prefix go; other users of the Redis database stay."""
+    Only the keys under each cache's own prefix go; other users of the Redis database stay.
+    Runs after the commit, so an unreachable Redis adds a warning instead of failing."""
     deleted = 0
-    for alias in settings.CACHES:
-        cache = caches[alias]
-        if hasattr(cache, "delete_pattern"):
-            deleted += cache.delete_pattern("*") or 0
-        else:
-            cache.clear()
+    try:
+        for alias in settings.CACHES:
+            cache = caches[alias]
+            if hasattr(cache, "delete_pattern"):
+                deleted += cache.delete_pattern("*") or 0
+            else:
+                cache.clear()
+    except Exception as exc:  # any cache backend's connection error
+        warnings.append(
+            f"the Redis cache and sessions could not be cleared ({type(exc).__name__}): they "
+            "may still hold old names; run anonymize again once Redis is reachable"
+        )
     return deleted
 
 

@@ -97,7 +97,8 @@ def import_anonymized(
         progress=progress,
         report=report,
     )
-    clear_redis_caches()  # what the cache and sessions held was about the replaced database
+    # What the cache and sessions held was about the replaced database.
+    clear_redis_caches(outcome["result"].warnings)
     if delete_export:
         delete_export_file(path)
     return ImportResult(

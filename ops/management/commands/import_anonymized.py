@@ -61,6 +61,8 @@ class Command(BaseCommand):
         except (AnonymizationError, BackupError) as exc:
             raise CommandError(str(exc)) from None
         restore = result.restore
+        for warning in [*restore.warnings, *result.anonymization.warnings]:
+            self.stderr.write(f"warning: {warning}")
         if restore.safety_backup:
             self.stdout.write(
                 f"previous development database backed up to {restore.safety_backup.path}"
