@@ -25,7 +25,7 @@ MIN_SEARCH_LENGTH = 3
 # Word characters: a word is a maximal run of letters and digits (any script), lower-cased.
 NON_WORD_SQL = "[^[:alnum:]]+"
 EXTENSION_SQL = r"\.[A-Za-z0-9]{1,8}$"
-UNUSABLE_PASSWORD_REGEX = "^![0-9a-f]{40}$"
+UNUSABLE_PASSWORD_REGEX = "![0-9a-f]{40}"
 UUID_REGEX = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 # kind -> (column types it applies to, how its originals are searched)
@@ -300,6 +300,13 @@ def removed_values(rule: Rule) -> sql.Composable | None:
     )
 
 
+def any_of(patterns: list[str]) -> str:
+    """One anchored regular expression matching a whole value that one of `patterns` matches.
+    Anchored outside the alternation, so a long text is rejected at its first characters
+    instead of being searched at every position."""
+    return "^(?:" + "|".join(patterns) + ")$" if patterns else "^$"
+
+
 def is_generated(value: sql.Composable, raw_regex: str) -> sql.Composable:
     """True for a value of the exact shape the rules write (a template filled with numbers,
     lorem ipsum, "[redacted]", an unusable password): it says nothing about anyone."""
@@ -322,8 +329,9 @@ def changed(rule: Rule) -> sql.Composable:
 
 
 def generated_patterns(rules: list[Rule]) -> tuple[list[str], list[str]]:
-    """Regular expressions (PostgreSQL ARE) matching the values the rules write: one list for
-    raw values, one for values normalized to lower-case words separated by single spaces.
+    """Regular expressions (PostgreSQL ARE, unanchored: any_of() anchors them) matching the
+    values the rules write: one list for raw values, one for values normalized to lower-case
+    words separated by single spaces.
 
     An original matching one of them is itself a generated value (say, from an earlier run), so
     it is not a real person's and is not searched for.
@@ -379,7 +387,7 @@ def raw_regex(template: str) -> str:
             out.append("[0-9]+")
         elif field == "ext":
             out.append(r"(\.[A-Za-z0-9]{1,8})?")
-    return "^" + "".join(out) + "$"
+    return "".join(out)
 
 
 def words_regex(template: str) -> str:
@@ -390,5 +398,4 @@ def words_regex(template: str) -> str:
             out.append("[0-9]+")
         elif field == "ext":
             out.append("( [a-z0-9]{1,8})?")
-    pattern = "".join(out).strip(" ")
-    return "^" + pattern + "$" if pattern else ""
+    return "".join(out).strip(" ")

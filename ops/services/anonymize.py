@@ -138,13 +138,13 @@ def anonymize_database(
             _prepare_transaction(cursor, connection, plan)
             raw_patterns, word_patterns = rules_sql.generated_patterns(_all_rules(plan))
             result.changes = _apply(
-                cursor, plan, dry_run, _any_of(raw_patterns), progress, result.timings
+                cursor, plan, dry_run, rules_sql.any_of(raw_patterns), progress, result.timings
             )
             if not dry_run:
                 result.originals_searched, leaks = search_originals(
                     cursor,
-                    words_regex=_any_of(word_patterns),
-                    raw_regex=_any_of(raw_patterns),
+                    words_regex=rules_sql.any_of(word_patterns),
+                    raw_regex=rules_sql.any_of(raw_patterns),
                     progress=progress,
                     timings=result.timings,
                 )
@@ -307,10 +307,6 @@ def _apply(
     return changes
 
 
-def _any_of(patterns: list[str]) -> str:
-    return "(" + "|".join(patterns) + ")" if patterns else "^$"
-
-
 def _numbered(info: TableInfo, rules: list[Rule]) -> sql.Composable:
     """The table's rows with their old values, stable number __n, value numbers __v_<c> and
     people-map replacements __p_<c>: the `m` of every expression."""
@@ -471,7 +467,7 @@ def _free_unique_values(cursor, info: TableInfo, rules: list[Rule]) -> None:
     for rule in rules:
         if rule.column.name not in info.unique or rule.kind != "person":
             continue
-        raw = _any_of([rules_sql.raw_regex(rule.argument)])
+        raw = rules_sql.any_of([rules_sql.raw_regex(rule.argument)])
         statement = sql.SQL(
             "UPDATE {t} SET {c} = 'anonymizing ' || {pk}::text WHERE {c} ~ {r}"
         ).format(t=q(info.name), c=q(rule.column.name), pk=q(info.pk), r=sql.Literal(raw))
