@@ -94,6 +94,7 @@ def restore_backup(
     safety_backup: bool = True,
     no_owner: bool = False,
     confirm: Callable[[], None] | None = None,
+    before_swap: Callable[[str], None] | None = None,
     progress: ProgressFactory = no_progress,
     report: Callable[[str], None] = lambda message: None,
 ) -> RestoreResult:
@@ -122,6 +123,9 @@ def restore_backup(
     connecting role): for a dump from another server whose roles do not exist here.
     `confirm()` is called once the backup is verified and before anything changes (the command
     asks for the database name there); it aborts the restore by raising.
+    `before_swap(scratch_name)` runs once the scratch database is restored and checked, before
+    it is swapped in (import_anonymized anonymizes and validates it there); raising aborts the
+    restore with the scratch database dropped.
     `report(message)` receives one line per stage. Raises RestoreError (one line); on any
     failure or interrupt before the swap commits, the target is untouched and the scratch
     database is dropped.
@@ -139,7 +143,16 @@ def restore_backup(
         raise RestoreError(f"backup file {path} does not exist")
     try:
         return _restore(
-            path, using, jobs, require_manifest, safety_backup, no_owner, confirm, progress, report
+            path,
+            using,
+            jobs,
+            require_manifest,
+            safety_backup,
+            no_owner,
+            confirm,
+            before_swap,
+            progress,
+            report,
         )
     except psycopg.Error as exc:  # the swap handles its own: any other comes before it
         raise RestoreError(
@@ -148,7 +161,16 @@ def restore_backup(
 
 
 def _restore(
-    path, using, jobs, require_manifest, safety_backup, no_owner, confirm, progress, report
+    path,
+    using,
+    jobs,
+    require_manifest,
+    safety_backup,
+    no_owner,
+    confirm,
+    before_swap,
+    progress,
+    report,
 ) -> RestoreResult:
     started = time.monotonic()
     target = connections[using].settings_dict["NAME"]
@@ -185,6 +207,8 @@ def _restore(
                     f"restored {len(counts)} tables, {sum(counts.values())} rows"
                     + (", as many as the manifest lists" if checked.manifest else "")
                 )
+                if before_swap:
+                    before_swap(scratch)
                 _copy_database_properties(admin, source=target, target=scratch)
                 _close_own_connections(using)
                 replaced = _scratch_name(target, REPLACED_MARK)

@@ -1,0 +1,75 @@
+"""`manage.py anonymize`: replace every real person in the database by numbered demo people
+(settings.ANONYMIZATION), verified before it commits; refuses anything that looks like
+production."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS
+
+from ops.progress import progress_bar
+from ops.safety import confirm_database_name, database_label
+from ops.services.anonymize import AnonymizationError, anonymize_database
+
+
+class Command(BaseCommand):
+    help = (
+        "Anonymize the database in one transaction: names, emails, contacts, free text, logs "
+        "and sessions by settings.ANONYMIZATION; commits only if no original value is found "
+        "anywhere afterwards."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="Do not ask for the database name.",
+        )
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print per table and column how many values would change; change nothing.",
+        )
+
+    def handle(self, *args, database, interactive, dry_run, verbosity, **options):
+        confirm = None
+        if interactive and not dry_run:
+
+            def confirm():
+                confirm_database_name(database, "Anonymize (irreversibly)")
+
+        try:
+            result = anonymize_database(
+                using=database,
+                dry_run=dry_run,
+                confirm=confirm,
+                progress=lambda **kw: progress_bar(self.stderr, **kw),
+            )
+        except AnonymizationError as exc:
+            raise CommandError(str(exc)) from None
+        verb = "would change" if dry_run else "changed"
+        if dry_run or verbosity >= 2:
+            for table, columns in result.changes.items():
+                for column, count in columns.items():
+                    if column == "*":
+                        self.stdout.write(f"{table}: {count} rows {verb} (deleted)")
+                    else:
+                        self.stdout.write(f"{table}.{column}: {count} values {verb}")
+        if verbosity >= 2:
+            for step, seconds in result.timings.items():
+                self.stdout.write(f"{seconds:8.2f} s  {step}")
+        if dry_run:
+            self.stdout.write(f"dry run: nothing was changed in {database_label(database)}")
+            return
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning}")
+        total = sum(sum(columns.values()) for columns in result.changes.values())
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"anonymized {database_label(database)}: {total} values in "
+                f"{len(result.changes)} tables; {result.originals_searched} original values "
+                f"searched for, none found; {result.cache_keys_deleted} cache and session keys "
+                f"cleared ({result.duration_seconds:.1f} s)"
+            )
+        )

@@ -1,0 +1,83 @@
+"""`manage.py import_anonymized FILE`: a production export becomes the development database,
+anonymized and validated in a scratch database before it is swapped in."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from ops.progress import progress_bar
+from ops.safety import confirm_database_name
+from ops.services.anonymize import AnonymizationError
+from ops.services.backup import BackupError
+from ops.services.import_anonymized import delete_export_file, import_anonymized
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a production export (pg_dump archive or SQL script) as the development database: "
+        "restored into a scratch database, anonymized and validated there, then swapped in, with "
+        "a safety backup of the previous one. Real data never reaches the working database."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the production export")
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="database alias")
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="ask nothing: do not ask for the database name nor about deleting the export",
+        )
+        parser.add_argument(
+            "--delete-export",
+            action="store_true",
+            help="delete the export file once the import succeeded (asked otherwise)",
+        )
+        parser.add_argument(
+            "--no-owner",
+            action="store_true",
+            help="restore without the export's owners and grants (production roles)",
+        )
+
+    def handle(self, *args, file, database, interactive, delete_export, no_owner, **options):
+        if database not in connections:
+            raise CommandError(f"unknown database alias {database!r}")
+        confirm = None
+        if interactive:
+
+            def confirm():
+                confirm_database_name(database, "Replace (with an anonymized import)")
+
+        try:
+            result = import_anonymized(
+                file,
+                using=database,
+                no_owner=no_owner,
+                delete_export=delete_export,
+                confirm=confirm,
+                progress=lambda **kw: progress_bar(self.stderr, **kw),
+                report=lambda message: self.stdout.write(message),
+            )
+        except (AnonymizationError, BackupError) as exc:
+            raise CommandError(str(exc)) from None
+        restore = result.restore
+        for warning in [*restore.warnings, *result.anonymization.warnings]:
+            self.stderr.write(f"warning: {warning}")
+        if restore.safety_backup:
+            self.stdout.write(
+                f"previous development database backed up to {restore.safety_backup.path}"
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"imported {file} as {restore.database}, anonymized "
+                f"({result.anonymization.originals_searched} original values searched, none "
+                f"found) and validated"
+            )
+        )
+        if result.export_deleted:
+            self.stdout.write(f"deleted the export {file}")
+        elif interactive and input(f"Delete the export {file} now? [y/N] ").strip().lower() == "y":
+            delete_export_file(file)
+            self.stdout.write(f"deleted the export {file}")
+        else:
+            self.stdout.write(f"the export {file} still holds real personal data: delete it")

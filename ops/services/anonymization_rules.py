@@ -1,0 +1,401 @@
+"""The anonymization rules of settings.ANONYMIZATION turned into SQL: for each column, the
+expression of its new value, the expression of the original values it removes (what the
+verification searches for afterwards), and the pattern of the values the rules themselves
+produce. Pure functions of the rules and the column types, so they are easy to test and reuse
+for the dry run, the real run and the benchmark."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from dataclasses import dataclass
+
+from psycopg import sql
+
+LOREM = (
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt "
+    "ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco "
+    "laboris nisi ut aliquip ex ea commodo consequat. "
+)
+REDACTED = "[redacted]"
+PLACEHOLDERS = {"n", "v", "ext"}
+# Values shorter than this are not searched for: they identify nobody ("ro", "M", "42").
+MIN_SEARCH_LENGTH = 3
+# Word characters: a word is a maximal run of letters and digits (any script), lower-cased.
+NON_WORD_SQL = "[^[:alnum:]]+"
+EXTENSION_SQL = r"\.[A-Za-z0-9]{1,8}$"
+UNUSABLE_PASSWORD_REGEX = "![0-9a-f]{40}"
+UUID_REGEX = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+# kind -> (column types it applies to, how its originals are searched)
+STRATEGIES = {
+    "person": ({"text", "json"}, "words"),
+    "text": ({"text", "json"}, "value"),
+    "lorem": ({"text"}, "value"),
+    "uuid": ({"text", "uuid"}, "words"),
+    "redact": ({"text", "json"}, "value"),
+    "keep": ({"json"}, "value"),
+    "people": ({"text"}, "value"),
+    "clear": ({"text", "json", "vector", "uuid", "other"}, "value"),
+    "unusable_password": ({"text"}, None),
+}
+
+
+class RuleError(ValueError):
+    """settings.ANONYMIZATION is malformed or does not fit the database; one line."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # text, json, uuid, vector, other
+    sql_type: str  # format_type(): "character varying(255)", "jsonb", …
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class Rule:
+    table: str
+    column: Column
+    kind: str
+    argument: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.table}.{self.column.name}"
+
+    @property
+    def search(self) -> str | None:
+        """ "words" (identifiers, searched inside any text), "value" (whole values) or None."""
+        if self.column.kind == "vector":
+            return None
+        return STRATEGIES[self.kind][1]
+
+    @property
+    def template_fields(self) -> set[str]:
+        if self.kind not in ("person", "text"):
+            return set()
+        return {field for _, field, _, _ in string.Formatter().parse(self.argument) if field}
+
+
+def parse_rules(config: dict, columns_of) -> dict[str, list[Rule] | str]:
+    """settings.ANONYMIZATION checked against the database: table -> rules, or "delete".
+
+    `columns_of(table)` returns {name: Column} for an existing table, or None when the
+    database has no such table (its rules are then skipped: nothing to anonymize).
+    """
+    plan: dict[str, list[Rule] | str] = {}
+    for table, columns in config.items():
+        existing = columns_of(table)
+        if existing is None:
+            continue
+        if columns == "delete":
+            plan[table] = "delete"
+            continue
+        if not isinstance(columns, dict):
+            raise RuleError(
+                f'ANONYMIZATION["{table}"] must map columns to strategies or be "delete"'
+            )
+        rules = []
+        for name, strategy in columns.items():
+            column = existing.get(name)
+            if column is None:
+                raise RuleError(f"ANONYMIZATION names {table}.{name}, which the database lacks")
+            rules.append(_parse_strategy(table, column, strategy))
+        if rules:
+            plan[table] = rules
+    return plan
+
+
+def _parse_strategy(table: str, column: Column, strategy) -> Rule:
+    label = f"{table}.{column.name}"
+    if not isinstance(strategy, str):
+        raise RuleError(f"ANONYMIZATION[{label}] must be a string; got {strategy!r}")
+    kind, _, argument = strategy.partition(":")
+    if kind not in STRATEGIES:
+        raise RuleError(
+            f"ANONYMIZATION[{label}] has the unknown strategy {kind!r}; known: "
+            + ", ".join(STRATEGIES)
+        )
+    kinds, _ = STRATEGIES[kind]
+    if column.kind not in kinds:
+        raise RuleError(f"ANONYMIZATION[{label}]: {kind!r} does not apply to a {column.sql_type}")
+    rule = Rule(table, column, kind, argument)
+    if kind in ("person", "text"):
+        try:
+            unknown = rule.template_fields - PLACEHOLDERS
+        except ValueError as exc:
+            raise RuleError(f"ANONYMIZATION[{label}] has a malformed template: {exc}") from None
+        if unknown:
+            raise RuleError(
+                f"ANONYMIZATION[{label}] uses {{{sorted(unknown)[0]}}}; templates know only "
+                "{n}, {v} and {ext}"
+            )
+        if column.kind == "json":
+            try:
+                json.loads(_render_python(argument, "1"))
+            except ValueError:
+                raise RuleError(f"ANONYMIZATION[{label}] is not JSON once filled in") from None
+    if kind == "keep" and not [key for key in argument.split(",") if key.strip()]:
+        raise RuleError(f"ANONYMIZATION[{label}]: keep: needs the keys to keep")
+    if kind == "clear" and not column.nullable and column.kind not in ("text", "json"):
+        raise RuleError(f"ANONYMIZATION[{label}]: cannot clear a NOT NULL {column.sql_type}")
+    return rule
+
+
+def _render_python(template: str, number: str) -> str:
+    return template.format(n=number, v=number, ext="")
+
+
+# --- SQL expressions ---------------------------------------------------------------------------
+# Inside an UPDATE, `t` is the row being written and `m` the numbered row with the old values:
+# m.<column>, m.__n (row number), m.__v_<column> (value number), m.__p_<column> (people map).
+
+
+def q(name: str) -> sql.Identifier:
+    return sql.Identifier(name)
+
+
+def execute(cursor, statement: sql.Composable) -> None:
+    """Run a composed statement on a Django cursor (rendered first: Django logs SQL as text)."""
+    cursor.execute(statement.as_string(cursor.connection))
+
+
+def old(rule: Rule) -> sql.Composable:
+    return sql.SQL("m.{}").format(q(rule.column.name))
+
+
+def new_value(rule: Rule) -> sql.Composable:
+    """The new value of the column, keeping NULL and empty values as they are."""
+    column, value = rule.column, old(rule)
+    kind = rule.kind
+    if kind in ("person", "text"):
+        rendered = _template_sql(rule)
+        if column.kind == "json":
+            rendered = sql.SQL("({})::{}").format(rendered, sql.SQL(column.sql_type))
+        return _keep_empty(rule, rendered)
+    if kind == "lorem":
+        return _keep_empty(
+            rule,
+            sql.SQL("left(repeat({lorem}, length({v}) / {size} + 1), length({v}))").format(
+                lorem=sql.Literal(LOREM), v=value, size=sql.Literal(len(LOREM))
+            ),
+        )
+    if kind == "uuid":
+        fresh = sql.SQL("gen_random_uuid()" if column.kind == "uuid" else "gen_random_uuid()::text")
+        return _keep_empty(rule, fresh)
+    if kind == "redact":
+        if column.kind == "json":
+            return sql.SQL("pg_temp.anonymize_redact_json({}::jsonb)::{}").format(
+                value, sql.SQL(column.sql_type)
+            )
+        return _keep_empty(rule, sql.Literal(REDACTED))
+    if kind == "keep":
+        return sql.SQL(
+            "CASE WHEN {v} IS NULL THEN NULL"
+            " WHEN jsonb_typeof({v}::jsonb) <> 'object' THEN '{{}}'::jsonb"
+            " ELSE (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{{}}'::jsonb)"
+            " FROM jsonb_each({v}::jsonb) AS e WHERE e.key = ANY({keys})) END::{type}"
+        ).format(v=value, keys=sql.Literal(keep_keys(rule)), type=sql.SQL(column.sql_type))
+    if kind == "people":
+        return _keep_empty(
+            rule,
+            sql.SQL(
+                "coalesce(m.{p}, CASE WHEN {v} = ANY({kept}) THEN {v} ELSE {redacted} END)"
+            ).format(
+                p=q(f"__p_{column.name}"),
+                v=value,
+                kept=sql.Literal(kept_values()),
+                redacted=sql.Literal(REDACTED),
+            ),
+        )
+    if kind == "clear":
+        if column.nullable:
+            return sql.SQL("NULL")
+        return sql.SQL("''" if column.kind == "text" else "'{}'::" + column.sql_type)
+    if kind == "unusable_password":
+        return sql.SQL("'!' || left(md5(random()::text) || md5(random()::text), 40)")  # 40 hex
+    raise AssertionError(kind)
+
+
+def kept_values() -> list[str]:
+    """What "people" leaves alone: the values of every choices field of every model (roles,
+    statuses, actions…), which name no one."""
+    from django.apps import apps
+
+    values = {"True", "False"}
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            for value, _ in getattr(field, "flatchoices", None) or ():
+                if isinstance(value, str):
+                    values.add(value)
+    return sorted(values)
+
+
+def keep_keys(rule: Rule) -> list[str]:
+    return [key.strip() for key in rule.argument.split(",") if key.strip()]
+
+
+def _keep_empty(rule: Rule, expression: sql.Composable) -> sql.Composable:
+    value = old(rule)
+    empty = {"text": "''", "json": "'{}'::jsonb"}.get(rule.column.kind)
+    if empty is None:
+        return sql.SQL("CASE WHEN {v} IS NULL THEN NULL ELSE {e} END").format(v=value, e=expression)
+    compared = value if rule.column.kind == "text" else sql.SQL("{}::jsonb").format(value)
+    return sql.SQL("CASE WHEN {v} IS NULL OR {c} = {empty} THEN {v} ELSE {e} END").format(
+        v=value, c=compared, empty=sql.SQL(empty), e=expression
+    )
+
+
+def _template_sql(rule: Rule) -> sql.Composable:
+    parts: list[sql.Composable] = []
+    for literal, field, _, _ in string.Formatter().parse(rule.argument):
+        if literal:
+            parts.append(sql.Literal(literal))
+        if field == "n":
+            parts.append(sql.SQL("m.__n::text"))
+        elif field == "v":
+            parts.append(sql.SQL("m.{}::text").format(q(f"__v_{rule.column.name}")))
+        elif field == "ext":
+            parts.append(
+                sql.SQL("coalesce(substring({} from {}), '')").format(
+                    old(rule), sql.Literal(f"({EXTENSION_SQL})")
+                )
+            )
+    if not parts:
+        return sql.Literal("")
+    return sql.SQL("(") + sql.SQL(" || ").join(parts) + sql.SQL(")")
+
+
+def removed_values(rule: Rule) -> sql.Composable | None:
+    """A text[] of the original values this rule removed from the row (NULL when unchanged).
+
+    Text columns give their old value; JSON columns their string (and, for identifiers,
+    number) leaves; keep: only the leaves under the keys it dropped.
+    """
+    if rule.search is None:
+        return None
+    value, column = old(rule), rule.column
+    if column.kind != "json":
+        values = sql.SQL("ARRAY[{}::text]").format(value)
+    else:
+        types = '@.type() == "string" || @.type() == "number"'
+        if rule.kind == "redact":
+            types = '@.type() == "string"'
+        path = sql.Literal(f"strict $.** ? ({types})")
+        source = sql.SQL("{}::jsonb").format(value)
+        if rule.kind == "keep":
+            values = sql.SQL(
+                "ARRAY(SELECT x #>> '{{}}' FROM jsonb_each(CASE WHEN jsonb_typeof({s}) = 'object'"
+                " THEN {s} END) AS e, jsonb_path_query(e.value, {p}) AS x"
+                " WHERE e.key <> ALL({keys}))"
+            ).format(s=source, p=path, keys=sql.Literal(keep_keys(rule)))
+        else:
+            values = sql.SQL(
+                "ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({s}, {p}) AS x)"
+            ).format(s=source, p=path)
+    return sql.SQL("CASE WHEN {changed} THEN {values} END").format(
+        changed=changed(rule), values=values
+    )
+
+
+def any_of(patterns: list[str]) -> str:
+    """One anchored regular expression matching a whole value that one of `patterns` matches.
+    Anchored outside the alternation, so a long text is rejected at its first characters
+    instead of being searched at every position."""
+    return "^(?:" + "|".join(patterns) + ")$" if patterns else "^$"
+
+
+def is_generated(value: sql.Composable, raw_regex: str) -> sql.Composable:
+    """True for a value of the exact shape the rules write (a template filled with numbers,
+    lorem ipsum, "[redacted]", an unusable password): it says nothing about anyone."""
+    return sql.SQL(
+        "({v} ~ {raw} OR (starts_with({v}, 'Lorem ipsum')"
+        " AND {v} = left(repeat({lorem}, length({v}) / {size} + 1), length({v}))))"
+    ).format(
+        v=value, raw=sql.Literal(raw_regex), lorem=sql.Literal(LOREM), size=sql.Literal(len(LOREM))
+    )
+
+
+def changed(rule: Rule) -> sql.Composable:
+    """True when the UPDATE changed the column (t: new row, m: old values)."""
+    return sql.SQL("t.{c}::text IS DISTINCT FROM {v}::text").format(
+        c=q(rule.column.name), v=old(rule)
+    )
+
+
+# --- What the rules themselves produce ----------------------------------------------------------
+
+
+def generated_patterns(rules: list[Rule]) -> tuple[list[str], list[str]]:
+    """Regular expressions (PostgreSQL ARE, unanchored: any_of() anchors them) matching the
+    values the rules write: one list for raw values, one for values normalized to lower-case
+    words separated by single spaces.
+
+    An original matching one of them is itself a generated value (say, from an earlier run), so
+    it is not a real person's and is not searched for.
+    """
+    raw, words = {raw_regex(REDACTED)}, set()
+    if any(rule.kind == "unusable_password" for rule in rules):
+        raw.add(UNUSABLE_PASSWORD_REGEX)
+    by_label = {rule.label: rule for rule in rules}
+    for rule in rules:
+        if rule.kind not in ("person", "text"):
+            continue
+        for piece in _template_pieces(rule):
+            raw.add(raw_regex(piece))
+            words.add(words_regex(piece))
+    first, last = by_label.get("users.first_name"), by_label.get("users.last_name")
+    if first and last and {first.kind, last.kind} <= {"person", "text"}:
+        full = first.argument + " " + last.argument
+        raw.add(raw_regex(full))
+        words.add(words_regex(full))
+    return sorted(raw), sorted(pattern for pattern in words if pattern)
+
+
+def _template_pieces(rule: Rule) -> list[str]:
+    """The template, or for a JSON template each of its string leaves (still with {n}…)."""
+    if rule.column.kind != "json":
+        return [rule.argument]
+    document = json.loads(rule.argument.format(n="§", v="§", ext=""))
+    leaves = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str):
+            leaves.append(node.replace("§", "{n}"))
+
+    walk(document)
+    return leaves
+
+
+def _split_template(template: str) -> list[tuple[str, str | None]]:
+    return [(literal, field) for literal, field, _, _ in string.Formatter().parse(template)]
+
+
+def raw_regex(template: str) -> str:
+    out = []
+    for literal, field in _split_template(template):
+        out.append("".join(ch if ch.isalnum() or ch == " " else "\\" + ch for ch in literal))
+        if field in ("n", "v"):
+            out.append("[0-9]+")
+        elif field == "ext":
+            out.append(r"(\.[A-Za-z0-9]{1,8})?")
+    return "".join(out)
+
+
+def words_regex(template: str) -> str:
+    out = []
+    for literal, field in _split_template(template):
+        out.append(re.sub(r"[\W_]+", " ", literal.lower()))
+        if field in ("n", "v"):
+            out.append("[0-9]+")
+        elif field == "ext":
+            out.append("( [a-z0-9]{1,8})?")
+    return "".join(out).strip(" ")

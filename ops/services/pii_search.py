@@ -1,0 +1,287 @@
+"""The verification of `anonymize`: every original value the rules removed is searched for in
+every text, varchar, JSON, text-array and tsvector column of every table, inside the same
+transaction, before it commits.
+
+What "searched for" means (docs/anonymization.md explains why this is sound):
+
+* Whole values (titles, descriptions, contents, JSON string leaves, audit values): an exact
+  match of a stored value (a column value, a JSON string or number leaf or key, an array
+  element, a tsvector lexeme) by a 64-bit hash join; the originals themselves are kept only as
+  hashes, so the temporary table never holds a second copy of a million documents.
+* Identifiers (names, emails, addresses, phones, ids): as a sequence of whole words anywhere
+  inside any stored value, case-insensitively: "Popescu", "alex.popescu@firm.ro" in
+  "Contact: Alex.Popescu@firm.ro!" are found; "Ion" inside "Motion" is not. Words are maximal
+  runs of letters and digits. Each identifier is anchored on one of its words (the first of 8
+  or more characters, else of 5, else of 3); one pass per table splits the distinct stored
+  values into words and keeps the anchors it meets (a hash semi-join); only values holding an
+  anchor are then checked for the whole phrase.
+* Values shorter than MIN_SEARCH_LENGTH characters, and values of the shape the rules
+  themselves write ("User 12", "demo12@example.com", lorem ipsum), are not searched.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from ops.services.anonymization_rules import (
+    MIN_SEARCH_LENGTH,
+    NON_WORD_SQL,
+    UUID_REGEX,
+    execute,
+    is_generated,
+)
+
+STRING_TYPES_SQL = """
+SELECT n.nspname, c.relname, a.attname,
+       CASE WHEN t.typname IN ('json', 'jsonb') THEN 'json'
+            WHEN t.typname = 'tsvector' THEN 'tsvector'
+            WHEN t.typcategory = 'A' THEN 'array'
+            ELSE 'text' END
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
+ WHERE c.relkind IN ('r', 'm')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
+   AND (t.typcategory = 'S' OR t.typname IN ('json', 'jsonb', 'tsvector')
+        OR (t.typcategory = 'A' AND e.typcategory = 'S'))
+ ORDER BY n.nspname, c.relname, a.attnum
+"""
+
+
+@dataclass(frozen=True)
+class Leak:
+    """Originals of `source` (a personal column) still found in `location` (table.column)."""
+
+    source: str
+    location: str
+    values: int
+    how: str  # "whole value" or "inside a text"
+
+    def __str__(self) -> str:
+        plural = "s" if self.values != 1 else ""
+        return (
+            f"{self.source}: {self.values} original value{plural} still in {self.location} "
+            f"({self.how})"
+        )
+
+
+def create_original_tables(cursor) -> None:
+    """The temporary tables the anonymizing statements fill with what they removed."""
+    cursor.execute(
+        """
+        CREATE TEMP TABLE anonymize_identifier_values (value text, source text) ON COMMIT DROP;
+        CREATE TEMP TABLE anonymize_values (hash bigint, source text) ON COMMIT DROP;
+        """
+    )
+
+
+def search_originals(
+    cursor, *, words_regex: str, raw_regex: str, progress, timings: dict[str, float]
+) -> tuple[int, list[Leak]]:
+    """Search the database for the originals collected so far; (originals searched, leaks).
+    Adds the seconds of each step to `timings`."""
+    started = time.monotonic()
+    originals = _prepare_originals(cursor, words_regex)
+    locations = _string_columns(cursor)
+    timings["verify: prepare originals"] = time.monotonic() - started
+    bar = progress(total=len(locations), desc="verifying", unit="tables")
+    try:
+        for table, columns in locations.items():
+            started = time.monotonic()
+            _scan_table(cursor, table, columns, raw_regex)
+            timings[f"verify: scan {_label(table, '').rstrip('.')}"] = time.monotonic() - started
+            bar.update(1)
+    finally:
+        bar.close()
+    started = time.monotonic()
+    leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations, raw_regex)
+    timings["verify: confirm candidates"] = time.monotonic() - started
+    return originals, sorted(leaks, key=lambda leak: (leak.source, leak.location))
+
+
+def _prepare_originals(cursor, words_regex: str) -> int:
+    # Identifiers: normalized to lower-case words, anchored on their longest word.
+    execute(
+        cursor,
+        sql.SQL(
+            """
+            CREATE TEMP TABLE anonymize_identifiers ON COMMIT DROP AS
+            SELECT phrase, source,
+                   coalesce(substring(phrase from '[^ ]{{8,}}'),
+                            substring(phrase from '[^ ]{{5,}}'),
+                            substring(phrase from '[^ ]{{3,}}'), phrase) AS anchor
+              FROM (SELECT phrase, min(source) AS source
+                      FROM (SELECT btrim(regexp_replace(lower(value), {nonword}, ' ', 'g'))
+                                   AS phrase, source
+                              FROM anonymize_identifier_values) AS normalized
+                     GROUP BY phrase) AS distinct_phrases
+             WHERE char_length(phrase) >= {min} AND phrase !~ {generated};
+            CREATE TEMP TABLE anonymize_anchors ON COMMIT DROP AS
+            SELECT DISTINCT anchor AS word FROM anonymize_identifiers;
+            CREATE INDEX ON anonymize_anchors (word);
+            CREATE INDEX ON anonymize_identifiers (anchor);
+            CREATE INDEX ON anonymize_identifiers (phrase);
+            CREATE INDEX ON anonymize_values (hash);
+            CREATE TEMP TABLE anonymize_hits (kind text, location text, detail text)
+                ON COMMIT DROP;
+            ANALYZE anonymize_identifiers;
+            ANALYZE anonymize_anchors;
+            ANALYZE anonymize_values;
+            """
+        ).format(
+            nonword=sql.Literal(NON_WORD_SQL),
+            min=sql.Literal(MIN_SEARCH_LENGTH),
+            generated=sql.Literal(words_regex or "^$"),
+        ),
+    )
+    cursor.execute(
+        "SELECT (SELECT count(*) FROM anonymize_identifiers)"
+        " + (SELECT count(DISTINCT hash) FROM anonymize_values)"
+    )
+    return cursor.fetchone()[0]
+
+
+def _string_columns(cursor) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    cursor.execute(STRING_TYPES_SQL)
+    locations: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, kind in cursor.fetchall():
+        locations.setdefault((schema, table), []).append((column, kind))
+    return locations
+
+
+def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
+    """A text[] of what one stored value holds, from its text form: the value itself, a JSON
+    document's string and number leaves and its keys, an array's elements, a tsvector's
+    lexemes."""
+    return sql.SQL(
+        "CASE {kind}"
+        " WHEN 'json' THEN ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
+        ' \'strict $.** ? (@.type() == "string" || @.type() == "number")\') AS x)'
+        " || ARRAY(SELECT k #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
+        " 'strict $.** ? (@.type() == \"object\").keyvalue().key') AS k)"
+        " WHEN 'array' THEN {raw}::text[]"
+        " WHEN 'tsvector' THEN tsvector_to_array({raw}::tsvector)"
+        " ELSE ARRAY[{raw}] END"
+    ).format(kind=kind, raw=raw)
+
+
+def _values(table, columns, raw_regex: str) -> sql.Composable:
+    """CTEs `raw` (the distinct stored values of the columns, one scan of the table) and `v`
+    (col, value, is_uuid): what they hold, without the values the rules wrote, which say
+    nothing about anyone (anonymization_rules.is_generated)."""
+    unpivot = sql.SQL(", ").join(
+        sql.SQL("({}, {}, t.{}::text)").format(
+            sql.Literal(column), sql.Literal(kind), sql.Identifier(column)
+        )
+        for column, kind in columns
+    )
+    return sql.SQL(
+        """
+        raw AS MATERIALIZED (
+            SELECT DISTINCT s.col, s.kind, s.raw FROM {table} AS t
+             CROSS JOIN LATERAL (VALUES {unpivot}) AS s(col, kind, raw)
+             WHERE s.raw IS NOT NULL),
+        v AS MATERIALIZED (
+            SELECT raw.col, x.value, x.value ~ {uuid} AS is_uuid
+              FROM raw CROSS JOIN LATERAL unnest({extracted}) AS x(value)
+             WHERE char_length(x.value) >= {min} AND NOT {generated})
+        """
+    ).format(
+        table=_table_ref(table),
+        unpivot=unpivot,
+        uuid=sql.Literal(UUID_REGEX),
+        extracted=_extracted(sql.SQL("raw.kind"), sql.SQL("raw.raw")),
+        min=sql.Literal(MIN_SEARCH_LENGTH),
+        generated=is_generated(sql.SQL("x.value"), raw_regex),
+    )
+
+
+def _table_ref(table: tuple[str, str]) -> sql.Composable:
+    return sql.SQL("{}.{}").format(sql.Identifier(table[0]), sql.Identifier(table[1]))
+
+
+def _label(table: tuple[str, str], column: str) -> str:
+    schema, name = table
+    return f"{name}.{column}" if schema == "public" else f"{schema}.{name}.{column}"
+
+
+def _scan_table(cursor, table, columns, raw_regex: str) -> None:
+    """One pass over the table: whole values by hash, UUID-shaped values against identifiers
+    (a UUID holds another only by being it), and the identifier anchors among the words of
+    everything else."""
+    label = sql.Literal(_label(table, ""))
+    execute(
+        cursor,
+        sql.SQL(
+            """
+            WITH {values}
+            INSERT INTO anonymize_hits (kind, location, detail)
+            SELECT 'value', {label} || v.col, o.source
+              FROM v JOIN anonymize_values AS o ON o.hash = hashtextextended(v.value, 0)
+            UNION
+            SELECT 'value', {label} || v.col, i.source
+              FROM v JOIN anonymize_identifiers AS i ON i.phrase = replace(lower(v.value), '-', ' ')
+             WHERE v.is_uuid
+            UNION
+            SELECT 'word', {label} || v.col, w.word
+              FROM v CROSS JOIN LATERAL regexp_split_to_table(lower(v.value), {nonword}) AS w(word)
+             WHERE NOT v.is_uuid AND w.word IN (SELECT word FROM anonymize_anchors)
+            """
+        ).format(
+            values=_values(table, columns, raw_regex),
+            label=label,
+            nonword=sql.Literal(NON_WORD_SQL),
+        ),
+    )
+
+
+def _whole_value_leaks(cursor) -> list[Leak]:
+    cursor.execute(
+        "SELECT detail, location, count(*) FROM anonymize_hits WHERE kind = 'value' GROUP BY 1, 2"
+    )
+    return [Leak(source, location, count, "whole value") for source, location, count in cursor]
+
+
+def _identifier_leaks(cursor, locations, raw_regex: str) -> list[Leak]:
+    """Confirm the candidates: the whole phrase, word for word, inside a stored value."""
+    cursor.execute(
+        "SELECT DISTINCT h.location FROM anonymize_hits h"
+        " JOIN anonymize_identifiers i ON i.anchor = h.detail WHERE h.kind = 'word'"
+    )
+    candidates = {row[0] for row in cursor.fetchall()}
+    leaks = []
+    for table, columns in locations.items():
+        for column, kind in columns:
+            location = _label(table, column)
+            if location not in candidates:
+                continue
+            execute(
+                cursor,
+                sql.SQL(
+                    """
+                    WITH {values},
+                    n AS (SELECT DISTINCT ' ' || btrim(regexp_replace(lower(v.value), {nonword},
+                                                                      ' ', 'g')) || ' ' AS norm
+                            FROM v WHERE NOT v.is_uuid)
+                    SELECT i.source, count(DISTINCT n.norm)
+                      FROM n CROSS JOIN LATERAL string_to_table(btrim(n.norm), ' ') AS w(word)
+                      JOIN anonymize_identifiers AS i ON i.anchor = w.word
+                     WHERE w.word IN (SELECT detail FROM anonymize_hits
+                                       WHERE kind = 'word' AND location = {location})
+                       AND strpos(n.norm, ' ' || i.phrase || ' ') > 0
+                     GROUP BY i.source
+                    """
+                ).format(
+                    values=_values(table, [(column, kind)], raw_regex),
+                    nonword=sql.Literal(NON_WORD_SQL),
+                    location=sql.Literal(location),
+                ),
+            )
+            leaks += [Leak(source, location, count, "inside a text") for source, count in cursor]
+    return leaks

@@ -1,0 +1,216 @@
+"""A small practice with real-looking people planted in every place the schema holds personal
+data, for the anonymization tests: `plant_personal_data()` returns the values that must be gone
+afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+
+from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
+from discovery.models import DocumentTypeRegistry, RomanianTemplate, TemplateUsageLog
+from skills.models import Skill, SkillUsageLog
+
+PEOPLE = [
+    # first, last, email, role, status
+    ("Alexandru", "Vasilescu", "alexandru.vasilescu@cabinet-vasilescu.ro", "Partner", "Active"),
+    ("Ioana", "Marinescu", "ioana.marinescu@cabinet-vasilescu.ro", "Associate", "Active"),
+    ("Radu", "Constantinescu", "radu.constantinescu@cabinet-vasilescu.ro", "Associate", "Pending"),
+    ("Ștefania", "Dobrescu", "stefania.dobrescu@cabinet-vasilescu.ro", "Paralegal", "Inactive"),
+]
+CLIENTS = [
+    (
+        "Bogdan Lazarescu",
+        "Strada Lipscani 17, București",
+        "bogdan.lazarescu@gmail.com",
+        "0722555101",
+    ),
+    (
+        "Nordvest Logistica SRL",
+        "Calea Turzii 214, Cluj-Napoca",
+        "office@nordvest-logistica.ro",
+        "0264101202",
+    ),
+    ("Carmen Zamfirescu", "Bulevardul Unirii 8, Iași", "carmen.zamfirescu@yahoo.com", "0744333444"),
+]
+JUDGES = [
+    "Judecător Octavian Pirvulescu",
+    "Judecător Octavian Pirvulescu",
+    "Judecător Silvia Neagoe",
+]
+
+
+def plant_personal_data() -> dict[str, list[str]]:
+    """Create the practice; return {what: [original values that must disappear]}."""
+    now = timezone.now()
+    firm = Firm.objects.create(
+        name="Cabinet de Avocat Alexandru Vasilescu",
+        address="Strada Episcopiei 3, București",
+        vat_id="RO31415926",
+        email="contact@cabinet-vasilescu.ro",
+        phone="+40-21-555-0199",
+        website="https://cabinet-vasilescu.ro",
+    )
+    users = []
+    for index, (first, last, email, role, status) in enumerate(PEOPLE):
+        user = User.objects.create(
+            email=email,
+            # A real-looking hash (hashing a password here would only slow the tests down).
+            password="pbkdf2_sha256$1000000$k3JxQ0s2$T1RrZ0lYb2hSeGRvQ2hXbmJmY3Z1ZkR4N0k9",
+            first_name=first,
+            last_name=last,
+            role=role,
+            status=status,
+            firm=firm,
+            azure_ad_id=f"6f1c2d3e-0000-4000-8000-00000000000{index}",
+            preferences={"language": "ro", "signature": f"{first} {last}, avocat"},
+        )
+        User.objects.filter(pk=user.pk).update(created_at=now - dt.timedelta(days=40 - index))
+        users.append(user)
+    partner, associate = users[0], users[1]
+    UserAuditLog.objects.create(
+        user=associate,
+        admin_user=partner,
+        action="RoleChanged",
+        old_value="Paralegal",
+        new_value="Associate",
+    )
+    UserAuditLog.objects.create(
+        user=associate,
+        admin_user=partner,
+        action="Activated",
+        old_value=associate.email,
+        new_value="Ioana Marinescu",
+    )
+    clients = []
+    for name, address, email, phone in CLIENTS:
+        clients.append(
+            Client.objects.create(
+                firm=firm,
+                name=name,
+                address=address,
+                contact_info={"email": email, "phone": phone, "notes": f"prefers calls, {name}"},
+            )
+        )
+    cases = []
+    for index, judge in enumerate(JUDGES):
+        cases.append(
+            Case.objects.create(
+                firm=firm,
+                case_number=f"CASE-2024-10{index}",
+                title=f"{clients[index].name} vs Mobila Grup SA",
+                case_type=["Civil", "Corporate", "Family"][index],
+                status=["Active", "OnHold", "Closed"][index],
+                client=clients[index],
+                assigned_partner=partner,
+                assigned_associate=associate,
+                description=f"Dispute involving {clients[index].name}, see email from "
+                f"{clients[index].contact_info['email']}",
+                opened_date=dt.date(2024, 1, 10 + index),
+                court_name="Tribunalul București",
+                judge_name=judge,
+            )
+        )
+    for index, case in enumerate(cases):
+        Document.objects.create(
+            case=case,
+            created_by_user=associate,
+            title=f"Contract {case.client.name} {index}",
+            content=f"Între {case.client.name}, domiciliat în {case.client.address}, și ...",
+            document_type=["Contract", "Pleading", "Motion"][index],
+            status=["Draft", "Review", "Filed"][index],
+            file_name=f"contract-{case.client.name.split()[0].lower()}-lăzărescu.pdf",
+            mime_type="application/pdf",
+            file_size_bytes=1000 * (index + 1),
+            storage_url=f"r2://legal-docs/{case.id}/contract-{case.client.name.split()[-1]}.pdf",
+            content_embedding=[0.5] * 1536,
+        )
+        Task.objects.create(
+            case=case,
+            title=f"Call {case.client.name}",
+            description=f"Phone {case.client.contact_info['phone']}",
+            task_type="ClientCommunication",
+            created_by_user=partner,
+            assigned_to_user=associate if index else None,
+        )
+    skill = Skill.objects.create(
+        skill_id="legal-contract-analysis-v1",
+        display_name="Contract analysis",
+        version="1.0.0",
+        type="document_analysis",
+        category="legal",
+        description="Finds risky clauses.",
+    )
+    SkillUsageLog.objects.create(
+        skill=skill,
+        user_id=associate.id,
+        execution_time_ms=1200,
+        tokens_used=900,
+        tokens_saved=300,
+        input_data={"client": CLIENTS[0][0], "pages": 3},
+        output_data={"summary": f"Contract with {CLIENTS[2][0]} is balanced"},
+        metadata={"requested_by": associate.email},
+        error_message=None,
+    )
+    SkillUsageLog.objects.create(
+        skill=skill,
+        user_id=partner.id,
+        execution_time_ms=50,
+        tokens_used=10,
+        success=False,
+        error_message=f"could not parse document of {CLIENTS[1][0]}",
+    )
+    registry = DocumentTypeRegistry.objects.create(
+        discovered_type_original="Contract de Vânzare-Cumpărare",
+        discovered_type_normalized="contract_vanzare_cumparare",
+        primary_language="ro",
+        reviewed_by=partner.email,
+    )
+    template = RomanianTemplate.objects.create(
+        template_name_ro="Contract de vânzare",
+        template_name_en="Sales contract",
+        template_slug="contract-vanzare",
+        document_type=registry,
+        template_structure={"sections": ["parties", "object", "price"]},
+        created_by="Alexandru Vasilescu",
+        last_modified_by=associate.email,
+    )
+    TemplateUsageLog.objects.create(
+        template=template,
+        user_id=associate.id,
+        user_satisfaction_score=4,
+        use_case=f"sale contract for {CLIENTS[2][0]}",
+        metadata={"client_phone": CLIENTS[2][3]},
+    )
+    LogEntry.objects.create(
+        user=partner,
+        content_type=ContentType.objects.get_for_model(User),
+        object_id=str(associate.pk),
+        object_repr=str(associate),
+        action_flag=CHANGE,
+        change_message=json.dumps([{"changed": {"fields": ["Email"]}}, associate.email]),
+    )
+    session = SessionStore()
+    session["_auth_user_id"] = str(partner.pk)
+    session["display_name"] = "Alexandru Vasilescu"
+    session.create()
+    return {
+        "users": [value for person in PEOPLE for value in person[:3]]
+        + [f"{first} {last}" for first, last, *_ in PEOPLE]
+        + [f"6f1c2d3e-0000-4000-8000-00000000000{index}" for index in range(len(PEOPLE))],
+        "clients": [value for client in CLIENTS for value in client],
+        "judges": ["Octavian Pirvulescu", "Silvia Neagoe"],
+        "firm": [
+            "Cabinet de Avocat Alexandru Vasilescu",
+            "Strada Episcopiei 3, București",
+            "RO31415926",
+            "contact@cabinet-vasilescu.ro",
+            "+40-21-555-0199",
+            "https://cabinet-vasilescu.ro",
+        ],
+    }
