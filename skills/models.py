@@ -1,12 +1,23 @@
 """AI skills, their versions and the log of every execution. Database names and comments follow
 schema.md ("skills app"); the statistics columns on `skills` are kept by database triggers."""
 
+from django.conf import settings
 from django.db import models
 
 from legalplatform.models import UUIDPrimaryKey, created_at_field, timestamp_field
 
 
 class Skill(UUIDPrimaryKey):
+    STATISTICS_FIELDS = frozenset(
+        {
+            "usage_count",
+            "success_count",
+            "tokens_saved_success_sum",
+            "token_savings_avg",
+            "effectiveness_score",
+        }
+    )
+
     skill_id = models.CharField(
         max_length=255, unique=True, db_comment="Stable identifier, e.g. legal-contract-analysis-v1"
     )
@@ -19,20 +30,40 @@ class Skill(UUIDPrimaryKey):
         max_length=100, db_comment="document_analysis, legal_research, template_generation, …"
     )
     category = models.CharField(max_length=100, db_comment="legal, administrative, automation, …")
+    # Statistics, written only by the triggers on skill_usage_logs (migration 0002): three running
+    # totals (usage_count, success_count, tokens_saved_success_sum) and the score and average
+    # derived from them in the same UPDATE, so each log costs the same whatever the history.
     effectiveness_score = models.DecimalField(
         max_digits=5,
         decimal_places=2,
         default=0,
         db_default=0,
+        editable=False,
         db_comment="Success rate in percent (0-100), kept by trigger from skill_usage_logs",
     )
     token_savings_avg = models.IntegerField(
         default=0,
         db_default=0,
-        db_comment="Average tokens_saved over successful executions, kept by trigger",
+        editable=False,
+        db_comment="Average tokens_saved over successful executions (rounded), kept by trigger",
     )
     usage_count = models.IntegerField(
-        default=0, db_default=0, db_comment="Number of executions logged, kept by trigger"
+        default=0,
+        db_default=0,
+        editable=False,
+        db_comment="Number of executions logged, kept by trigger",
+    )
+    success_count = models.IntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        db_comment="Running total: executions with success = true, kept by trigger",
+    )
+    tokens_saved_success_sum = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        db_comment="Running total: sum of tokens_saved over successful executions, kept by trigger",
     )
     is_active = models.BooleanField(default=True, db_default=True)
     created_at = created_at_field()
@@ -46,7 +77,8 @@ class Skill(UUIDPrimaryKey):
         db_table = "skills"
         db_table_comment = (
             "Claude Skills: metadata, configuration and effectiveness metrics. usage_count, "
-            "token_savings_avg and effectiveness_score are computed from skill_usage_logs."
+            "token_savings_avg and effectiveness_score are computed from skill_usage_logs, "
+            "incrementally through the running totals success_count and tokens_saved_success_sum."
         )
         ordering = ["skill_id"]
         indexes = [
@@ -61,10 +93,27 @@ class Skill(UUIDPrimaryKey):
                 condition=models.Q(effectiveness_score__gte=0, effectiveness_score__lte=100),
                 name="skills_effectiveness_score_range",
             ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    success_count__gte=0, success_count__lte=models.F("usage_count")
+                ),
+                name="skills_success_count_range",
+            ),
         ]
 
     def __str__(self):
         return self.skill_id
+
+    def save(self, **kwargs):
+        """Saving a loaded skill never writes its statistics back: the copy in memory may be
+        older than what the triggers have counted since it was read."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.STATISTICS_FIELDS
+            ]
+        super().save(**kwargs)
 
 
 class SkillVersion(UUIDPrimaryKey):
@@ -109,7 +158,17 @@ class SkillUsageLog(UUIDPrimaryKey):
     skill = models.ForeignKey(
         Skill, on_delete=models.CASCADE, related_name="usage_logs", db_column="skill_id"
     )
-    user_id = models.UUIDField(null=True, blank=True)
+    # A real foreign key since migrations 0004/0005 (added NOT VALID, then validated); the
+    # index on it is idx_usage_logs_user below, hence db_index=False.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_column="user_id",
+        db_index=False,
+        related_name="skill_usage_logs",
+    )
     workspace_id = models.UUIDField(null=True, blank=True)
     execution_time_ms = models.IntegerField(db_comment="Duration in milliseconds")
     tokens_used = models.IntegerField(db_comment="Total tokens consumed")
@@ -144,6 +203,9 @@ class SkillUsageLog(UUIDPrimaryKey):
             models.Index(
                 fields=["workspace_id", "-executed_at"], name="idx_usage_logs_workspace_time"
             ),
+            # A skill's logs over a period, newest first: stats selectors and the admin list
+            # filtered by skill (migration 0003, built concurrently).
+            models.Index(fields=["skill", "-executed_at"], name="idx_usage_logs_skill_time"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,0 +1,189 @@
+"""Admin for skills, their versions and usage logs. Statistics are read-only (the database keeps
+them); versions change only through publish and rollback; the usage-log list stays fast at
+millions of rows (planner-estimated count, indexed filters and ordering, no N+1)."""
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q
+
+from skills import services
+from skills.models import Skill, SkillUsageLog, SkillVersion
+from skills.paginators import EstimatedCountPaginator
+
+STATISTICS = [
+    "usage_count",
+    "success_count",
+    "effectiveness_score",
+    "token_savings_avg",
+    "tokens_saved_success_sum",
+]
+
+
+class SkillVersionInline(admin.TabularInline):
+    model = SkillVersion
+    fields = ["version", "is_current", "deployed_at", "deprecated_at", "changelog", "created_at"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # through "Add skill version", which publishes
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = [
+        "skill_id",
+        "display_name",
+        "category",
+        "type",
+        "version",
+        "is_active",
+        "usage_count",
+        "effectiveness_score",
+        "token_savings_avg",
+        "updated_at",
+    ]
+    list_filter = ["category", "type", "is_active"]
+    search_fields = ["skill_id", "display_name"]
+    readonly_fields = [*STATISTICS, "created_at", "updated_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "skill_id",
+                    "display_name",
+                    "description",
+                    "version",
+                    "type",
+                    "category",
+                    "is_active",
+                    "created_by",
+                    "metadata",
+                ]
+            },
+        ),
+        ("Statistics (kept by the database from the usage logs)", {"fields": STATISTICS}),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+    ]
+    inlines = [SkillVersionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A skill's version changes by publishing or rolling back one of its versions.
+        return [*self.readonly_fields, "version"] if obj else self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a used skill would delete its whole usage history: deactivate it instead.
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.usage_count)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # would collect every log of every selected skill
+        return actions
+
+
+class PublishVersionForm(forms.ModelForm):
+    class Meta:
+        model = SkillVersion
+        fields = ["skill", "version", "content", "changelog"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("skill") and cleaned.get("version"):
+            try:
+                services.check_new_version(cleaned["skill"], cleaned["version"])
+            except forms.ValidationError as exc:
+                self.add_error("version", exc)
+        return cleaned
+
+
+@admin.register(SkillVersion)
+class SkillVersionAdmin(admin.ModelAdmin):
+    form = PublishVersionForm
+    list_display = ["skill", "version", "is_current", "deployed_at", "deprecated_at", "created_at"]
+    list_filter = ["is_current"]
+    list_select_related = ["skill"]
+    search_fields = ["skill__skill_id", "version"]
+    raw_id_fields = ["skill"]
+    ordering = ["skill__skill_id", "-created_at"]
+    actions = ["make_current"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a published version is a record; publish a new one or roll back
+
+    def has_rollback_permission(self, request):
+        return request.user.has_perm("skills.change_skillversion")
+
+    def save_model(self, request, obj, form, change):
+        published = services.publish_version(
+            obj.skill, obj.version, obj.content, obj.changelog, created_by=request.user.pk
+        )
+        obj.pk = published.pk
+
+    @admin.action(
+        description="Make the selected version current (roll back)", permissions=["rollback"]
+    )
+    def make_current(self, request, queryset):
+        versions = list(queryset.select_related("skill")[:2])
+        if len(versions) != 1:
+            self.message_user(request, "Select exactly one version.", messages.ERROR)
+            return
+        version = versions[0]
+        services.rollback_version(version.skill, version.version)
+        self.message_user(request, f"{version.skill.skill_id} is now at version {version.version}.")
+
+
+@admin.register(SkillUsageLog)
+class SkillUsageLogAdmin(admin.ModelAdmin):
+    list_display = [
+        "executed_at",
+        "skill",
+        "user",
+        "workspace_id",
+        "success",
+        "execution_time_ms",
+        "tokens_used",
+        "tokens_saved",
+        "cost_usd",
+    ]
+    # RelatedFieldListFilter lists the skills table, not the distinct skills of the logs; no
+    # date_hierarchy (it reads the distinct dates of every log).
+    list_filter = ["skill", "success", "executed_at"]
+    list_select_related = ["skill", "user"]
+    ordering = ["-executed_at"]
+    sortable_by = ["executed_at", "cost_usd"]  # the indexed columns: no sort of the whole table
+    search_fields = ["user_id", "workspace_id"]  # shows the search box; see get_search_results
+    search_help_text = "A user id or a workspace id (UUID), or a user's email address."
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 100
+    actions = None
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact matches on indexed columns only: an id matches user_id or workspace_id, an
+        email address the user's logs. Anything else finds nothing."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            value = uuid.UUID(term)
+        except ValueError:
+            if "@" in term:
+                return queryset.filter(user__email=term.lower()), False
+            return queryset.none(), False
+        return queryset.filter(Q(user_id=value) | Q(workspace_id=value)), False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,219 @@
+"""Write paths of the skills app: logging executions one by one or in batches through COPY,
+publishing and rolling back a skill's versions, and recounting statistics after a bulk load.
+The statistics on `skills` follow every write to the logs by trigger (migration 0002)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connections, transaction
+from django.utils import timezone
+
+from skills.models import Skill, SkillUsageLog, SkillVersion
+
+# Semantic Versioning 2.0.0 (semver.org): MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD].
+_IDENTIFIER = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+SEMVER = re.compile(
+    rf"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    rf"(?:-({_IDENTIFIER}(?:\.{_IDENTIFIER})*))?"
+    r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$"
+)
+
+
+def semver_precedence(version: str) -> tuple:
+    """A sort key ordering versions by semver precedence (build metadata ignored); ValueError if
+    `version` is not a semantic version."""
+    match = SEMVER.match(version)
+    if not match:
+        raise ValueError(f"{version!r} is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.4.0)")
+    major, minor, patch, prerelease = match.groups()
+    # A release ranks above its pre-releases; numeric identifiers rank below alphanumeric ones.
+    prerelease_key = (
+        (
+            0,
+            *(
+                (0, int(part), "") if part.isdigit() else (1, 0, part)
+                for part in prerelease.split(".")
+            ),
+        )
+        if prerelease
+        else (1,)
+    )
+    return int(major), int(minor), int(patch), prerelease_key
+
+
+# --- Usage logs ---------------------------------------------------------------------------------
+
+
+def record_usage(skill: Skill, **fields: Any) -> SkillUsageLog:
+    """Log one execution of `skill`; the trigger adds it to the skill's statistics."""
+    return SkillUsageLog.objects.create(skill=skill, **fields)
+
+
+# Every column COPY writes, in order; the id comes from the column's default, gen_random_uuid().
+_COPY_FIELDS = [field for field in SkillUsageLog._meta.concrete_fields if not field.primary_key]
+# Each accepted key of a row (field name or attname, e.g. `skill` or `skill_id`) → its position.
+_POSITION = {
+    key: position
+    for position, field in enumerate(_COPY_FIELDS)
+    for key in {field.name, field.attname}
+}
+# Keys that may hold a model instance (skill=…, user=…), which stands for its primary key.
+_RELATION_KEYS = frozenset(field.name for field in _COPY_FIELDS if field.is_relation)
+# Binary COPY wants exact Python types: ids given as text become UUIDs, floats become Decimals.
+_CONVERT = {
+    position: field.to_python
+    for position, field in enumerate(_COPY_FIELDS)
+    if field.get_internal_type() in ("UUIDField", "ForeignKey", "DecimalField")
+}
+_REQUIRED = object()  # marks a value a row must give (no default, not nullable)
+
+
+def record_usages(rows: Iterable[Mapping[str, Any]], *, using: str = "default") -> int:
+    """Log a batch of executions with one COPY and return how many.
+
+    Each row maps SkillUsageLog fields to values of the field's type (`skill` or `skill_id`,
+    `user` or `user_id`, `execution_time_ms`, `tokens_used`, `cost_usd` as Decimal, …); a
+    missing field takes the model's default (`executed_at`: the time of the call). The statistics
+    trigger runs once for the whole batch, and the batch is all or nothing: a bad row (unknown
+    field, missing required value, failed constraint) adds none of the rows. `rows` may be a
+    generator, read once while the COPY streams; it must not query the database meanwhile
+    (the connection is busy with the COPY).
+    """
+    connection = connections[using]
+    defaults = [
+        field.to_python(field.get_default())
+        if field.has_default()
+        else (None if field.null else _REQUIRED)
+        for field in _COPY_FIELDS
+    ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in _COPY_FIELDS)
+    count = 0
+    with (
+        transaction.atomic(using=using),
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,  # IntegrityError & co., as for any ORM query
+    ):
+        with cursor.copy(
+            f"COPY {SkillUsageLog._meta.db_table} ({columns}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types([field.db_type(connection).split("(")[0] for field in _COPY_FIELDS])
+            for count, row in enumerate(rows, start=1):  # noqa: B007 (count is the result)
+                copy.write_row(_copy_values(row, defaults, count))
+    return count
+
+
+def _copy_values(row: Mapping[str, Any], defaults: list, number: int) -> list:
+    values = defaults.copy()
+    for key, value in row.items():
+        position = _POSITION.get(key)
+        if position is None:
+            raise ValidationError(f"usage row {number}: SkillUsageLog has no field {key!r}")
+        if value is not None:
+            if key in _RELATION_KEYS:
+                value = value.pk
+            elif position in _CONVERT:
+                try:
+                    value = _CONVERT[position](value)
+                except ValidationError as exc:
+                    raise ValidationError(f"usage row {number}: {key}: {exc.messages[0]}") from None
+        values[position] = value
+    if _REQUIRED in values:
+        missing = _COPY_FIELDS[values.index(_REQUIRED)].name
+        raise ValidationError(f"usage row {number}: {missing} is required")
+    return values
+
+
+def refresh_skill_statistics(skills: Iterable[Skill] | None = None, *, using: str = "default"):
+    """Recount the statistics of `skills` (all when None) from their logs; returns how many
+    skills were updated. Only needed after writes that bypassed the triggers, e.g. a load with
+    `session_replication_role = replica`."""
+    ids = None if skills is None else [skill.pk for skill in skills]
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT refresh_skill_statistics(%s::uuid[])", [ids])
+        return cursor.fetchone()[0]
+
+
+# --- Versions -----------------------------------------------------------------------------------
+
+
+def check_new_version(skill: Skill, version: str) -> None:
+    """ValidationError unless `version` is a semantic version higher than every version of
+    `skill` published so far (so version history only moves forward; rollback goes back)."""
+    try:
+        key = semver_precedence(version)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    published = list(skill.versions.values_list("version", flat=True))
+    if version in published:
+        raise ValidationError(f"{skill.skill_id} already has version {version}")
+    newer = [v for v in published if SEMVER.match(v) and semver_precedence(v) >= key]
+    if newer:
+        highest = max(newer, key=semver_precedence)
+        raise ValidationError(
+            f"version {version} is not higher than {highest}, already published for "
+            f"{skill.skill_id}; publish a higher version, or roll back to an earlier one"
+        )
+
+
+@transaction.atomic
+def publish_version(
+    skill: Skill, version: str, content: str, changelog: str | None = None, *, created_by=None
+) -> SkillVersion:
+    """Publish `version` of `skill`: it becomes the only current version and the skill's
+    `version`; the version it replaces is marked deprecated."""
+    _lock(skill)
+    check_new_version(skill, version)
+    now = timezone.now()
+    _retire_current_version(skill, now)
+    published = SkillVersion.objects.create(
+        skill=skill,
+        version=version,
+        content=content,
+        changelog=changelog,
+        is_current=True,
+        deployed_at=now,
+        created_by=created_by,
+    )
+    _set_skill_version(skill, version)
+    return published
+
+
+@transaction.atomic
+def rollback_version(skill: Skill, version: str) -> SkillVersion:
+    """Make the already published `version` of `skill` current again (and the skill's
+    `version`); the version it replaces is marked deprecated."""
+    _lock(skill)
+    try:
+        target = skill.versions.get(version=version)
+    except SkillVersion.DoesNotExist:
+        raise ValidationError(
+            f"{skill.skill_id} has no version {version} to roll back to"
+        ) from None
+    if target.is_current:
+        return target
+    now = timezone.now()
+    _retire_current_version(skill, now)
+    target.is_current, target.deployed_at, target.deprecated_at = True, now, None
+    target.save(update_fields=["is_current", "deployed_at", "deprecated_at"])
+    _set_skill_version(skill, version)
+    return target
+
+
+def _lock(skill: Skill) -> None:
+    # Serializes version changes of one skill. NO KEY UPDATE leaves the foreign-key checks of
+    # concurrent usage logs (KEY SHARE) unblocked.
+    list(Skill.objects.select_for_update(no_key=True).filter(pk=skill.pk).values_list("pk"))
+
+
+def _retire_current_version(skill: Skill, now) -> None:
+    skill.versions.filter(is_current=True).update(is_current=False, deprecated_at=now)
+
+
+def _set_skill_version(skill: Skill, version: str) -> None:
+    # An UPDATE of this one column: the skill's statistics are the triggers' to write.
+    Skill.objects.filter(pk=skill.pk).update(version=version)
+    skill.version = version
