@@ -1,17 +1,119 @@
-"""Admin for firms, users and the user audit trail."""
+"""Admin for every model of the cases app, scoped to the firm: a staff user who is not a superuser
+sees, chooses and edits only their own firm's rows (another firm's object is a 404), and what
+they may do follows their role (cases.backends.RoleBackend). Status and role changes of users,
+document approval and closing cases go through cases.services, which keep the audit trail."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404
 
-from cases.models import Firm, User, UserAuditLog
+from cases import services
+from cases.models import (
+    Case,
+    CaseStatus,
+    Client,
+    Document,
+    DocumentStatus,
+    Firm,
+    Task,
+    User,
+    UserAuditLog,
+)
+from cases.selectors import search_cases
+
+# How each model reaches its firm: the lookup that scopes a queryset to one firm.
+FIRM_LOOKUPS: dict[type[Model], str] = {
+    Firm: "pk",
+    User: "firm",
+    Client: "firm",
+    Case: "firm",
+    Document: "case__firm",
+    Task: "case__firm",
+    UserAuditLog: "user__firm",
+}
+
+# Fields a non-superuser never edits: the firm is theirs, the author is them.
+OWN_FIRM_FIELDS = ("firm",)
+AUTHOR_FIELDS = ("created_by_user",)
+
+
+def scope_to_firm(queryset: QuerySet, user: User) -> QuerySet:
+    """`queryset` limited to the rows of `user`'s firm; everything for a superuser."""
+    if user.is_superuser:
+        return queryset
+    if user.firm_id is None:
+        return queryset.none()
+    return queryset.filter(**{FIRM_LOOKUPS[queryset.model]: user.firm_id})
+
+
+class FirmScopedAdmin(admin.ModelAdmin):
+    """Querysets, foreign-key choices (selects, raw ids and autocompletes) and new rows are
+    limited to the user's firm unless the user is a superuser."""
+
+    def get_queryset(self, request):
+        return scope_to_firm(super().get_queryset(request), request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        # Django redirects to the index for an object it cannot find; another firm's object is
+        # simply not there: 404, and nothing tells whether it exists.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
+        return obj
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if related in FIRM_LOOKUPS and "queryset" not in kwargs:
+            queryset = self.get_field_queryset(None, db_field, request)
+            if queryset is None:
+                queryset = related._default_manager.all()
+            kwargs["queryset"] = scope_to_firm(queryset, request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        return [f for f in filters if f != "firm"]  # would list every firm's name
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            model_fields = {field.name for field in self.opts.get_fields()}
+            fields += [f for f in (*OWN_FIRM_FIELDS, *AUTHOR_FIELDS) if f in model_fields]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            if not request.user.is_superuser and hasattr(obj, "firm_id"):
+                obj.firm_id = request.user.firm_id
+            if hasattr(obj, "created_by_user_id") and obj.created_by_user_id is None:
+                obj.created_by_user = request.user
+        super().save_model(request, obj, form, change)
+
+    def apply_service(self, request, queryset, service, done: str, **kwargs) -> None:
+        """Call `service(obj, by=request.user, **kwargs)` for each selected object and report
+        how many changed and why any was refused."""
+        changed = 0
+        for obj in queryset:
+            try:
+                changed += bool(service(obj, by=request.user, **kwargs))
+            except (PermissionDenied, ValidationError) as exc:
+                message = "; ".join(getattr(exc, "messages", None) or [str(exc)])
+                self.message_user(request, f"{obj}: {message}", messages.ERROR)
+        self.message_user(request, f"{changed} {done}.", messages.SUCCESS)
 
 
 @admin.register(Firm)
-class FirmAdmin(admin.ModelAdmin):
+class FirmAdmin(FirmScopedAdmin):
     list_display = ["name", "vat_id", "email", "phone", "created_at"]
     search_fields = ["name", "vat_id", "email"]
     ordering = ["name"]
+    readonly_fields = ["created_at", "updated_at"]
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -27,7 +129,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(FirmScopedAdmin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserEditForm
     list_display = [
@@ -44,14 +146,19 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ["firm"]
     search_fields = ["email", "first_name", "last_name"]
     ordering = ["email"]
-    raw_id_fields = ["firm"]
+    autocomplete_fields = ["firm"]
     readonly_fields = ["created_at", "last_login", "last_active"]
+    actions = ["activate", "deactivate", "make_partner", "make_associate", "make_paralegal"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["first_name", "last_name", "firm", "preferences", "azure_ad_id"]}),
         (
             "Access",
             {
+                "description": (
+                    "Role and status change through the actions of the user list, which "
+                    "record who changed them."
+                ),
                 "fields": [
                     "role",
                     "status",
@@ -59,7 +166,7 @@ class UserAdmin(DjangoUserAdmin):
                     "is_superuser",
                     "groups",
                     "user_permissions",
-                ]
+                ],
             },
         ),
         ("Dates", {"fields": ["created_at", "last_login", "last_active"]}),
@@ -83,9 +190,50 @@ class UserAdmin(DjangoUserAdmin):
         ),
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None:
+            fields += ["role", "status"]  # audited: through the actions only
+        if not request.user.is_superuser:
+            # Nobody below superuser grants admin access or permissions.
+            fields += ["is_staff", "is_superuser", "groups", "user_permissions"]
+        return fields
+
+    @admin.action(description="Activate the selected users", permissions=["change"])
+    def activate(self, request, queryset):
+        self.apply_service(request, queryset, services.activate_user, "users activated")
+
+    @admin.action(description="Deactivate the selected users", permissions=["change"])
+    def deactivate(self, request, queryset):
+        self.apply_service(request, queryset, services.deactivate_user, "users deactivated")
+
+    @admin.action(
+        description="Change the role of the selected users to Partner", permissions=["change"]
+    )
+    def make_partner(self, request, queryset):
+        self._change_role(request, queryset, User.Role.PARTNER)
+
+    @admin.action(
+        description="Change the role of the selected users to Associate", permissions=["change"]
+    )
+    def make_associate(self, request, queryset):
+        self._change_role(request, queryset, User.Role.ASSOCIATE)
+
+    @admin.action(
+        description="Change the role of the selected users to Paralegal", permissions=["change"]
+    )
+    def make_paralegal(self, request, queryset):
+        self._change_role(request, queryset, User.Role.PARALEGAL)
+
+    def _change_role(self, request, queryset, role):
+        def change(user, *, by):
+            return services.change_role(user, role, by=by)
+
+        self.apply_service(request, queryset, change, f"users made {role}")
+
 
 @admin.register(UserAuditLog)
-class UserAuditLogAdmin(admin.ModelAdmin):
+class UserAuditLogAdmin(FirmScopedAdmin):
     list_display = ["timestamp", "user", "action", "old_value", "new_value", "admin_user"]
     list_filter = ["action"]
     list_select_related = ["user", "admin_user"]
@@ -101,3 +249,133 @@ class UserAuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Client)
+class ClientAdmin(FirmScopedAdmin):
+    list_display = ["name", "firm", "created_at"]
+    list_filter = ["firm"]
+    list_select_related = ["firm"]
+    # Served by the trigram index on clients.name; forgives misspellings.
+    search_fields = ["name__trigram_word_similar"]
+    autocomplete_fields = ["firm"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(Case)
+class CaseAdmin(FirmScopedAdmin):
+    list_display = [
+        "case_number",
+        "title",
+        "client",
+        "case_type",
+        "status",
+        "priority",
+        "opened_date",
+        "closed_date",
+        "next_hearing_date",
+    ]
+    list_filter = ["status", "case_type", "priority", "firm"]
+    list_select_related = ["client"]
+    search_fields = ["case_number", "title", "client__name"]  # through search_cases, see below
+    search_help_text = "Case number, title or client name; misspellings are forgiven."
+    date_hierarchy = "opened_date"
+    autocomplete_fields = ["firm", "client", "assigned_partner", "assigned_associate"]
+    readonly_fields = ["created_at", "updated_at"]
+    actions = ["close"]
+
+    # The admin's own search (ILIKE over a join) cannot use an index; the fuzzy search can.
+    SEARCH_LIMIT = 500
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        firm = None if request.user.is_superuser else request.user.firm
+        matches = search_cases(search_term, firm=firm, limit=self.SEARCH_LIMIT)
+        return queryset.filter(pk__in=[case.pk for case in matches]), False
+
+    def save_model(self, request, obj, form, change):
+        closing = (
+            change
+            and obj.status == CaseStatus.CLOSED
+            and form.initial.get("status") in (CaseStatus.ACTIVE, CaseStatus.ON_HOLD)
+        )
+        if closing:  # saved as it was, then closed by the service, which stamps closed_date
+            obj.status = form.initial["status"]
+        super().save_model(request, obj, form, change)
+        if closing:
+            services.close_case(obj, by=request.user, closed_date=obj.closed_date)
+
+    @admin.action(description="Close the selected cases (closed today)", permissions=["change"])
+    def close(self, request, queryset):
+        self.apply_service(request, queryset, services.close_case, "cases closed")
+
+
+class DocumentForm(forms.ModelForm):
+    """Refuses to approve a document for a user whose role may not approve."""
+
+    may_approve = False  # set per request by DocumentAdmin.get_form
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        approving = status == DocumentStatus.APPROVED and self.initial.get("status") != status
+        if approving and not self.may_approve:
+            raise ValidationError("Only a Partner may approve documents.")
+        return status
+
+
+@admin.register(Document)
+class DocumentAdmin(FirmScopedAdmin):
+    form = DocumentForm
+    list_display = [
+        "title",
+        "case",
+        "document_type",
+        "status",
+        "version",
+        "ai_generated",
+        "has_embedding",
+        "created_at",
+    ]
+    list_filter = ["status", "document_type", "ai_generated"]
+    list_select_related = ["case"]
+    # Served by the trigram index on documents.title; forgives misspellings.
+    search_fields = ["title__trigram_word_similar"]
+    autocomplete_fields = ["case", "created_by_user"]
+    readonly_fields = ["embedding_model", "created_at", "updated_at"]
+    actions = ["approve"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"may_approve": self.has_approve_permission(request)})
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("cases.approve_document")
+
+    @admin.display(boolean=True, description="embedded")
+    def has_embedding(self, obj):
+        return obj.embedding_model is not None and obj.embedding_source_hash == obj.content_hash
+
+    @admin.action(description="Approve the selected documents", permissions=["approve"])
+    def approve(self, request, queryset):
+        queryset = queryset.select_related("case")
+        self.apply_service(request, queryset, services.approve_document, "documents approved")
+
+
+@admin.register(Task)
+class TaskAdmin(FirmScopedAdmin):
+    list_display = [
+        "title",
+        "case",
+        "task_type",
+        "status",
+        "priority",
+        "assigned_to_user",
+        "due_date",
+    ]
+    list_filter = ["status", "priority", "task_type"]
+    list_select_related = ["case", "assigned_to_user"]
+    search_fields = ["title", "case__case_number"]
+    date_hierarchy = "due_date"
+    autocomplete_fields = ["case", "assigned_to_user", "created_by_user"]
+    readonly_fields = ["created_at", "updated_at"]

@@ -1,12 +1,18 @@
-"""The firm's practice data: firms, their users (also Django's user model), and the audit trail of
-changes to users. Database names follow schema.md ("cases app")."""
+"""The firm's practice data: firms, their users (also Django's user model), the audit trail of
+changes to users, and the clients, cases, documents and tasks of each firm. Database names follow
+schema.md ("cases app")."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Now
-from pgvector.django import VectorField
+from django.db.models.functions import MD5, Concat, Now
+from pgvector.django import HnswIndex, VectorField
 
 from legalplatform.models import UUIDPrimaryKey, created_at_field, enum_check
+
+EMBEDDING_DIMENSIONS = 1536
 
 
 class Firm(UUIDPrimaryKey):
@@ -169,6 +175,10 @@ class Client(UUIDPrimaryKey):
         db_table = "clients"
         db_table_comment = "A firm's clients (people or companies)."
         ordering = ["name"]
+        indexes = [
+            # search_cases: fuzzy match on the client's name (pg_trgm)
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="idx_clients_name_trgm"),
+        ]
 
     def __str__(self):
         return self.name
@@ -198,8 +208,16 @@ class Priority(models.TextChoices):
 
 
 class Case(UUIDPrimaryKey):
-    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="cases")
-    case_number = models.CharField(max_length=50, unique=True, db_comment="CASE-YYYY-NNN")
+    # Indexed by idx_cases_firm_status_opened, whose first column is firm_id.
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="cases", db_index=False)
+    case_number = models.CharField(
+        max_length=50,
+        unique=True,
+        validators=[
+            RegexValidator(r"^CASE-\d{4}-\d{3,}$", "A case number looks like CASE-2024-001.")
+        ],
+        db_comment="CASE-YYYY-NNN",
+    )
     title = models.CharField(max_length=500)
     case_type = models.CharField(max_length=30, choices=CaseType)
     status = models.CharField(
@@ -210,10 +228,20 @@ class Case(UUIDPrimaryKey):
     )
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="cases")
     assigned_partner = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases_as_partner"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases_as_partner",
+        limit_choices_to={"role": UserRole.PARTNER},
     )
     assigned_associate = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases_as_associate"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cases_as_associate",
+        limit_choices_to={"role": UserRole.ASSOCIATE},
     )
     description = models.TextField(blank=True, default="")
     opened_date = models.DateField()
@@ -238,9 +266,33 @@ class Case(UUIDPrimaryKey):
                 name="cases_opened_before_closed",
             ),
         ]
+        indexes = [
+            # search_cases: fuzzy match on title and case number (pg_trgm)
+            GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="idx_cases_title_trgm"),
+            GinIndex(
+                fields=["case_number"], opclasses=["gin_trgm_ops"], name="idx_cases_number_trgm"
+            ),
+            # The admin's case list: a firm's cases by status, newest first
+            models.Index(
+                fields=["firm", "status", "-opened_date"], name="idx_cases_firm_status_opened"
+            ),
+            models.Index(fields=["status", "-opened_date"], name="idx_cases_status_opened"),
+        ]
 
     def __str__(self):
         return f"{self.case_number} {self.title}"
+
+    def clean(self):
+        """A case's client and lawyers belong to the case's firm."""
+        errors = {}
+        if self.firm_id and self.client_id and self.client.firm_id != self.firm_id:
+            errors["client"] = "The client belongs to another firm."
+        for name in ("assigned_partner", "assigned_associate"):
+            lawyer = getattr(self, name)
+            if lawyer is not None and self.firm_id and lawyer.firm_id != self.firm_id:
+                errors[name] = "This user belongs to another firm."
+        if errors:
+            raise ValidationError(errors)
 
 
 class DocumentType(models.TextChoices):
@@ -281,10 +333,35 @@ class Document(UUIDPrimaryKey):
     version = models.IntegerField(default=1, db_default=1)
     ai_generated = models.BooleanField(default=False, db_default=False)
     content_embedding = VectorField(
-        dimensions=1536,
+        dimensions=EMBEDDING_DIMENSIONS,
         null=True,
         blank=True,
+        editable=False,
         db_comment="Embedding of title and content (1536 dimensions)",
+    )
+    # Staleness of the embedding: the hash of the text it must be made from, kept by the database,
+    # against the hash and the embedder it was made from (cases.services.embed_documents).
+    content_hash = models.GeneratedField(
+        expression=MD5(
+            Concat("title", models.Value("\n"), "content", output_field=models.TextField())
+        ),
+        output_field=models.CharField(max_length=32),
+        db_persist=True,
+        db_comment="md5 of title, newline, content (generated): the text the embedding is made of",
+    )
+    embedding_source_hash = models.CharField(
+        max_length=32,
+        null=True,
+        blank=True,
+        editable=False,
+        db_comment="content_hash when content_embedding was computed; stale when they differ",
+    )
+    embedding_model = models.CharField(
+        max_length=100,
+        null=True,
+        blank=True,
+        editable=False,
+        db_comment="The embedder that computed content_embedding; stale when it is not the current",
     )
     created_at = created_at_field()
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
@@ -293,6 +370,7 @@ class Document(UUIDPrimaryKey):
         db_table = "documents"
         db_table_comment = "Documents of a case, with an embedding of their content for search."
         ordering = ["-created_at"]
+        permissions = [("approve_document", "Can approve documents")]
         constraints = [
             enum_check("document_type", DocumentType, "documents"),
             enum_check("status", DocumentStatus, "documents"),
@@ -303,9 +381,27 @@ class Document(UUIDPrimaryKey):
                 condition=models.Q(version__gte=1), name="documents_version_positive"
             ),
         ]
+        indexes = [
+            GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="idx_documents_title_trgm"),
+            # similar_documents: nearest by cosine distance (pgvector HNSW)
+            HnswIndex(
+                fields=["content_embedding"],
+                opclasses=["vector_cosine_ops"],
+                m=16,
+                ef_construction=64,
+                name="idx_documents_embedding_hnsw",
+            ),
+            # The admin's document list: by status, newest first
+            models.Index(fields=["status", "-created_at"], name="idx_documents_status_created"),
+        ]
 
     def __str__(self):
         return self.title
+
+    @property
+    def embedding_text(self) -> str:
+        """The text the embedding is made from; content_hash is the md5 of exactly this."""
+        return f"{self.title}\n{self.content}"
 
 
 class TaskType(models.TextChoices):
@@ -368,6 +464,10 @@ class Task(UUIDPrimaryKey):
                 condition=models.Q(actual_hours__isnull=True) | models.Q(actual_hours__gte=0),
                 name="tasks_actual_hours_nonnegative",
             ),
+        ]
+        indexes = [
+            # The admin's task list and "what is due": by status, soonest due first
+            models.Index(fields=["status", "due_date"], name="idx_tasks_status_due"),
         ]
 
     def __str__(self):

@@ -158,6 +158,22 @@ if PRODUCTION:
     if env.bool("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Embeddings for semantic search of documents (cases app) ------------------------------------
+# An OpenAI-compatible endpoint is used when both its URL and key are set; otherwise the local
+# hashing embedder, which needs no network. EMBEDDER (a dotted path) overrides the choice.
+EMBEDDING_API_URL = env.str("EMBEDDING_API_URL", default="")
+EMBEDDING_API_KEY = env.str("EMBEDDING_API_KEY", default="")
+EMBEDDING_MODEL = env.str("EMBEDDING_MODEL", default="text-embedding-3-small")
+EMBEDDING_API_TIMEOUT = config.env_int("EMBEDDING_API_TIMEOUT", 30, minimum=1, unit="seconds")
+EMBEDDING_BATCH_SIZE = config.env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1, unit="documents")
+EMBEDDER = env.str("EMBEDDER", default="") or (
+    "cases.embeddings.OpenAIEmbedder"
+    if EMBEDDING_API_URL and EMBEDDING_API_KEY
+    else "cases.embeddings.HashingEmbedder"
+)
+# Roles (Partner, Associate, Paralegal) grant the permissions of the Django group of that name.
+AUTHENTICATION_BACKENDS = ["cases.backends.RoleBackend"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

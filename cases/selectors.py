@@ -1,0 +1,169 @@
+"""Read queries of the cases app: fuzzy search of cases (pg_trgm, served by the GIN trigram
+indexes) and semantic search of documents (pgvector, served by the HNSW index), each optionally
+limited to one firm; and the documents whose embedding is missing or stale."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connections, router, transaction
+from django.db.models import F, Q, QuerySet
+from pgvector import Vector
+
+from cases.models import EMBEDDING_DIMENSIONS, Case, Document, Firm
+
+# A query word must match a word of the title, case number or client name at least this well
+# (pg_trgm word_similarity): "contrct disput" matches "Contract Dispute - …" at 0.67, a swapped
+# letter ("ABC Crop") at 0.56; below 0.5 unrelated words start to match and every common
+# trigram widens the index scan.
+CASE_SEARCH_THRESHOLD = 0.5
+
+# HNSW candidate list per search (pgvector's default is 40); bench/search.py shows the recall.
+HNSW_EF_SEARCH = 100
+# With a firm filter the index is scanned again until enough of that firm's documents are
+# found (pgvector 0.8 iterative scans), up to this many index tuples.
+HNSW_MAX_SCAN_TUPLES = 40000
+
+SEARCH_CASES_SQL = """
+WITH matches AS (
+    -- each branch is served by its own GIN trigram index
+    SELECT id FROM cases WHERE %(query)s <%% title
+    UNION
+    SELECT id FROM cases WHERE %(query)s <%% case_number
+    UNION
+    SELECT cases.id
+    FROM cases JOIN clients ON clients.id = cases.client_id
+    WHERE %(query)s <%% clients.name
+)
+SELECT
+    cases.*,
+    clients.name AS client_name,
+    greatest(
+        word_similarity(%(query)s, cases.title),
+        word_similarity(%(query)s, cases.case_number),
+        word_similarity(%(query)s, clients.name)
+    ) AS score
+FROM matches
+JOIN cases ON cases.id = matches.id
+JOIN clients ON clients.id = cases.client_id
+{firm_filter}
+ORDER BY score DESC, similarity(%(query)s, cases.title) DESC, cases.opened_date DESC
+LIMIT %(limit)s
+"""
+
+
+def search_cases(query: str, *, firm: Firm | None = None, limit: int = 20) -> list[Case]:
+    """Cases whose title, case number or client name resembles `query`, best match first.
+
+    Misspellings are forgiven ("contrct disput" finds "Contract Dispute - ABC Corp vs XYZ Ltd").
+    Each case carries `score` (0-1, the best word similarity of the three fields) and
+    `client_name`. With `firm`, only that firm's cases.
+    """
+    query = " ".join(query.split())
+    if not query or limit <= 0:
+        return []
+    params = {"query": query, "limit": limit}
+    firm_filter = ""
+    if firm is not None:
+        firm_filter = "WHERE cases.firm_id = %(firm)s"
+        params["firm"] = firm.pk
+    using = router.db_for_read(Case)
+    with transaction.atomic(using=using):
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
+                [str(CASE_SEARCH_THRESHOLD)],
+            )
+        sql = SEARCH_CASES_SQL.format(firm_filter=firm_filter)
+        return list(Case.objects.using(using).raw(sql, params))
+
+
+DocumentQuery = Document | Sequence[float] | str
+
+
+def similar_documents(
+    query: DocumentQuery, *, firm: Firm | None = None, limit: int = 10
+) -> list[Document]:
+    """The documents nearest to `query` by cosine distance, nearest first.
+
+    `query` is a Document (which is itself left out), a 1536-dimensional vector, or a text
+    (embedded with the configured embedder). Each document carries `distance` (0 = same
+    direction, 2 = opposite). With `firm`, only documents of that firm's cases: the HNSW index is
+    scanned iteratively until `limit` of them are found, so a filter does not cost recall.
+    """
+    if limit <= 0:
+        return []
+    vector, exclude_id = _query_vector(query)
+    conditions = ["d.content_embedding IS NOT NULL"]
+    params: dict = {"vector": Vector(vector).to_text(), "limit": limit}
+    if exclude_id is not None:
+        conditions.append("d.id <> %(exclude)s")
+        params["exclude"] = exclude_id
+    if firm is not None:
+        # The firm's case ids are computed once (an InitPlan), then checked per index tuple.
+        conditions.append("d.case_id = ANY (ARRAY(SELECT id FROM cases WHERE firm_id = %(firm)s))")
+        params["firm"] = firm.pk
+    columns = ", ".join(
+        f"d.{field.column}"
+        for field in Document._meta.concrete_fields
+        if field.name != "content_embedding"
+    )
+    # relaxed_order lets the iterative scan return a few rows out of order; the materialized
+    # CTE takes the nearest `limit` and the outer query puts them in exact order (pgvector docs).
+    sql = f"""
+        WITH nearest AS MATERIALIZED (
+            SELECT d.id, d.content_embedding <=> %(vector)s::vector AS distance
+            FROM documents d
+            WHERE {" AND ".join(conditions)}
+            ORDER BY d.content_embedding <=> %(vector)s::vector
+            LIMIT %(limit)s
+        )
+        SELECT {columns}, nearest.distance
+        FROM nearest JOIN documents d ON d.id = nearest.id
+        ORDER BY nearest.distance, d.id
+    """
+    using = router.db_for_read(Document)
+    with transaction.atomic(using=using):
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true),"
+                " set_config('hnsw.iterative_scan', %s, true),"
+                " set_config('hnsw.max_scan_tuples', %s, true)",
+                [
+                    str(max(HNSW_EF_SEARCH, limit)),
+                    "relaxed_order" if firm is not None else "off",
+                    str(HNSW_MAX_SCAN_TUPLES),
+                ],
+            )
+        return list(Document.objects.using(using).raw(sql, params))
+
+
+def _query_vector(query: DocumentQuery) -> tuple[list[float], object | None]:
+    """The vector to search with, and the id of a document to leave out of the results."""
+    from cases.embeddings import get_embedder
+
+    if isinstance(query, Document):
+        vector = query.content_embedding
+        if vector is None:
+            vector = get_embedder().embed([query.embedding_text])[0]
+        return [float(x) for x in vector], query.pk
+    if isinstance(query, str):
+        return get_embedder().embed([query])[0], None
+    vector = [float(x) for x in query]
+    if len(vector) != EMBEDDING_DIMENSIONS:
+        raise ValueError(
+            f"a query vector needs {EMBEDDING_DIMENSIONS} dimensions; this one has {len(vector)}"
+        )
+    return vector, None
+
+
+def documents_needing_embedding(embedder_name: str) -> QuerySet[Document]:
+    """Documents without an embedding, or whose embedding was made from other text (title or
+    content changed since) or by another embedder than `embedder_name`."""
+    return Document.objects.filter(
+        Q(content_embedding__isnull=True)
+        | Q(embedding_source_hash__isnull=True)
+        | ~Q(embedding_source_hash=F("content_hash"))
+        | Q(embedding_model__isnull=True)
+        | ~Q(embedding_model=embedder_name)
+    )

@@ -1,0 +1,113 @@
+"""`manage.py seed`: the demo dataset (idempotent), optionally reset first, plus synthetic firms."""
+
+import argparse
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ops.progress import progress_bar
+from ops.safety import confirm_database_name
+from ops.services import synthetic
+from ops.services.seed import SeedError, seed_database
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo dataset (firm, users, cases, documents, tasks, skills, discovery data) "
+        "unless it exists, and print the demo login. --scale N adds N synthetic firms."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset", action="store_true", help="remove the demo firm's data first"
+        )
+        parser.add_argument(
+            "--scale",
+            type=non_negative,
+            default=0,
+            metavar="N",
+            help="also add N synthetic firms (about 40,000 rows each) through COPY",
+        )
+        parser.add_argument(
+            "--random-seed",
+            type=non_negative,
+            metavar="S",
+            help="seed of the synthetic data: the same S gives the same firms (default: random)",
+        )
+        parser.add_argument(
+            "--fixtures",
+            metavar="DIR",
+            help="directory of the demo data files (default: fixtures/ of the project)",
+        )
+        parser.add_argument("--database", default="default", help="database alias")
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="do not ask for confirmation of --reset",
+        )
+
+    def handle(self, *args, reset, scale, random_seed, fixtures, database, interactive, **options):
+        self.verbosity = options["verbosity"]
+        if random_seed is not None and not scale:
+            raise CommandError("--random-seed only applies with --scale N")
+        if reset and interactive:
+            confirm_database_name(database, "Remove the demo firm's data from")
+        total = scale * synthetic.rows_per_firm()
+        with progress_bar(self.stderr, total=total or None, desc="synthetic rows") as bar:
+            try:
+                report = seed_database(
+                    using=database,
+                    fixtures_dir=fixtures,
+                    reset=reset,
+                    scale=scale,
+                    random_seed=random_seed,
+                    progress=bar.update,
+                )
+            except SeedError as exc:
+                raise CommandError(f"{exc} (nothing was changed)") from None
+        self.print_report(report)
+
+    def print_report(self, report):
+        verbose = self.verbosity >= 1
+        if report.removed and verbose:
+            removed = ", ".join(
+                f"{n} {label.split('.')[-1]}" for label, n in report.removed.items()
+            )
+            self.stdout.write(f"reset: removed {removed}")
+        if verbose:
+            self.stdout.write(f"demo dataset in {report.database}:")
+            for tally in report.tallies:
+                found = f"{tally.found:>4} found" if tally.found is not None else " " * 10
+                note = f"  {tally.note}" if tally.note else ""
+                self.stdout.write(f"  {tally.what:<18} {tally.created:>4} created {found}{note}")
+        if report.synthetic and verbose:
+            result = report.synthetic
+            self.stdout.write(
+                f"synthetic firms (random seed {report.random_seed}): {result.firms_created} "
+                f"created, {result.firms_found} found, {result.total_rows:,} rows"
+            )
+        login = report.login
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo login (development only): {login.email} / {login.password}  "
+                "at http://127.0.0.1:8000/admin/"
+            )
+        )
+        if not login.password_matches:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  note: {login.email}'s password was changed since seeding; "
+                    "`seed --reset` restores the demo password"
+                )
+            )
