@@ -1,15 +1,20 @@
 """Admin for skills, their versions and usage logs. Statistics are read-only (the database keeps
-them); versions change only through publish and rollback; the usage-log list stays fast at
-millions of rows (planner-estimated count, indexed filters and ordering, no N+1)."""
+them) and listed with their units; versions change only through publish and rollback; the
+usage-log list stays fast at millions of rows (planner-estimated count, indexed filters and
+ordering, no N+1)."""
 
 import uuid
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.urls import reverse
+from django.utils.html import format_html
 
 from skills import services
-from skills.models import Skill, SkillUsageLog, SkillVersion
+from skills.models import Skill, SkillUsageDaily, SkillUsageLog, SkillVersion
 from skills.paginators import EstimatedCountPaginator
 
 STATISTICS = [
@@ -43,10 +48,11 @@ class SkillAdmin(admin.ModelAdmin):
         "type",
         "version",
         "is_active",
-        "usage_count",
-        "effectiveness_score",
-        "token_savings_avg",
-        "updated_at",
+        "executions",
+        "success_rate",
+        "average_tokens_saved",
+        "total_cost",
+        "usage",
     ]
     list_filter = ["category", "type", "is_active"]
     search_fields = ["skill_id", "display_name"]
@@ -72,6 +78,45 @@ class SkillAdmin(admin.ModelAdmin):
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
     inlines = [SkillVersionInline]
+
+    def get_queryset(self, request):
+        # Its whole cost from the daily rollup: a few rows per day the skill ran, not its logs.
+        cost = (
+            SkillUsageDaily.objects.filter(skill=OuterRef("pk"))
+            .order_by()
+            .values("skill")
+            .annotate(total=Sum("cost_usd"))
+            .values("total")
+        )
+        return super().get_queryset(request).annotate(cost_usd_total=Subquery(cost))
+
+    @admin.display(description="executions", ordering="usage_count")
+    def executions(self, skill):
+        return intcomma(skill.usage_count)
+
+    @admin.display(description="success rate", ordering="effectiveness_score")
+    def success_rate(self, skill):
+        return f"{skill.effectiveness_score} %" if skill.usage_count else "—"
+
+    @admin.display(description="tokens saved (mean)", ordering="token_savings_avg")
+    def average_tokens_saved(self, skill):
+        return f"{intcomma(skill.token_savings_avg)} tokens" if skill.success_count else "—"
+
+    @admin.display(description="cost", ordering="cost_usd_total")
+    def total_cost(self, skill):
+        return f"{skill.cost_usd_total or 0:,.2f} USD"
+
+    @admin.display(description="usage")
+    def usage(self, skill):
+        logs = reverse("admin:skills_skillusagelog_changelist")
+        analytics = reverse("admin:usage_analytics")
+        return format_html(
+            '<a href="{}?{}">logs</a> · <a href="{}?{}">analytics</a>',
+            logs,
+            urlencode({"skill__id__exact": skill.pk}),
+            analytics,
+            urlencode({"skill": skill.skill_id}),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # A skill's version changes by publishing or rolling back one of its versions.
