@@ -7,5 +7,5 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from cases import checks  # noqa: F401 - checks register themselves
-        from cases import signals  # noqa: F401 - cache invalidation and logout on deactivation
+        # checks register themselves; signals: cache invalidation and logout on deactivation
+        from cases import checks, signals  # noqa: F401

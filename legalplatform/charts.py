@@ -1,7 +1,7 @@
 """Charts for the admin's report pages, drawn on the server as inline SVG: no JavaScript, no
 assets, no network. Each chart is an image with a title for screen readers and a tooltip on every
 mark; the pages put the same numbers in a table beside it. Colours come from CSS classes
-(templates/admin/reports/styles.html), so the admin's light and dark themes both apply."""
+(templates/admin/reports/report.html), so the admin's light and dark themes both apply."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 32, 36  # room for the y labels, the legend and the x labels
 MAX_X_LABELS = 8
 BAR_ROW = 26  # height of one row of a horizontal bar chart
-BAR_LABEL_WIDTH = 220
+BAR_LABEL_WIDTH = 250
 BAR_LABEL_CHARS = 26
 
 

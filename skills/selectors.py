@@ -5,8 +5,9 @@ logs gives, against which the trigger-kept columns and the rollup can be checked
 from __future__ import annotations
 
 import datetime
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.db import connections
@@ -26,8 +27,23 @@ def success_rate(successes: int, executions: int) -> Decimal:
     return rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+class _Outcomes:
+    """Failures and success rate of anything with `executions` and `successes`."""
+
+    executions: int
+    successes: int
+
+    @property
+    def failures(self) -> int:
+        return self.executions - self.successes
+
+    @property
+    def success_rate(self) -> Decimal:
+        return success_rate(self.successes, self.executions)
+
+
 @dataclass(frozen=True)
-class UsageStats:
+class UsageStats(_Outcomes):
     """A skill's executions over a period; rates and averages as the skill's own columns
     compute them (success_rate ~ effectiveness_score, token_savings_avg)."""
 
@@ -38,14 +54,6 @@ class UsageStats:
     token_savings_avg: int  # average tokens_saved over successful executions, rounded
     cost_usd: Decimal
     avg_execution_time_ms: int
-
-    @property
-    def failures(self) -> int:
-        return self.executions - self.successes
-
-    @property
-    def success_rate(self) -> Decimal:
-        return success_rate(self.successes, self.executions)
 
 
 def skill_usage_stats(
@@ -125,10 +133,19 @@ def skills_with_stale_statistics(*, using: str = "default") -> list[StatisticsCh
 # --- Usage analytics ----------------------------------------------------------------------------
 
 TOP_SKILLS = 10  # how many skills each "top skills" list shows
+# The fields of UsageFigures, in order: what the rollup sums per skill and day.
+FIGURES = (
+    "executions",
+    "successes",
+    "tokens_used",
+    "tokens_saved",
+    "cost_usd",
+    "execution_time_ms",
+)
 
 
 @dataclass(frozen=True)
-class UsageFigures:
+class UsageFigures(_Outcomes):
     """What a set of executions adds up to; the rates and means derive from the sums."""
 
     executions: int = 0
@@ -139,15 +156,7 @@ class UsageFigures:
     execution_time_ms: int = 0  # total; see avg_execution_time_ms
 
     def __add__(self, other: UsageFigures) -> UsageFigures:
-        return UsageFigures(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
-
-    @property
-    def failures(self) -> int:
-        return self.executions - self.successes
-
-    @property
-    def success_rate(self) -> Decimal:
-        return success_rate(self.successes, self.executions)
+        return UsageFigures(*(getattr(self, f) + getattr(other, f) for f in FIGURES))
 
     @property
     def avg_execution_time_ms(self) -> int:
@@ -181,7 +190,7 @@ class UsageAnalytics:
     days: list[DayUsage]  # every day of the period, oldest first; zeros where nothing ran
     skills: list[SkillUsage] = field(default_factory=list)  # every skill that ran, most used first
 
-    @property
+    @cached_property
     def totals(self) -> UsageFigures:
         return sum((d.figures for d in self.days), UsageFigures())
 
@@ -195,14 +204,6 @@ class UsageAnalytics:
         return ranked[:limit]
 
 
-FIGURES = (
-    "executions",
-    "successes",
-    "tokens_used",
-    "tokens_saved",
-    "cost_usd",
-    "execution_time_ms",
-)
 # The same figures from either source, as aggregates named n_<figure> (an alias must not shadow
 # the column it sums).
 _FROM_ROLLUP = {f"n_{name}": Sum(name) for name in FIGURES}
