@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from cases.models import Firm, User
+from ops.selectors import dbstats
 from ops.selectors.dbstats import database_statistics
 
 
@@ -31,6 +32,17 @@ def test_statistics_count_rows_exactly_for_small_tables():
     assert stats.database == connection.settings_dict["NAME"]
     assert stats.database_bytes > 0 and stats.total_connections >= 1
     assert {"firms", "users", "skills", "skill_usage_logs"} <= {t.name for t in stats.tables}
+
+
+@pytest.mark.django_db
+def test_a_large_table_never_analyzed_is_estimated_not_counted(monkeypatch):
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE never_analyzed AS SELECT n FROM generate_series(1, 5000) n")
+    stats = {t.name: t for t in database_statistics().tables}
+    assert (stats["never_analyzed"].rows, stats["never_analyzed"].rows_estimated) == (5000, False)
+    monkeypatch.setattr(dbstats, "EXACT_COUNT_BYTES", 0)  # as if it were larger
+    table = next(t for t in database_statistics().tables if t.name == "never_analyzed")
+    assert table.rows_estimated and 1000 < table.rows < 20_000  # from its size on disk
 
 
 @pytest.mark.django_db

@@ -12,6 +12,10 @@ from django.db import connections, transaction
 # Tables with at most this many estimated rows are counted exactly; larger ones use the
 # planner's estimate (pg_class.reltuples), which a full COUNT(*) would cost seconds to beat.
 EXACT_COUNT_LIMIT = 100_000
+# A table never analyzed (reltuples -1: just created or loaded, autovacuum not there yet) has no
+# estimate: counted exactly up to this size on disk, above it estimated by the planner from that
+# size, as it does for queries.
+EXACT_COUNT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -138,11 +142,17 @@ def _table_stats(cursor) -> list[TableStats]:
     )
     result = []
     for table in tables:
-        exact = table["never_analyzed"] or table["estimate"] <= EXACT_COUNT_LIMIT
+        if table["never_analyzed"]:
+            exact = table["table_bytes"] <= EXACT_COUNT_BYTES
+        else:
+            exact = table["estimate"] <= EXACT_COUNT_LIMIT
         rows = table["estimate"]
         if exact:
             cursor.execute(f'SELECT count(*) FROM "{table["name"]}"')
             rows = cursor.fetchone()[0]
+        elif table["never_analyzed"]:
+            cursor.execute(f'EXPLAIN (FORMAT JSON) SELECT 1 FROM "{table["name"]}"')
+            rows = int(cursor.fetchone()[0][0]["Plan"]["Plan Rows"])
         result.append(
             TableStats(
                 name=table["name"],
