@@ -250,7 +250,7 @@ def main() -> int:
         analytics = reverse("admin:usage_analytics")
         logs = reverse("admin:skills_skillusagelog_changelist")
         popular = skills[0]
-        by_cost = admin.site.get_model_admin(SkillUsageLog).list_display.index("cost_usd")
+        by_cost = admin.site.get_model_admin(SkillUsageLog).list_display.index("cost")
         today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
         since_today = urlencode({"executed_at__gte": str(today)})
         pages = [  # label, URL, floor, baseline key
