@@ -31,10 +31,9 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections, transaction  # noqa: E402
-from psycopg import sql  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from scratch import create_scratch_database, drop_scratch_database  # noqa: E402
 
 from discovery.normalization import normalize_type_name  # noqa: E402
 from discovery.selectors import find_similar_types  # noqa: E402
@@ -76,31 +75,6 @@ def misspell(name: str, rng: random.Random) -> str:
     return (name[:position] + name[position + 1 :]).translate(
         str.maketrans("ăâîșțĂÂÎȘȚ", "aaistAAIST")
     )
-
-
-# --- scratch database -----------------------------------------------------------------------------
-
-
-def server_params() -> dict:
-    """libpq parameters of the configured server (starting the embedded one if it is used)."""
-    params = connections["default"].get_connection_params()
-    return {k: v for k, v in params.items() if k not in ("context", "cursor_factory", "dbname")}
-
-
-def create_scratch_database(name: str) -> None:
-    with psycopg.connect(**server_params(), dbname="postgres", autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    entry = connections["default"].settings_dict
-    entry["NAME"] = entry["EMBEDDED_DATABASE"] = name  # no connection was opened before this
-
-
-def drop_scratch_database(name: str) -> None:
-    connections.close_all()
-    connections["default"].close_pool()
-    with psycopg.connect(**server_params(), dbname="postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 # --- measurements ---------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ unset) and dropped at the end:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
@@ -31,10 +30,9 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections, transaction  # noqa: E402
-from psycopg import sql  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from scratch import scratch_database  # noqa: E402
 
 from ops.safety import production_reason  # noqa: E402
 from ops.services import synthetic  # noqa: E402
@@ -44,33 +42,6 @@ SEED = 20261122
 BATCH_SIZE = 1000
 _ESCAPE = re.compile(r"\\(.)")
 _UNESCAPED = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
-
-
-# --- scratch database -----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def scratch_database(prefix: str):
-    """A new database on the configured server, the default connection pointed at it, dropped
-    (with any session still on it) at the end."""
-    name = f"{prefix}_{os.getpid()}"
-    entry = connections["default"].settings_dict
-    server = {
-        key: value
-        for key, value in connections["default"].get_connection_params().items()
-        if key not in ("context", "cursor_factory", "dbname")
-    }
-    with psycopg.connect(**server, dbname="postgres", autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    entry["NAME"] = entry["EMBEDDED_DATABASE"] = name  # no connection was opened before this
-    try:
-        yield name
-    finally:
-        connections.close_all()
-        connections["default"].close_pool()
-        with psycopg.connect(**server, dbname="postgres", autocommit=True) as admin:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            admin.execute(drop.format(sql.Identifier(name)))
 
 
 def empty_synthetic_tables() -> None:

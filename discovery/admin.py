@@ -422,6 +422,7 @@ class TemplateUsageLogAdmin(admin.ModelAdmin):
     ]
     list_filter = ["user_satisfaction_score", "template"]
     list_select_related = ["template"]
+    search_fields = ["use_case", "template__template_name_ro", "template__template_slug"]
     autocomplete_fields = ["template"]
     date_hierarchy = "used_at"
     show_full_result_count = False
@@ -473,6 +474,7 @@ class TemplateEffectivenessReportAdmin(ReportAdmin):
         "total_time_saved_minutes",
     ]
     list_filter = ["legal_category"]
+    search_fields = ["template_name_ro", "template_name_en", "template_slug"]
 
     @admin.display(description="template", ordering="template_name_ro")
     def template_link(self, row):
@@ -493,6 +495,7 @@ class TemplateCreationCandidateAdmin(ReportAdmin):
         "days_since_discovery",
     ]
     list_filter = ["mapping_status", "primary_language", "document_category"]
+    search_fields = ["discovered_type_original", "discovered_type_english"]
 
     @admin.display(description="document type", ordering="discovered_type_original")
     def type_link(self, row):

@@ -1,13 +1,18 @@
-"""Read queries of document-type discovery: fuzzy lookup of known types, the three reports, and
-what the admin shows next to a type or a template."""
+"""Read queries of document-type discovery: fuzzy lookup of known types, the three reports (and
+the weekly series and mapping funnel the admin's discovery page draws from them), and what the
+admin shows next to a type or a template."""
 
 from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Greatest
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from discovery.models import (
     DocumentDiscoveryMetrics,
@@ -111,3 +116,57 @@ def template_effectiveness_report() -> QuerySet[TemplateEffectivenessReport]:
 def template_creation_candidates() -> QuerySet[TemplateCreationCandidate]:
     """View template_creation_candidates: the 50 unmapped frequent types to template next."""
     return TemplateCreationCandidate.objects.all()
+
+
+def new_types_per_week(
+    weeks: int, *, today: datetime.date | None = None
+) -> list[DocumentDiscoveryMetrics]:
+    """The rows of document_discovery_metrics for the `weeks` weeks that end with the current
+    one (Monday to Sunday, firm time), oldest first; a week without new types is a row of
+    zeros (not saved)."""
+    today = today or timezone.localdate()
+    first = today - datetime.timedelta(days=today.weekday(), weeks=weeks - 1)
+    found = {row.week_start: row for row in discovery_metrics().filter(week_start__gte=first)}
+    counts = {name: 0 for name in ("new_types", "total_occurrences", *MappingFunnel.STATUSES)}
+    return [
+        found.get(week) or DocumentDiscoveryMetrics(week_start=week, **counts)
+        for week in (first + datetime.timedelta(weeks=n) for n in range(weeks))
+    ]
+
+
+@dataclass(frozen=True)
+class MappingFunnel:
+    """How many discovered types stand at each mapping status, and the funnel they make:
+    discovered, mapped (to a skill or a template, or a template made), template created."""
+
+    STATUSES = ("pending", "queue_review", "auto_mapped", "manual_mapped", "template_created")
+
+    pending: int
+    queue_review: int
+    auto_mapped: int
+    manual_mapped: int
+    template_created: int
+
+    @property
+    def discovered(self) -> int:
+        return sum(getattr(self, status) for status in self.STATUSES)
+
+    @property
+    def mapped(self) -> int:
+        return self.auto_mapped + self.manual_mapped + self.template_created
+
+    @property
+    def stages(self) -> list[tuple[str, int]]:
+        return [
+            ("Discovered", self.discovered),
+            ("Mapped", self.mapped),
+            ("Template created", self.template_created),
+        ]
+
+
+def mapping_funnel() -> MappingFunnel:
+    """The mapping funnel over every discovered type, summed from document_discovery_metrics."""
+    totals = discovery_metrics().aggregate(
+        **{f"n_{status}": Coalesce(Sum(status), 0) for status in MappingFunnel.STATUSES}
+    )
+    return MappingFunnel(**{name.removeprefix("n_"): value for name, value in totals.items()})

@@ -5,3 +5,6 @@ class SkillsConfig(AppConfig):
     name = "skills"
     verbose_name = "AI skills"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from skills import checks  # noqa: F401 - checks register themselves

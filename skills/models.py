@@ -213,3 +213,56 @@ class SkillUsageLog(UUIDPrimaryKey):
 
     def __str__(self):
         return f"{self.skill_id} at {self.executed_at:%Y-%m-%d %H:%M}"
+
+
+class SkillUsageDaily(models.Model):
+    """One skill's executions on one calendar day: the daily rollup of skill_usage_logs that the
+    usage analytics read instead of the logs. Kept exact by statement-level triggers on the logs
+    (migration 0006); never written by the application. No CHECK constraints: a rollup gone
+    stale must not make writes to the logs fail (services.refresh_skill_usage_daily repairs it)."""
+
+    # The calendar of `day`: the firm's, settings.TIME_ZONE (skills.checks warns if they differ).
+    # Written into the SQL function skill_usage_day() of migration 0006.
+    TIME_ZONE = "Europe/Bucharest"
+
+    skill = models.ForeignKey(
+        Skill,
+        on_delete=models.CASCADE,
+        related_name="daily_usage",
+        db_column="skill_id",
+        db_index=False,  # the unique (skill_id, day) serves lookups by skill
+    )
+    day = models.DateField(
+        editable=False,
+        db_comment="Calendar day of executed_at in Europe/Bucharest: skill_usage_day(executed_at)",
+    )
+    executions = models.BigIntegerField(editable=False, db_comment="Number of logs (always > 0)")
+    successes = models.BigIntegerField(editable=False, db_comment="Logs with success = true")
+    tokens_used = models.BigIntegerField(editable=False, db_comment="Sum of tokens_used")
+    tokens_saved = models.BigIntegerField(editable=False, db_comment="Sum of tokens_saved")
+    cost_usd = models.DecimalField(
+        max_digits=18, decimal_places=6, editable=False, db_comment="Sum of cost_usd"
+    )
+    execution_time_ms = models.BigIntegerField(
+        editable=False, db_comment="Sum of execution_time_ms (divide by executions for the mean)"
+    )
+
+    class Meta:
+        db_table = "skill_usage_daily"
+        db_table_comment = (
+            "Daily rollup of skill_usage_logs per skill and calendar day (Europe/Bucharest), kept "
+            "by statement-level triggers on the logs; read by the admin's usage analytics."
+        )
+        verbose_name = "daily skill usage"
+        verbose_name_plural = "daily skill usage"
+        ordering = ["-day", "skill"]
+        indexes = [models.Index(fields=["day"], name="idx_usage_daily_day")]
+        constraints = [
+            # ON CONFLICT target of the triggers, and the index of one skill's days.
+            models.UniqueConstraint(
+                fields=["skill", "day"], name="skill_usage_daily_skill_day_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.skill_id} on {self.day:%Y-%m-%d}"

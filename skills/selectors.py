@@ -1,21 +1,49 @@
-"""Read queries of the skills app: a skill's usage over a period, and the statistics an aggregate
-over the logs gives, against which the trigger-kept columns on `skills` can be checked."""
+"""Read queries of the skills app: a skill's usage over a period, the usage analytics of the
+admin (per day and per skill, from the daily rollup), and the statistics an aggregate over the
+logs gives, against which the trigger-kept columns and the rollup can be checked."""
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from django.db import connections
-from django.db.models import Avg, Count, IntegerField, Q, Sum
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Avg, Count, IntegerField, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.utils import timezone
 
-from skills.models import Skill, SkillUsageLog
+from skills.models import Skill, SkillUsageDaily, SkillUsageLog
+
+
+def success_rate(successes: int, executions: int) -> Decimal:
+    """Percent with two decimals, rounded half up like PostgreSQL's round(); 0 without
+    executions (skills.effectiveness_score computes it the same way)."""
+    if not executions:
+        return Decimal("0.00")
+    rate = Decimal(100 * successes) / Decimal(executions)
+    return rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class _Outcomes:
+    """Failures and success rate of anything with `executions` and `successes`."""
+
+    executions: int
+    successes: int
+
+    @property
+    def failures(self) -> int:
+        return self.executions - self.successes
+
+    @property
+    def success_rate(self) -> Decimal:
+        return success_rate(self.successes, self.executions)
 
 
 @dataclass(frozen=True)
-class UsageStats:
+class UsageStats(_Outcomes):
     """A skill's executions over a period; rates and averages as the skill's own columns
     compute them (success_rate ~ effectiveness_score, token_savings_avg)."""
 
@@ -26,18 +54,6 @@ class UsageStats:
     token_savings_avg: int  # average tokens_saved over successful executions, rounded
     cost_usd: Decimal
     avg_execution_time_ms: int
-
-    @property
-    def failures(self) -> int:
-        return self.executions - self.successes
-
-    @property
-    def success_rate(self) -> Decimal:
-        """Percent with two decimals, rounded half up like PostgreSQL's round()."""
-        if not self.executions:
-            return Decimal("0.00")
-        rate = Decimal(100 * self.successes) / Decimal(self.executions)
-        return rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def skill_usage_stats(
@@ -112,3 +128,188 @@ def skills_with_stale_statistics(*, using: str = "default") -> list[StatisticsCh
     """The skills whose stored statistics differ from their logs: none, unless logs were
     written with the triggers disabled (then see services.refresh_skill_statistics)."""
     return [check for check in check_statistics(using=using) if not check.matches]
+
+
+# --- Usage analytics ----------------------------------------------------------------------------
+
+TOP_SKILLS = 10  # how many skills each "top skills" list shows
+# The fields of UsageFigures, in order: what the rollup sums per skill and day.
+FIGURES = (
+    "executions",
+    "successes",
+    "tokens_used",
+    "tokens_saved",
+    "cost_usd",
+    "execution_time_ms",
+)
+
+
+@dataclass(frozen=True)
+class UsageFigures(_Outcomes):
+    """What a set of executions adds up to; the rates and means derive from the sums."""
+
+    executions: int = 0
+    successes: int = 0
+    tokens_used: int = 0
+    tokens_saved: int = 0
+    cost_usd: Decimal = Decimal("0")
+    execution_time_ms: int = 0  # total; see avg_execution_time_ms
+
+    def __add__(self, other: UsageFigures) -> UsageFigures:
+        return UsageFigures(*(getattr(self, f) + getattr(other, f) for f in FIGURES))
+
+    @property
+    def avg_execution_time_ms(self) -> int:
+        """Mean execution time in whole milliseconds, rounded half up; 0 without executions."""
+        if not self.executions:
+            return 0
+        mean = Decimal(self.execution_time_ms) / Decimal(self.executions)
+        return int(mean.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    day: datetime.date
+    figures: UsageFigures
+
+
+@dataclass(frozen=True)
+class SkillUsage:
+    skill: Skill
+    figures: UsageFigures
+
+
+@dataclass(frozen=True)
+class UsageAnalytics:
+    """Usage from `first_day` to `last_day` (calendar days of SkillUsageDaily.TIME_ZONE, both
+    included): per day for `skill` (every skill when None), and per skill for every skill."""
+
+    first_day: datetime.date
+    last_day: datetime.date
+    skill: Skill | None
+    days: list[DayUsage]  # every day of the period, oldest first; zeros where nothing ran
+    skills: list[SkillUsage] = field(default_factory=list)  # every skill that ran, most used first
+
+    @cached_property
+    def totals(self) -> UsageFigures:
+        return sum((d.figures for d in self.days), UsageFigures())
+
+    def top_skills(self, figure: str, limit: int = TOP_SKILLS) -> list[SkillUsage]:
+        """The `limit` skills with the highest `figure` (a UsageFigures field), ties by skill_id;
+        skills where it is 0 are left out."""
+        ranked = sorted(
+            (s for s in self.skills if getattr(s.figures, figure) > 0),
+            key=lambda s: (-getattr(s.figures, figure), s.skill.skill_id),
+        )
+        return ranked[:limit]
+
+
+# The same figures from either source, as aggregates named n_<figure> (an alias must not shadow
+# the column it sums).
+_FROM_ROLLUP = {f"n_{name}": Sum(name) for name in FIGURES}
+_FROM_LOGS = {
+    "n_executions": Count("pk"),
+    "n_successes": Count("pk", filter=Q(success=True)),
+    **{f"n_{name}": Sum(name) for name in FIGURES[2:]},
+}
+
+
+def usage_analytics(
+    days: int,
+    *,
+    skill: Skill | None = None,
+    today: datetime.date | None = None,
+    from_logs: bool = False,
+) -> UsageAnalytics:
+    """Usage over the `days` calendar days that end with `today` (default: today in the rollup's
+    time zone), read from the daily rollup in two aggregates over a few rows per skill and day.
+
+    `from_logs=True` computes the same figures straight from skill_usage_logs, with Django's own
+    day arithmetic instead of the rollup's SQL function: the baseline of bench/admin.py, and the
+    independent check of the rollup in the tests.
+    """
+    if days < 1:
+        raise ValueError(f"days must be at least 1; got {days}")
+    zone = ZoneInfo(SkillUsageDaily.TIME_ZONE)
+    last_day = today or timezone.localdate(timezone=zone)
+    first_day = last_day - datetime.timedelta(days=days - 1)
+    rows, figures = (_log_rows if from_logs else _rollup_rows)(first_day, last_day, zone)
+
+    per_day = rows.filter(skill=skill) if skill is not None else rows
+    by_day = {
+        row["day"]: _figures(row) for row in per_day.values("day").annotate(**figures).order_by()
+    }
+    by_skill = {
+        row["skill"]: _figures(row) for row in rows.values("skill").annotate(**figures).order_by()
+    }
+    skills = Skill.objects.in_bulk(list(by_skill))
+    return UsageAnalytics(
+        first_day=first_day,
+        last_day=last_day,
+        skill=skill,
+        days=[
+            DayUsage(day, by_day.get(day, UsageFigures()))
+            for day in (first_day + datetime.timedelta(days=n) for n in range(days))
+        ],
+        skills=sorted(
+            (SkillUsage(skills[pk], figures) for pk, figures in by_skill.items()),
+            key=lambda s: (-s.figures.executions, s.skill.skill_id),
+        ),
+    )
+
+
+def _rollup_rows(first_day, last_day, zone) -> tuple[QuerySet, dict]:
+    return SkillUsageDaily.objects.filter(day__range=(first_day, last_day)), _FROM_ROLLUP
+
+
+def _log_rows(first_day, last_day, zone) -> tuple[QuerySet, dict]:
+    def midnight(day: datetime.date) -> datetime.datetime:
+        return datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
+
+    logs = SkillUsageLog.objects.filter(
+        executed_at__gte=midnight(first_day),
+        executed_at__lt=midnight(last_day + datetime.timedelta(days=1)),
+    ).annotate(day=TruncDate("executed_at", tzinfo=zone))
+    return logs, _FROM_LOGS
+
+
+def _figures(row: dict) -> UsageFigures:
+    # sum(bigint) is numeric in PostgreSQL: counts and token sums arrive as Decimal from the rollup.
+    values = {name: row[f"n_{name}"] for name in FIGURES}
+    return UsageFigures(
+        **{name: int(value) for name, value in values.items() if name != "cost_usd"},
+        cost_usd=values["cost_usd"],
+    )
+
+
+def daily_usage_mismatches(*, using: str = "default") -> list[tuple]:
+    """The (skill id, day, rollup figures, figures from the logs) where skill_usage_daily differs
+    from an aggregate over the logs, in one statement (one snapshot): none unless logs were
+    written with the triggers disabled (then see services.refresh_skill_usage_daily)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            """
+            WITH from_logs AS (
+                SELECT skill_id, skill_usage_day(executed_at) AS day, count(*) AS executions,
+                       count(*) FILTER (WHERE success) AS successes,
+                       sum(tokens_used) AS tokens_used, sum(tokens_saved) AS tokens_saved,
+                       sum(cost_usd) AS cost_usd, sum(execution_time_ms) AS execution_time_ms
+                FROM skill_usage_logs
+                GROUP BY 1, 2
+            )
+            SELECT skill_id, day,
+                   (d.executions, d.successes, d.tokens_used, d.tokens_saved, d.cost_usd,
+                    d.execution_time_ms)::text,
+                   (l.executions, l.successes, l.tokens_used, l.tokens_saved, l.cost_usd,
+                    l.execution_time_ms)::text
+            FROM skill_usage_daily AS d
+            FULL JOIN from_logs AS l USING (skill_id, day)
+            WHERE (d.executions, d.successes, d.tokens_used, d.tokens_saved, d.cost_usd,
+                   d.execution_time_ms)
+                  IS DISTINCT FROM
+                  (l.executions, l.successes, l.tokens_used, l.tokens_saved, l.cost_usd,
+                   l.execution_time_ms)
+            ORDER BY skill_id, day
+            """
+        )
+        return cursor.fetchall()

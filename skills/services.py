@@ -137,6 +137,15 @@ def refresh_skill_statistics(skills: Iterable[Skill] | None = None, *, using: st
         return cursor.fetchone()[0]
 
 
+def refresh_skill_usage_daily(*, using: str = "default") -> int:
+    """Rebuild the daily rollup (skill_usage_daily) from every log and return its number of rows.
+    Only needed after writes that bypassed the triggers; writes to the logs wait meanwhile."""
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")  # operator work: the whole history
+        cursor.execute("SELECT refresh_skill_usage_daily()")
+        return cursor.fetchone()[0]
+
+
 # --- Versions -----------------------------------------------------------------------------------
 
 

@@ -1,11 +1,14 @@
 """Database statistics: the selector's figures, the command, and the staff-only admin page."""
 
 import json
+import re
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from cases.models import Firm, User
+from ops.selectors import dbstats
 from ops.selectors.dbstats import database_statistics
 
 
@@ -29,6 +32,17 @@ def test_statistics_count_rows_exactly_for_small_tables():
     assert stats.database == connection.settings_dict["NAME"]
     assert stats.database_bytes > 0 and stats.total_connections >= 1
     assert {"firms", "users", "skills", "skill_usage_logs"} <= {t.name for t in stats.tables}
+
+
+@pytest.mark.django_db
+def test_a_large_table_never_analyzed_is_estimated_not_counted(monkeypatch):
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE never_analyzed AS SELECT n FROM generate_series(1, 5000) n")
+    stats = {t.name: t for t in database_statistics().tables}
+    assert (stats["never_analyzed"].rows, stats["never_analyzed"].rows_estimated) == (5000, False)
+    monkeypatch.setattr(dbstats, "EXACT_COUNT_BYTES", 0)  # as if it were larger
+    table = next(t for t in database_statistics().tables if t.name == "never_analyzed")
+    assert table.rows_estimated and 1000 < table.rows < 20_000  # from its size on disk
 
 
 @pytest.mark.django_db
@@ -74,3 +88,34 @@ def test_dbstats_page_refuses_non_staff(client, db):
     client.force_login(user)
     response = client.get("/admin/reports/dbstats/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_page_and_command_show_the_same_figures(manage, client):
+    Firm.objects.create(name="A", vat_id="RO1")
+    admin_user = User.objects.create_superuser("root@example.com", "pw-Root-1234")
+    client.force_login(admin_user)
+    page = client.get("/admin/reports/dbstats/").content.decode()
+    command = json.loads(manage("dbstats", "--json").stdout)
+
+    def page_value(pattern: str) -> str:
+        match = re.search(pattern, page)
+        assert match, pattern
+        return match.group(1)
+
+    assert page_value(r'id="max-connections">(\d+)<') == str(command["max_connections"])
+    assert page_value(r'id="pool-size">(\d+)<') == str(command["pool"]["max_size"]) == "10"
+    assert page_value(r'id="statement-timeout">([^<]+)<') == command["statement_timeout"]
+    assert command["pool"] == {"min_size": 2, "max_size": 10, "timeout_s": 30, "max_idle_s": 10}
+    page_rows = dict(re.findall(r'<tr data-table="([^"]+)">.*?data-value="(\d+)"', page, re.S))
+    command_rows = {t["name"]: str(t["rows"]) for t in command["tables"]}
+    assert page_rows == command_rows and page_rows["firms"] == "1"
+    assert page.count('<svg class="chart"') == 1 and "<meter" in page
+
+
+@pytest.mark.django_db
+def test_command_prints_the_pool_settings(capsys):
+    call_command("dbstats", "--slow", "1")
+    out = capsys.readouterr().out
+    assert "pool         2 to 10 connections, wait up to 30 s" in out
+    assert "statement_timeout 1min" in out

@@ -12,6 +12,10 @@ from django.db import connections, transaction
 # Tables with at most this many estimated rows are counted exactly; larger ones use the
 # planner's estimate (pg_class.reltuples), which a full COUNT(*) would cost seconds to beat.
 EXACT_COUNT_LIMIT = 100_000
+# A table never analyzed (reltuples -1: just created or loaded, autovacuum not there yet) has no
+# estimate: counted exactly up to this size on disk, above it estimated by the planner from that
+# size, as it does for queries.
+EXACT_COUNT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -36,6 +40,9 @@ class DatabaseStats:
     pool_fits: bool
     configured_max_connections: int
     cache_hit_ratio: float | None
+    # The pool of this database alias (None without one) and the server's statement_timeout.
+    pool: dict | None = None
+    statement_timeout: str = ""
     tables: list[TableStats] = field(default_factory=list)
     unused_indexes: list[dict] = field(default_factory=list)
     slowest_statements: list[dict] | None = None
@@ -62,10 +69,13 @@ def database_statistics(using: str = "default", *, slow_limit: int = 10) -> Data
                    (SELECT count(*) FROM pg_stat_activity WHERE state = 'active'),
                    (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
                    (SELECT round(sum(blks_hit)::numeric / nullif(sum(blks_hit + blks_read), 0), 4)
-                      FROM pg_stat_database WHERE datname = current_database())
+                      FROM pg_stat_database WHERE datname = current_database()),
+                   current_setting('statement_timeout')
             """
         )
-        version, database, size, max_connections, active, total, hit_ratio = cursor.fetchone()
+        version, database, size, max_connections, active, total, hit_ratio, timeout = (
+            cursor.fetchone()
+        )
         stats = DatabaseStats(
             server_version=version,
             database=database,
@@ -77,6 +87,8 @@ def database_statistics(using: str = "default", *, slow_limit: int = 10) -> Data
             pool_fits=settings.DATABASE_POOL_SIZE <= settings.DATABASE_MAX_CONNECTIONS,
             configured_max_connections=settings.DATABASE_MAX_CONNECTIONS,
             cache_hit_ratio=float(hit_ratio) if hit_ratio is not None else None,
+            pool=_pool_settings(using),
+            statement_timeout=timeout,
         )
         stats.tables = _table_stats(cursor)
         stats.unused_indexes = _rows(
@@ -97,6 +109,21 @@ def database_statistics(using: str = "default", *, slow_limit: int = 10) -> Data
     return stats
 
 
+def _pool_settings(using: str) -> dict | None:
+    """The psycopg pool of the alias as configured (DATABASE_POOL_SIZE, _CONNECTION_TIMEOUT and
+    _IDLE_TIMEOUT for the default one): sizes, and seconds to wait for a connection and to keep
+    an idle one."""
+    pool = connections[using].settings_dict["OPTIONS"].get("pool")
+    if not isinstance(pool, dict):
+        return None
+    return {
+        "min_size": pool.get("min_size"),
+        "max_size": pool.get("max_size"),
+        "timeout_s": pool.get("timeout"),
+        "max_idle_s": pool.get("max_idle"),
+    }
+
+
 def _table_stats(cursor) -> list[TableStats]:
     tables = _rows(
         cursor,
@@ -115,11 +142,17 @@ def _table_stats(cursor) -> list[TableStats]:
     )
     result = []
     for table in tables:
-        exact = table["never_analyzed"] or table["estimate"] <= EXACT_COUNT_LIMIT
+        if table["never_analyzed"]:
+            exact = table["table_bytes"] <= EXACT_COUNT_BYTES
+        else:
+            exact = table["estimate"] <= EXACT_COUNT_LIMIT
         rows = table["estimate"]
         if exact:
             cursor.execute(f'SELECT count(*) FROM "{table["name"]}"')
             rows = cursor.fetchone()[0]
+        elif table["never_analyzed"]:
+            cursor.execute(f'EXPLAIN (FORMAT JSON) SELECT 1 FROM "{table["name"]}"')
+            rows = int(cursor.fetchone()[0][0]["Plan"]["Plan Rows"])
         result.append(
             TableStats(
                 name=table["name"],

@@ -1,5 +1,5 @@
-"""Four writer processes on one skill at the same time: the statistics stay exact, and
-nothing deadlocks."""
+"""Four writer processes on one skill at the same time: the statistics and the daily rollup stay
+exact, and nothing deadlocks."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from skills.models import Skill, SkillUsageLog
+from skills.selectors import daily_usage_mismatches
 from skills.tests.support import assert_statistics_exact, make_skill
 from skills.tests.usage_writer import BARRIER
 
@@ -49,6 +50,7 @@ def test_four_concurrent_writer_processes_keep_statistics_exact(manage):
         assert result.returncode == 0, result.stderr
         assert "done" in result.stdout
     assert_statistics_exact()
+    assert daily_usage_mismatches() == []
     totals = sum(
         Skill.objects.filter(pk__in=[skill.pk, other.pk]).values_list("usage_count", flat=True)
     )

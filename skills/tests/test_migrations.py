@@ -1,7 +1,7 @@
 """The skills migrations reverse cleanly: `migrate skills zero` then `migrate` gives back the
 same schema (tables, columns, comments, constraints and their validation, indexes, triggers,
-functions); 0005 reverses to the NOT VALID foreign key of 0004; 0002 counts logs written while
-the triggers did not exist."""
+functions); 0005 reverses to the NOT VALID foreign key of 0004; 0002 (statistics) and 0006 (daily
+rollup) count logs written while their triggers did not exist."""
 
 import pytest
 from django.core.management import call_command
@@ -15,32 +15,36 @@ SCHEMA_QUERIES = {
                pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum)
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE c.relname IN ('skills', 'skill_versions', 'skill_usage_logs')
+        WHERE c.relname IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
           AND a.attnum > 0 AND NOT a.attisdropped
     """,
     "tables": """
         SELECT relname, obj_description(oid, 'pg_class') FROM pg_class
-        WHERE relname IN ('skills', 'skill_versions', 'skill_usage_logs')
+        WHERE relname IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
     """,
     "constraints": """
         SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated
         FROM pg_constraint
-        WHERE conrelid::regclass::text IN ('skills', 'skill_versions', 'skill_usage_logs')
+        WHERE conrelid::regclass::text
+              IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
     """,
     "indexes": """
         SELECT indexname, indexdef FROM pg_indexes
-        WHERE tablename IN ('skills', 'skill_versions', 'skill_usage_logs')
+        WHERE tablename IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
     """,
     "invalid_indexes": "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid",
     "triggers": """
         SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger
         WHERE NOT tgisinternal
-          AND tgrelid::regclass::text IN ('skills', 'skill_versions', 'skill_usage_logs')
+          AND tgrelid::regclass::text
+              IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
     """,
     "functions": """
         SELECT proname, pg_get_functiondef(oid), obj_description(oid, 'pg_proc') FROM pg_proc
         WHERE proname IN ('update_skill_statistics', 'refresh_skill_statistics',
-                          'skill_token_savings_avg', 'skill_effectiveness_score')
+                          'skill_token_savings_avg', 'skill_effectiveness_score',
+                          'skill_usage_day', 'update_skill_usage_daily',
+                          'refresh_skill_usage_daily')
     """,
 }
 
@@ -70,7 +74,7 @@ def migrate(*target):
 @pytest.mark.django_db(transaction=True)
 def test_skills_migrations_reverse_and_reapply_to_the_same_schema():
     before = schema()
-    assert len(before["triggers"]) == 5 and len(before["functions"]) == 4
+    assert len(before["triggers"]) == 9 and len(before["functions"]) == 7
     assert before["invalid_indexes"] == []
     try:
         migrate("skills", "0004")

@@ -32,6 +32,12 @@ class Command(BaseCommand):
             f"instance, DATABASE_MAX_CONNECTIONS {stats.configured_max_connections}"
             + ("" if stats.pool_fits else "  (pool does not fit!)")
         )
+        if stats.pool:
+            write(
+                f"pool         {stats.pool['min_size']} to {stats.pool['max_size']} connections, "
+                f"wait up to {stats.pool['timeout_s']:g} s, idle ones closed after "
+                f"{stats.pool['max_idle_s']:g} s; statement_timeout {stats.statement_timeout}"
+            )
         ratio = "n/a" if stats.cache_hit_ratio is None else f"{stats.cache_hit_ratio:.2%}"
         write(f"cache hits   {ratio}")
         write("")
@@ -50,6 +56,9 @@ class Command(BaseCommand):
         if stats.slowest_statements is None:
             write(f"slowest statements: {stats.slowest_statements_note}")
             return
-        write("slowest statements (mean ms, calls):")
+        write("slowest statements (mean ms, calls, total ms):")
         for statement in stats.slowest_statements:
-            write(f"  {statement['mean_ms']:>10} {statement['calls']:>8}  {statement['query']}")
+            write(
+                f"  {statement['mean_ms']:>10} {statement['calls']:>8} {statement['total_ms']:>12}"
+                f"  {statement['query']}"
+            )
