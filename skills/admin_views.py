@@ -85,39 +85,32 @@ def _daily_sections(analytics: UsageAnalytics) -> list[Section]:
     totals = analytics.totals
     period = f"{analytics.first_day:%d %b %Y} to {analytics.last_day:%d %b %Y}"
 
-    def rows(cells, link=False) -> list[Row]:
-        return [
-            Row(
-                key=entry.day.isoformat(),
-                header=f"{entry.day:%a %d %b}",
-                cells=cells(entry.figures),
-                link=_logs_url(entry.day, entry.day, analytics.skill) if link else "",
-            )
-            for entry in reversed(analytics.days)
-        ]
-
-    def executions(f: UsageFigures):
-        return [
-            (f.executions, number(f.executions)),
-            (f.successes, number(f.successes)),
-            (f.failures, number(f.failures)),
-            (f.success_rate, percent(f)),
-        ]
-
-    def tokens(f: UsageFigures):
-        return [(f.tokens_used, number(f.tokens_used)), (f.tokens_saved, number(f.tokens_saved))]
-
-    def cost(f: UsageFigures):
-        return [(f.cost_usd, usd(f.cost_usd))]
-
-    def time(f: UsageFigures):
-        return [(f.avg_execution_time_ms, mean_ms(f))]
+    def section(section_id, heading, chart, note, columns, cells, footer="Total", link=False):
+        return Section(
+            id=section_id,
+            heading=heading,
+            chart=chart,
+            note=note,
+            caption=f"{heading}, latest first",
+            columns=["Day", *columns],
+            rows=[
+                Row(
+                    key=entry.day.isoformat(),
+                    header=f"{entry.day:%a %d %b}",
+                    cells=cells(entry.figures),
+                    link=_logs_url(entry.day, entry.day, analytics.skill) if link else "",
+                )
+                for entry in reversed(analytics.days)
+            ],
+            key_name="day",
+            footer=Row(footer.lower(), footer, cells(totals)),
+        )
 
     return [
-        Section(
-            id="executions",
-            heading="Executions per day",
-            chart=column_chart(
+        section(
+            "executions",
+            "Executions per day",
+            column_chart(
                 "chart-executions",
                 f"Executions per day, {period}: {totals.executions:,} "
                 f"({totals.successes:,} succeeded, {totals.failures:,} failed)",
@@ -128,17 +121,20 @@ def _daily_sections(analytics: UsageAnalytics) -> list[Section]:
                 ],
                 stacked=True,
             ),
-            note="Succeeded and failed executions, stacked. A day opens its usage logs.",
-            caption="Executions per day, latest first",
-            columns=["Day", "Executions", "Succeeded", "Failed", "Success rate"],
-            rows=rows(executions, link=True),
-            key_name="day",
-            footer=Row("total", "Total", executions(totals)),
+            "Succeeded and failed executions, stacked. A day opens its usage logs.",
+            ["Executions", "Succeeded", "Failed", "Success rate"],
+            lambda f: [
+                (f.executions, number(f.executions)),
+                (f.successes, number(f.successes)),
+                (f.failures, number(f.failures)),
+                (f.success_rate, percent(f)),
+            ],
+            link=True,
         ),
-        Section(
-            id="tokens",
-            heading="Tokens per day",
-            chart=line_chart(
+        section(
+            "tokens",
+            "Tokens per day",
+            line_chart(
                 "chart-tokens",
                 f"Tokens per day, {period}: {totals.tokens_used:,} used, "
                 f"{totals.tokens_saved:,} saved",
@@ -148,46 +144,41 @@ def _daily_sections(analytics: UsageAnalytics) -> list[Section]:
                     Series("tokens saved", [f.tokens_saved for f in figures], "s-saved"),
                 ],
             ),
-            note="Tokens the executions used, and the tokens they saved against a plain prompt.",
-            caption="Tokens per day, latest first",
-            columns=["Day", "Tokens used", "Tokens saved"],
-            rows=rows(tokens),
-            key_name="day",
-            footer=Row("total", "Total", tokens(totals)),
+            "Tokens the executions used, and the tokens they saved against a plain prompt.",
+            ["Tokens used", "Tokens saved"],
+            lambda f: [
+                (f.tokens_used, number(f.tokens_used)),
+                (f.tokens_saved, number(f.tokens_saved)),
+            ],
         ),
-        Section(
-            id="cost",
-            heading="Cost per day",
-            chart=column_chart(
+        section(
+            "cost",
+            "Cost per day",
+            column_chart(
                 "chart-cost",
                 f"Cost per day in USD, {period}: ${usd(totals.cost_usd)}",
                 labels,
                 [Series("USD", [f.cost_usd for f in figures], "s-cost")],
                 value_format=lambda value: f"${usd(value)}",
             ),
-            note="What the executions cost, in US dollars.",
-            caption="Cost per day in USD, latest first",
-            columns=["Day", "Cost (USD)"],
-            rows=rows(cost),
-            key_name="day",
-            footer=Row("total", "Total", cost(totals)),
+            "What the executions cost, in US dollars.",
+            ["Cost (USD)"],
+            lambda f: [(f.cost_usd, usd(f.cost_usd))],
         ),
-        Section(
-            id="time",
-            heading="Mean execution time per day",
-            chart=column_chart(
+        section(
+            "time",
+            "Mean execution time per day",
+            column_chart(
                 "chart-time",
                 f"Mean execution time per day in milliseconds, {period}: "
                 f"{totals.avg_execution_time_ms:,} ms over the period",
                 labels,
                 [Series("ms", [f.avg_execution_time_ms for f in figures], "s-time")],
             ),
-            note="Mean duration of an execution in milliseconds; none on days without one.",
-            caption="Mean execution time per day in ms, latest first",
-            columns=["Day", "Mean (ms)"],
-            rows=rows(time),
-            key_name="day",
-            footer=Row("period", "Period", time(totals)),
+            "Mean duration of an execution in milliseconds; none on days without one.",
+            ["Mean (ms)"],
+            lambda f: [(f.avg_execution_time_ms, mean_ms(f))],
+            footer="Period",
         ),
     ]
 
