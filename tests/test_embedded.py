@@ -1,5 +1,6 @@
 """The embedded servers: started on demand, shared by concurrent processes, data kept between
-runs; and a server without pgvector refused before anything is written to it."""
+runs, settings applied again when they change; and a server without pgvector refused before
+anything is written to it."""
 
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from psycopg import sql
 
 from conftest import ROOT, subprocess_env
+from legalplatform.embedded import CONFIGURED_MARKER, POSTGRES_SETTINGS
 
 LOCAL_POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 
@@ -68,6 +70,7 @@ def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_dat
                 "-c",
                 "from django.db import connection as c; "
                 "c.cursor().execute('CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)'); "
+                "c.cursor().execute('ALTER SYSTEM SET wal_level = replica'); "
                 "from django.core.cache import cache; cache.set('kept', 7, None)",
             ],
             cwd=ROOT,
@@ -86,6 +89,10 @@ def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_dat
             timeout=60,
         )
         assert stop.returncode == 0 and "postgres: stopped" in stop.stdout, stop.stderr
+        # Settings changed (here by hand, as an older version of the project left them): the
+        # next start applies POSTGRES_SETTINGS again.
+        marker = embedded_data_dir / CONFIGURED_MARKER
+        marker.write_text("settings of an older version")
 
         read = subprocess.run(
             [
@@ -94,8 +101,9 @@ def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_dat
                 "--no-imports",
                 "-c",
                 "from django.db import connection as c; "
-                "cur = c.cursor(); cur.execute('SELECT v FROM kept'); "
-                "from django.core.cache import cache; print(cur.fetchone()[0], cache.get('kept'))",
+                "cur = c.cursor(); cur.execute('SELECT v, current_setting(%s) FROM kept', "
+                "['wal_level']); from django.core.cache import cache; "
+                "print(*cur.fetchone(), cache.get('kept'))",
             ],
             cwd=ROOT,
             env=env,
@@ -104,7 +112,8 @@ def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_dat
             timeout=120,
         )
         assert read.returncode == 0, read.stderr
-        assert read.stdout.split() == ["42", "7"]
+        assert read.stdout.split() == ["42", POSTGRES_SETTINGS["wal_level"], "7"]
+        assert marker.read_text() != "settings of an older version"
     finally:
         subprocess.run(
             [*manage, "embedded", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=60
