@@ -17,6 +17,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.models.sql import Query
 
 from ops.extensions import REQUIRED_EXTENSIONS
+from skills.selectors import daily_usage_mismatches
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 CHECKS = (
@@ -173,6 +174,7 @@ def validate_database(
             ("tables", lambda: _check_tables(schema, report)),
             ("references", lambda: _check_rows(connection, schema, report)),
             ("statistics", lambda: _check_statistics(connection, schema, report)),
+            ("statistics", lambda: _check_daily_usage(connection, schema, report)),
         ]
         if expect_seed:
             steps.append(("demo", lambda: _check_demo_dataset(connection, report, fixtures_dir)))
@@ -688,6 +690,29 @@ def _check_statistics(connection, schema: _Schema, report: ValidationReport) -> 
                 table,
                 f"{', '.join(s.column for s in kept)} match {logs} ({total} rows)",
             )
+
+
+def _check_daily_usage(connection, schema: _Schema, report: ValidationReport) -> None:
+    """The daily rollup the admin's analytics read equals a daily aggregate of the logs."""
+    table = "skill_usage_daily"
+    if not schema.has(table) or not schema.has("skill_usage_logs"):
+        report.add("statistics", SKIP, table, "rollup or log table missing")
+        return
+    mismatches = daily_usage_mismatches(using=connection.alias)
+    if not mismatches:
+        report.add("statistics", PASS, table, "daily figures match skill_usage_logs")
+        return
+    rule = f"{table} = daily aggregate of skill_usage_logs"
+    ids = [f"{skill_id}/{day}" for skill_id, day, *_ in mismatches[:SAMPLE_SIZE]]
+    report.add(
+        "statistics",
+        FAIL,
+        table,
+        f"{rule}: {len(mismatches)} skill-days{_sample(ids)}",
+        rule=rule,
+        count=len(mismatches),
+        sample_ids=ids,
+    )
 
 
 # --- the demo dataset (--expect-seed) -------------------------------------------------------------

@@ -16,7 +16,7 @@ from cases.models import Case, Document, Task
 from discovery.models import DocumentTypeRegistry, RomanianTemplate
 from ops.services.seed import seed_database
 from ops.services.validate import FAIL, PASS, SKIP, validate_database
-from skills.models import Skill
+from skills.models import Skill, SkillUsageLog
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -73,6 +73,7 @@ def test_a_freshly_seeded_database_passes_every_check():
     assert statuses[("dates", "-")] == PASS
     assert statuses[("statistics", "skills")] == PASS
     assert statuses[("statistics", "romanian_templates")] == PASS
+    assert statuses[("statistics", "skill_usage_daily")] == PASS
     assert statuses[("demo", "-")] == PASS
     # Deadlines and hearings lie ahead on purpose, and do not count as future timestamps.
     assert Task.objects.filter(due_date__gt=timezone.now()).exists()
@@ -230,6 +231,23 @@ def test_statistics_that_disagree_with_the_logs_fail():
         validate_database(), "statistics", "romanian_templates", "romanian_templates.effectiveness"
     )
     assert result.sample_ids == [str(template.id)]
+
+
+@pytest.mark.django_db
+def test_a_daily_rollup_that_disagrees_with_the_logs_fails():
+    log = SkillUsageLog.objects.order_by("executed_at").first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT skill_usage_day(%s)", [log.executed_at])
+        day = cursor.fetchone()[0]
+    sql(
+        "UPDATE skill_usage_daily SET executions = executions + 1 WHERE skill_id = %s AND day = %s",
+        [log.skill_id, day],
+    )
+    result = only_failure(
+        validate_database(), "statistics", "skill_usage_daily", "daily aggregate of"
+    )
+    assert result.count == 1
+    assert result.sample_ids == [f"{log.skill_id}/{day}"]
 
 
 @pytest.mark.django_db
