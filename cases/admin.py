@@ -25,6 +25,7 @@ from cases.models import (
     UserAuditLog,
 )
 from cases.selectors import search_cases
+from legalplatform.admin import ReadOnlyAdminMixin
 
 # How each model reaches its firm: the lookup that scopes a queryset to one firm.
 FIRM_LOOKUPS: dict[type[Model], str] = {
@@ -235,22 +236,13 @@ class UserAdmin(FirmScopedAdmin, DjangoUserAdmin):
 
 
 @admin.register(UserAuditLog)
-class UserAuditLogAdmin(FirmScopedAdmin):
+class UserAuditLogAdmin(ReadOnlyAdminMixin, FirmScopedAdmin):
     list_display = ["timestamp", "user", "action", "old_value", "new_value", "admin_user"]
     list_filter = ["action"]
     list_select_related = ["user", "admin_user"]
     raw_id_fields = ["user", "admin_user"]
     search_fields = ["user__email", "admin_user__email"]
     date_hierarchy = "timestamp"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Client)

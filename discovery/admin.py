@@ -25,6 +25,7 @@ from discovery.models import (
     TemplateUsageLog,
 )
 from discovery.normalization import normalize_type_name
+from legalplatform.admin import ReadOnlyAdminMixin
 from skills.models import Skill
 
 RECENT_USES_SHOWN = 10
@@ -431,19 +432,10 @@ class TemplateUsageLogAdmin(admin.ModelAdmin):
 # --- reports (views) ----------------------------------------------------------------------------
 
 
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """A database view: listed and opened, never written."""
 
     list_display_links = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DocumentDiscoveryMetrics)

@@ -11,6 +11,20 @@ from django.urls import path, reverse
 from django.utils.module_loading import import_string
 
 
+class ReadOnlyAdminMixin:
+    """For a ModelAdmin of rows that only the application writes (logs, audit trails, database
+    views): staff with the view permission list and open them; nobody adds, edits or deletes."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @dataclass(frozen=True)
 class Report:
     """A staff-only page of the admin: URL name (under admin:), title, view (dotted path), and

@@ -2,21 +2,13 @@
 
 from django.contrib import admin
 
+from legalplatform.admin import ReadOnlyAdminMixin
 from ops.models import MigrationRecord
 
 
 @admin.register(MigrationRecord)
-class MigrationRecordAdmin(admin.ModelAdmin):
+class MigrationRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["app", "name", "applied_at", "rolled_back_at", "steps", "checksum"]
     list_filter = ["app"]
     search_fields = ["name"]
     ordering = ["-applied_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

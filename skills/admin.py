@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from legalplatform.admin import ReadOnlyAdminMixin
 from skills import services
 from skills.models import Skill, SkillUsageDaily, SkillUsageLog, SkillVersion
 from skills.paginators import EstimatedCountPaginator
@@ -188,7 +189,7 @@ class SkillVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SkillUsageLog)
-class SkillUsageLogAdmin(admin.ModelAdmin):
+class SkillUsageLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Figures with their units, formatted here: the admin's localized formatting of dates and
     # numbers was most of a row's rendering time (bench/admin.py).
     list_display = [
@@ -254,12 +255,3 @@ class SkillUsageLogAdmin(admin.ModelAdmin):
         if User.objects.filter(pk=value).exists():
             return queryset.filter(user_id=value), False
         return queryset.filter(workspace_id=value), False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
