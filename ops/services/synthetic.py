@@ -4,14 +4,13 @@ rows already in COPY's text format, which go into PostgreSQL through COPY."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import itertools
 import queue
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import connections, transaction
@@ -87,8 +86,13 @@ USAGE_LOGS = Table(
     "error_message executed_at",
 )
 TABLES = (FIRMS, USERS, CLIENTS, CASES, DOCUMENTS, TASKS, USAGE_LOGS)  # in foreign-key order
+PARTY_TABLES = (FIRMS, USERS, CLIENTS, CASES)
+# The tables made after every firm's parties, in load order: the one whose indexes cost most to
+# rebuild first, so its rebuild overlaps with making the others (see seed_synthetic_firms).
+ACTIVITY_TABLES = (USAGE_LOGS, DOCUMENTS, TASKS)
 
 FirmRows = dict[Table, list[str]]  # table -> lines of COPY text, each ending in a newline
+IdMaker = Callable[[], str]
 
 
 def copy_text(value: str) -> str:
@@ -198,14 +202,13 @@ class RowIds:
     with random low bits. Ordered keys append at the right edge of each primary-key B-tree, where
     random version-4 ids would dirty a different page for nearly every row of a bulk load."""
 
-    def __init__(self, run: int, firm_index: int, dice: Dice):
+    def __init__(self, run: int, firm_index: int):
         self.base = (run << 96) | (firm_index << 80) | (0x8 << 76) | (0x2 << 62)
-        self.dice = dice
 
-    def maker(self, table: Table) -> Callable[[], str]:
+    def maker(self, table: Table, dice: Dice) -> IdMaker:
         prefix = self.base | (TABLES.index(table) << 64)
         row = itertools.count()
-        low_bits = self.dice.getrandbits
+        low_bits = dice.getrandbits
 
         def next_id() -> str:
             return f"{prefix | (next(row) << 32) | low_bits(32):032x}"
@@ -230,6 +233,7 @@ class People:
 class FirmContext:
     """What the rows of one firm share: its id, VAT id, mail domain, dates and people."""
 
+    index: int  # within the run
     id: str
     vat_id: str
     domain: str
@@ -272,6 +276,11 @@ class FirmGenerator:
         self.kind_slugs = {
             kind: ascii_slug(kind) for kinds in documents["kinds"].values() for kind in kinds
         }
+        self._activity = {
+            DOCUMENTS: self._documents,
+            TASKS: self._tasks,
+            USAGE_LOGS: self._usage_logs,
+        }
 
     def dice(self, index: int) -> Dice:
         return Dice(f"{self.seed}:{index}")
@@ -281,22 +290,34 @@ class FirmGenerator:
         return f"RO{self.dice(index).between(10**7, 10**8 - 1)}"
 
     def firm_rows(self, index: int) -> FirmRows:
+        """Every row of one firm (what bulk_create would be given)."""
+        firm, rows = self.parties_rows(index)
+        for table in ACTIVITY_TABLES:
+            rows[table] = self.activity_rows(table, firm)
+        return rows
+
+    def parties_rows(self, index: int) -> tuple[FirmContext, FirmRows]:
+        """The firm, its users, clients and cases, and what its activity rows draw on."""
         dice = self.dice(index)
         vat_id = f"RO{dice.between(10**7, 10**8 - 1)}"
         rows: FirmRows = {}
-        firm = self._firm(dice, RowIds(self.run, index, dice), vat_id, rows)
+        firm = self._firm(dice, index, vat_id, rows)
         self._users(dice, firm, rows)
         self._clients(dice, firm, rows)
         self._cases(dice, firm, rows)
-        self._documents(dice, firm, rows)
-        self._tasks(dice, firm, rows)
-        self._usage_logs(dice, firm, rows)
-        return rows
+        return firm, rows
+
+    def activity_rows(self, table: Table, firm: FirmContext) -> list[str]:
+        """Documents, tasks or usage logs of a firm, from dice of their own: a table can be made
+        after every firm's parties, in any order."""
+        dice = Dice(f"{self.seed}:{firm.index}:{table.name}")
+        return self._activity[table](dice, firm, firm.ids.maker(table, dice))
 
     # --- one method per table, in foreign-key order ------------------------------------------
 
-    def _firm(self, dice: Dice, ids: RowIds, vat_id: str, rows: FirmRows) -> FirmContext:
+    def _firm(self, dice: Dice, index: int, vat_id: str, rows: FirmRows) -> FirmContext:
         pools, clock = self.pools, self.clock
+        ids = RowIds(self.run, index)
         name = dice.pick(self.vocabulary["law_firm_names"]).format(
             first=dice.pick(pools.first_names),
             last=dice.pick(pools.last_names),
@@ -304,7 +325,8 @@ class FirmGenerator:
         )
         slug = ascii_slug(name)
         firm = FirmContext(
-            id=ids.maker(FIRMS)(),
+            index=index,
+            id=ids.maker(FIRMS, dice)(),
             vat_id=vat_id,
             ids=ids,
             # The VAT id keeps the mail domain, and so every user's address, unique.
@@ -321,7 +343,7 @@ class FirmGenerator:
     def _users(self, dice: Dice, firm: FirmContext, rows: FirmRows) -> None:
         pools, clock = self.pools, self.clock
         lines, taken, active = [], set(), {}
-        next_id = firm.ids.maker(USERS)
+        next_id = firm.ids.maker(USERS, dice)
         for role in apportion(self.vocabulary["users"]["roles"], self.counts["users"]):
             first, last = dice.pick(pools.first_names), dice.pick(pools.last_names)
             local = f"{ascii_slug(first, '.')}.{ascii_slug(last, '.')}"
@@ -358,7 +380,7 @@ class FirmGenerator:
     def _clients(self, dice: Dice, firm: FirmContext, rows: FirmRows) -> None:
         pools, clock = self.pools, self.clock
         lines = []
-        next_id = firm.ids.maker(CLIENTS)
+        next_id = firm.ids.maker(CLIENTS, dice)
         for _ in range(self.counts["clients"]):
             client_id = next_id()
             if dice.random() < 0.6:
@@ -387,7 +409,7 @@ class FirmGenerator:
         soonest_hearing, latest_hearing = vocabulary["next_hearing_in_days"]
         partners, associates = firm.people.partners, firm.people.associates
         lines, numbers = [], {}
-        next_id = firm.ids.maker(CASES)
+        next_id = firm.ids.maker(CASES, dice)
         for _ in range(self.counts["cases"]):
             case_id = next_id()
             case_type = dice.pick(self.case_type)
@@ -429,13 +451,12 @@ class FirmGenerator:
             firm.cases.append((case_id, case_number, client_name, created, end, closed))
         rows[CASES] = lines
 
-    def _documents(self, dice: Dice, firm: FirmContext, rows: FirmRows) -> None:
+    def _documents(self, dice: Dice, firm: FirmContext, next_id: IdMaker) -> list[str]:
         pools, clock, vocabulary = self.pools, self.clock, self.vocabulary["documents"]
         kinds, formats = vocabulary["kinds"], vocabulary["formats"]
         ai_share = vocabulary["ai_generated_share"]
         authors = firm.people.everyone
         lines = []
-        next_id = firm.ids.maker(DOCUMENTS)
         for n in range(1, self.counts["documents"] + 1):
             case_id, case_number, client_name, case_created, case_end, _ = dice.pick(firm.cases)
             document_type = dice.pick(self.document_type)
@@ -452,16 +473,15 @@ class FirmGenerator:
                 f"{dice.pick(self.document_version)}\t{'t' if dice.random() < ai_share else 'f'}\t"
                 f"{clock.timestamp(created)}\t{clock.timestamp(dice.between(created, clock.now))}\n"
             )
-        rows[DOCUMENTS] = lines
+        return lines
 
-    def _tasks(self, dice: Dice, firm: FirmContext, rows: FirmRows) -> None:
+    def _tasks(self, dice: Dice, firm: FirmContext, next_id: IdMaker) -> list[str]:
         pools, clock, vocabulary = self.pools, self.clock, self.vocabulary["tasks"]
         kinds, unassigned = vocabulary["kinds"], vocabulary["unassigned_share"]
         earliest_due, latest_due = vocabulary["due_in_days"]
         least_hours, most_hours = vocabulary["estimated_hours"]
         people, leads = firm.people.everyone, firm.people.leads
         lines = []
-        next_id = firm.ids.maker(TASKS)
         for _ in range(self.counts["tasks"]):
             case_id, _, client_name, case_created, case_end, closed = dice.pick(firm.cases)
             task_type = dice.pick(self.task_type)
@@ -487,9 +507,9 @@ class FirmGenerator:
                 f"{assignee}\t{dice.pick(leads)}\t{clock.timestamp(due)}\t{estimated:.1f}\t"
                 f"{actual}\t{done}\t{clock.timestamp(created)}\t{clock.timestamp(updated)}\n"
             )
-        rows[TASKS] = lines
+        return lines
 
-    def _usage_logs(self, dice: Dice, firm: FirmContext, rows: FirmRows) -> None:
+    def _usage_logs(self, dice: Dice, firm: FirmContext, next_id: IdMaker) -> list[str]:
         clock, profile = self.clock, self.vocabulary["skills"]
         success_rate, price = profile["success_rate"], profile["usd_per_1k_tokens"] / 1000
         fastest, slowest = profile["execution_time_ms"]
@@ -499,7 +519,6 @@ class FirmGenerator:
         window = profile["days"] * MINUTES_PER_DAY
         people = firm.people.everyone
         lines = []
-        next_id = firm.ids.maker(USAGE_LOGS)
         for _ in range(self.counts["usage_logs"]):
             tokens = dice.between(fewest, most)
             cost = f"{tokens * price:.6f}"
@@ -513,7 +532,7 @@ class FirmGenerator:
                 f"{dice.between(fastest, slowest)}\t{tokens}\t{outcome}\t"
                 f"{clock.timestamp(clock.now - dice.between(0, window))}\n"
             )
-        rows[USAGE_LOGS] = lines
+        return lines
 
 
 def apportion(weights: dict[str, int], total: int) -> list[str]:
@@ -573,30 +592,37 @@ def ensure_synthetic_skills(using: str, as_of: datetime.datetime) -> tuple[list[
     return [existing[s["skill_id"]].hex for s in catalog], len(created)
 
 
-class CopyPipeline:
-    """Writes firms' rows through COPY on a thread of its own, so that PostgreSQL takes in one
-    firm while Python generates the next (the wait for the server releases the GIL). The thread
-    uses the caller's connection, inside the caller's transaction; the main thread does not touch
-    that connection until close()."""
+class LoadPipeline:
+    """Runs a load's COPYs and statements, in the order given, on a thread of its own, so that
+    PostgreSQL takes in (or indexes) one batch while Python makes the next: the wait for the
+    server releases the GIL. The thread uses the caller's connection, inside the caller's
+    transaction; the main thread does not touch that connection until close()."""
 
     def __init__(self, using: str, progress: Callable[[int], None] | None):
         self.connection = connections[using]
         self.connection.ensure_connection()
         self.raw = self.connection.connection
         self.progress = progress
-        self.queue: queue.Queue[FirmRows | None] = queue.Queue(maxsize=2)
+        self.queue: queue.Queue[tuple[Table, list[str]] | list[str] | None] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="seed-copy", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="seed-load", daemon=True)
         self.thread.start()
 
-    def put(self, rows: FirmRows) -> None:
+    def copy(self, table: Table, lines: list[str]) -> None:
+        self._put((table, lines))
+
+    def execute(self, statements: list[str]) -> None:
+        if statements:
+            self._put(statements)
+
+    def _put(self, work: tuple[Table, list[str]] | list[str]) -> None:
         if self.error is None:
-            self.queue.put(rows)
+            self.queue.put(work)
         if self.error is not None:
             self.close()
 
     def close(self) -> None:
-        """Wait for the writes; re-raise the first error of the thread (as Django's)."""
+        """Wait for the work queued; re-raise the first error of the thread (as Django's)."""
         if self.thread.is_alive():
             self.queue.put(None)
             self.thread.join()
@@ -605,14 +631,16 @@ class CopyPipeline:
                 raise self.error
 
     def _run(self) -> None:
-        while (rows := self.queue.get()) is not None:
+        while (work := self.queue.get()) is not None:
             if self.error is not None:
                 continue  # drain: the main thread raises at its next put()
             try:
-                for table, lines in rows.items():
-                    self._copy(table, lines)
-                    if self.progress:
-                        self.progress(len(lines))
+                if isinstance(work, tuple):
+                    self._copy(*work)
+                else:
+                    with self.raw.cursor() as cursor:
+                        for statement in work:
+                            cursor.execute(statement)
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                 self.error = exc
 
@@ -622,19 +650,15 @@ class CopyPipeline:
             with cursor.copy(statement) as copy:
                 for start in range(0, len(lines), COPY_CHUNK_ROWS):
                     copy.write("".join(lines[start : start + COPY_CHUNK_ROWS]))
+        if self.progress:
+            self.progress(len(lines))
 
 
-@dataclass
-class _Deferred:
-    table: str
-    drop: str
-    create: str
-
-
-def _deferrable_maintenance(cursor, table: str) -> list[_Deferred]:
-    """The secondary indexes and foreign keys of `table` that a bulk load may rebuild: not the
-    primary key or unique indexes (they keep duplicates out), not vector indexes (costlier to
-    rebuild than to maintain, and synthetic documents have no embeddings)."""
+def _deferrable_maintenance(cursor, table: str) -> list[tuple[str, str]]:
+    """The secondary indexes and foreign keys of `table` that a bulk load may rebuild, as (drop,
+    create) statements: not the primary key or unique indexes (they keep duplicates out), not
+    vector indexes (costlier to rebuild than to maintain, and synthetic documents have no
+    embeddings)."""
     cursor.execute(
         """
         SELECT 'DROP INDEX ' || i.indexrelid::regclass, pg_get_indexdef(i.indexrelid)
@@ -653,18 +677,20 @@ def _deferrable_maintenance(cursor, table: str) -> list[_Deferred]:
         """,
         [table, table, table, table],
     )
-    return [_Deferred(table, drop, create) for drop, create in cursor.fetchall()]
+    return cursor.fetchall()
 
 
-@contextlib.contextmanager
-def maintenance_deferred(using: str, incoming: dict[str, int]) -> Iterator[list[str]]:
+def drop_deferrable_maintenance(using: str, incoming: dict[str, int]) -> dict[str, list[str]]:
     """For each table that `incoming` rows will at least double: drop its secondary indexes and
-    foreign keys before the load and recreate them after, in the same transaction, so a failure
-    anywhere brings them back with everything else. Building an index once from sorted rows and
-    checking a foreign key with one join beat maintaining both row by row; for small loads onto
-    big tables the opposite holds, and those tables are left alone. Yields the tables deferred.
+    foreign keys, and return the statements that recreate them (table -> statements), to be run
+    in the same transaction once the table is loaded, so a failure anywhere brings them back
+    with everything else. Building an index once from sorted rows and checking a foreign key
+    with one join beat maintaining both row by row; for small loads onto big tables the opposite
+    holds, and those tables are left alone.
 
-    The drops hold ACCESS EXCLUSIVE locks on those tables until the transaction ends."""
+    Foreign keys stay checked at once (SET CONSTRAINTS ALL IMMEDIATE) until the caller runs
+    RESTORE_DEFERRED_CONSTRAINTS; the drops hold ACCESS EXCLUSIVE locks until the transaction
+    ends."""
     with connections[using].cursor() as cursor:
         cursor.execute(
             "SELECT relname, greatest(reltuples, 0)::bigint FROM pg_class "
@@ -673,21 +699,20 @@ def maintenance_deferred(using: str, incoming: dict[str, int]) -> Iterator[list[
         )
         present = dict(cursor.fetchall())
         tables = [t for t, rows in incoming.items() if rows and rows >= present.get(t, 0)]
-        deferred = [d for table in tables for d in _deferrable_maintenance(cursor, table)]
-        if deferred:
+        deferred = {table: _deferrable_maintenance(cursor, table) for table in tables}
+        if any(deferred.values()):
             # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: rows written earlier in
             # this transaction wait for their checks, and ALTER TABLE refuses a table with
-            # pending checks. Run them now; the rest of the transaction defers them again.
+            # pending checks. Run them now, and check the load's rows at once as well.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for item in deferred:
-            cursor.execute(item.drop)
-    yield tables
-    with connections[using].cursor() as cursor:
-        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        for item in deferred:
-            cursor.execute(item.create)
-        if deferred:
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for statements in deferred.values():
+            for drop, _ in statements:
+                cursor.execute(drop)
+    return {table: [create for _, create in statements] for table, statements in deferred.items()}
+
+
+RESTORE_DEFERRED_CONSTRAINTS = "SET CONSTRAINTS ALL DEFERRED"
 
 
 def seed_synthetic_firms(
@@ -699,7 +724,11 @@ def seed_synthetic_firms(
     progress: Callable[[int], None] | None = None,
 ) -> SyntheticResult:
     """Add `count` synthetic firms (skipping those whose VAT id exists) in the caller's
-    transaction. The same seed on the same day gives the same rows, ids included."""
+    transaction. The same seed on the same day gives the same rows, ids included.
+
+    The load goes table group by table group: every firm's parties, then every firm's usage
+    logs, documents and tasks. As soon as a group is in, the rebuild of its indexes is queued
+    behind it, and the server builds them while Python makes the next group's rows."""
     if not 0 <= count <= MAX_FIRMS:
         raise ValueError(f"synthetic firms per run must be between 0 and {MAX_FIRMS:,}")
     result = SyntheticResult()
@@ -722,13 +751,24 @@ def seed_synthetic_firms(
             progress(result.firms_found * rows_per_firm())
         per_firm = {FIRMS.name: 1, **{t.name: generator.counts[k] for k, t in _COUNTED.items()}}
         incoming = {table: rows * len(new) for table, rows in per_firm.items()}
-        with maintenance_deferred(using, incoming):
-            pipeline = CopyPipeline(using, progress)
-            try:
-                for index in new:
-                    pipeline.put(generator.firm_rows(index))
-            finally:
-                pipeline.close()
+        rebuild = drop_deferrable_maintenance(using, incoming)
+        pipeline = LoadPipeline(using, progress)
+        try:
+            firms = []
+            for index in new:
+                firm, rows = generator.parties_rows(index)
+                firms.append(firm)
+                for table, lines in rows.items():
+                    pipeline.copy(table, lines)
+            pipeline.execute([s for t in PARTY_TABLES for s in rebuild.get(t.name, [])])
+            for table in ACTIVITY_TABLES:
+                for firm in firms:
+                    pipeline.copy(table, generator.activity_rows(table, firm))
+                pipeline.execute(rebuild.get(table.name, []))
+            if any(rebuild.values()):
+                pipeline.execute([RESTORE_DEFERRED_CONSTRAINTS])
+        finally:
+            pipeline.close()
         result.firms_created = len(new)
         result.rows = {table: rows for table, rows in incoming.items() if rows}
     return result
