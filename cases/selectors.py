@@ -4,6 +4,7 @@ limited to one firm; and the documents whose embedding is missing or stale."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from django.db import connections, router, transaction
@@ -20,9 +21,15 @@ CASE_SEARCH_THRESHOLD = 0.5
 
 # HNSW candidate list per search (pgvector's default is 40); bench/search.py shows the recall.
 HNSW_EF_SEARCH = 100
+# pgvector's largest ef_search.
+HNSW_MAX_EF_SEARCH = 1000
 # With a firm filter the index is scanned again until enough of that firm's documents are
 # found (pgvector 0.8 iterative scans), up to this many index tuples.
 HNSW_MAX_SCAN_TUPLES = 40000
+# A firm with at most this many documents (the planner's estimate) is searched exactly: its
+# documents are read through documents.firm_id and every distance is computed, which is exact
+# and at this size cheaper than an HNSW scan that must pass over ~99% of what it finds.
+EXACT_SEARCH_MAX_DOCUMENTS = 2000
 
 SEARCH_CASES_SQL = """
 WITH matches AS (
@@ -88,54 +95,104 @@ def similar_documents(
 
     `query` is a Document (which is itself left out), a 1536-dimensional vector, or a text
     (embedded with the configured embedder). Each document carries `distance` (0 = same
-    direction, 2 = opposite). With `firm`, only documents of that firm's cases: the HNSW index is
-    scanned iteratively until `limit` of them are found, so a filter does not cost recall.
+    direction, 2 = opposite). With `firm`, only that firm's documents: a small firm's are all
+    compared (exact), a larger firm's are found through the HNSW index with a candidate list
+    widened in proportion to how rare the firm's documents are, scanned iteratively until
+    `limit` of them are found, so the filter does not cost recall.
     """
     if limit <= 0:
         return []
     vector, exclude_id = _query_vector(query)
-    conditions = ["d.content_embedding IS NOT NULL"]
     params: dict = {"vector": Vector(vector).to_text(), "limit": limit}
+    conditions = ["d.content_embedding IS NOT NULL"]
     if exclude_id is not None:
         conditions.append("d.id <> %(exclude)s")
         params["exclude"] = exclude_id
     if firm is not None:
-        # The firm's case ids are computed once (an InitPlan), then checked per index tuple.
-        conditions.append("d.case_id = ANY (ARRAY(SELECT id FROM cases WHERE firm_id = %(firm)s))")
+        conditions.append("d.firm_id = %(firm)s")
         params["firm"] = firm.pk
-    columns = ", ".join(
+    using = router.db_for_read(Document)
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        settings = {"hnsw.ef_search": max(HNSW_EF_SEARCH, limit), "hnsw.iterative_scan": "off"}
+        nearest = NEAREST_BY_INDEX_SQL
+        if firm is not None:
+            documents, firm_documents = _estimated_documents(cursor, firm)
+            if firm_documents <= EXACT_SEARCH_MAX_DOCUMENTS:
+                nearest = NEAREST_EXACT_SQL
+            else:
+                share = firm_documents / max(documents, firm_documents)
+                settings = {
+                    "hnsw.ef_search": min(
+                        HNSW_MAX_EF_SEARCH, max(HNSW_EF_SEARCH, round(limit / share))
+                    ),
+                    "hnsw.iterative_scan": "relaxed_order",
+                    "hnsw.max_scan_tuples": HNSW_MAX_SCAN_TUPLES,
+                    # The firm's documents could also be read through documents.firm_id and
+                    # sorted; the planner may price that below the HNSW scan, which is faster.
+                    "enable_sort": "off",
+                }
+        cursor.execute(
+            "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
+            [str(x) for item in settings.items() for x in item],
+        )
+        sql = DOCUMENTS_BY_DISTANCE_SQL.format(
+            nearest=nearest.format(conditions=" AND ".join(conditions)), columns=_document_columns()
+        )
+        return list(Document.objects.using(using).raw(sql, params))
+
+
+# The nearest documents through the HNSW index. With the iterative scan's relaxed_order a few rows
+# may come out of order: the materialized CTE takes the first `limit` and the outer query puts
+# them in exact order (pgvector docs).
+NEAREST_BY_INDEX_SQL = """
+    SELECT d.id, d.content_embedding <=> %(vector)s::vector AS distance
+    FROM documents d
+    WHERE {conditions}
+    ORDER BY d.content_embedding <=> %(vector)s::vector
+    LIMIT %(limit)s
+"""
+
+# The nearest documents by computing every distance: the documents are read through an index on
+# the filter (documents.firm_id) into the materialized CTE, which the HNSW index cannot serve.
+NEAREST_EXACT_SQL = """
+    WITH candidates AS MATERIALIZED (
+        SELECT d.id, d.content_embedding
+        FROM documents d
+        WHERE {conditions}
+    )
+    SELECT id, content_embedding <=> %(vector)s::vector AS distance
+    FROM candidates
+    ORDER BY distance
+    LIMIT %(limit)s
+"""
+
+DOCUMENTS_BY_DISTANCE_SQL = """
+    WITH nearest AS MATERIALIZED ({nearest})
+    SELECT {columns}, nearest.distance
+    FROM nearest JOIN documents d ON d.id = nearest.id
+    ORDER BY nearest.distance, d.id
+"""
+
+
+def _document_columns() -> str:
+    """The columns of a Document but the embedding (results do not need 6 kB each)."""
+    return ", ".join(
         f"d.{field.column}"
         for field in Document._meta.concrete_fields
         if field.name != "content_embedding"
     )
-    # relaxed_order lets the iterative scan return a few rows out of order; the materialized
-    # CTE takes the nearest `limit` and the outer query puts them in exact order (pgvector docs).
-    sql = f"""
-        WITH nearest AS MATERIALIZED (
-            SELECT d.id, d.content_embedding <=> %(vector)s::vector AS distance
-            FROM documents d
-            WHERE {" AND ".join(conditions)}
-            ORDER BY d.content_embedding <=> %(vector)s::vector
-            LIMIT %(limit)s
-        )
-        SELECT {columns}, nearest.distance
-        FROM nearest JOIN documents d ON d.id = nearest.id
-        ORDER BY nearest.distance, d.id
-    """
-    using = router.db_for_read(Document)
-    with transaction.atomic(using=using):
-        with connections[using].cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true),"
-                " set_config('hnsw.iterative_scan', %s, true),"
-                " set_config('hnsw.max_scan_tuples', %s, true)",
-                [
-                    str(max(HNSW_EF_SEARCH, limit)),
-                    "relaxed_order" if firm is not None else "off",
-                    str(HNSW_MAX_SCAN_TUPLES),
-                ],
-            )
-        return list(Document.objects.using(using).raw(sql, params))
+
+
+def _estimated_documents(cursor, firm: Firm) -> tuple[float, float]:
+    """The planner's estimates of all documents and of `firm`'s: no rows are read or counted."""
+    estimates = []
+    for condition, params in (("true", []), ("firm_id = %s", [firm.pk])):
+        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM documents WHERE {condition}", params)
+        plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        estimates.append(plan[0]["Plan"]["Plan Rows"])
+    return estimates[0], estimates[1]
 
 
 def _query_vector(query: DocumentQuery) -> tuple[list[float], object | None]:
