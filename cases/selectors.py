@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.db import connections, router, transaction
 from django.db.models import F, Q, QuerySet
@@ -113,32 +114,52 @@ def similar_documents(
         params["firm"] = firm.pk
     using = router.db_for_read(Document)
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        settings = {"hnsw.ef_search": max(HNSW_EF_SEARCH, limit), "hnsw.iterative_scan": "off"}
-        nearest = NEAREST_BY_INDEX_SQL
-        if firm is not None:
-            documents, firm_documents = _estimated_documents(cursor, firm)
-            if firm_documents <= EXACT_SEARCH_MAX_DOCUMENTS:
-                nearest = NEAREST_EXACT_SQL
-            else:
-                share = firm_documents / max(documents, firm_documents)
-                settings = {
-                    "hnsw.ef_search": min(
-                        HNSW_MAX_EF_SEARCH, max(HNSW_EF_SEARCH, round(limit / share))
-                    ),
-                    "hnsw.iterative_scan": "relaxed_order",
-                    "hnsw.max_scan_tuples": HNSW_MAX_SCAN_TUPLES,
-                    # The firm's documents could also be read through documents.firm_id and
-                    # sorted; the planner may price that below the HNSW scan, which is faster.
-                    "enable_sort": "off",
-                }
-        cursor.execute(
-            "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
-            [str(x) for item in settings.items() for x in item],
-        )
+        strategy = search_strategy(cursor, firm, limit)
+        if strategy.settings:
+            cursor.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in strategy.settings),
+                [str(x) for item in strategy.settings.items() for x in item],
+            )
+        nearest = NEAREST_EXACT_SQL if strategy.exact else NEAREST_BY_INDEX_SQL
         sql = DOCUMENTS_BY_DISTANCE_SQL.format(
             nearest=nearest.format(conditions=" AND ".join(conditions)), columns=_document_columns()
         )
         return list(Document.objects.using(using).raw(sql, params))
+
+
+@dataclass(frozen=True)
+class SearchStrategy:
+    """How similar_documents finds the nearest: every distance computed (`exact`) or through the
+    HNSW index, and the settings for its transaction."""
+
+    exact: bool
+    settings: dict[str, object] = field(default_factory=dict)
+
+
+def search_strategy(cursor, firm: Firm | None, limit: int) -> SearchStrategy:
+    """The strategy for a search of `limit` documents, of `firm` or of all firms."""
+    if firm is None:
+        return SearchStrategy(
+            exact=False,
+            settings={"hnsw.ef_search": max(HNSW_EF_SEARCH, limit), "hnsw.iterative_scan": "off"},
+        )
+    documents, firm_documents = _estimated_documents(cursor, firm)
+    if firm_documents <= EXACT_SEARCH_MAX_DOCUMENTS:
+        return SearchStrategy(exact=True)
+    # The candidate list holds about `limit` of the firm's documents.
+    share = firm_documents / max(documents, firm_documents)
+    ef_search = min(HNSW_MAX_EF_SEARCH, max(HNSW_EF_SEARCH, round(limit / share)))
+    return SearchStrategy(
+        exact=False,
+        settings={
+            "hnsw.ef_search": ef_search,
+            "hnsw.iterative_scan": "relaxed_order",
+            "hnsw.max_scan_tuples": HNSW_MAX_SCAN_TUPLES,
+            # The firm's documents could also be read through documents.firm_id and sorted; the
+            # planner may price that below the HNSW scan, which is the faster at this size.
+            "enable_sort": "off",
+        },
+    )
 
 
 # The nearest documents through the HNSW index. With the iterative scan's relaxed_order a few rows
