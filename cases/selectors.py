@@ -34,29 +34,41 @@ EXACT_SEARCH_MAX_DOCUMENTS = 2000
 
 SEARCH_CASES_SQL = """
 WITH matches AS (
-    -- each branch is served by its own GIN trigram index
-    SELECT id FROM cases WHERE %(query)s <%% title
-    UNION
-    SELECT id FROM cases WHERE %(query)s <%% case_number
-    UNION
-    SELECT cases.id
-    FROM cases JOIN clients ON clients.id = cases.client_id
+    -- Each branch is served by its own GIN trigram index and scores the field it matched. A
+    -- case's score, the best word similarity of its three fields, is the best of the fields that
+    -- matched: one that did not is below the threshold, so below any that did. Scoring here
+    -- saves joining every match to cases and clients again.
+    SELECT cases.id, word_similarity(%(query)s, cases.title) AS score, cases.title,
+           cases.opened_date, cases.firm_id
+    FROM cases
+    WHERE %(query)s <%% cases.title
+    UNION ALL
+    SELECT cases.id, word_similarity(%(query)s, cases.case_number), cases.title,
+           cases.opened_date, cases.firm_id
+    FROM cases
+    WHERE %(query)s <%% cases.case_number
+    UNION ALL
+    SELECT cases.id, word_similarity(%(query)s, clients.name), cases.title, cases.opened_date,
+           cases.firm_id
+    FROM clients JOIN cases ON cases.client_id = clients.id
     WHERE %(query)s <%% clients.name
+),
+best AS (
+    -- title and opened_date are the same in every row of a case
+    SELECT id, max(score) AS score, similarity(%(query)s, min(title)) AS title_similarity,
+           max(opened_date) AS opened_date
+    FROM matches
+    {firm_filter}
+    GROUP BY id
+    ORDER BY score DESC, title_similarity DESC, opened_date DESC
+    LIMIT %(limit)s
 )
-SELECT
-    cases.*,
-    clients.name AS client_name,
-    greatest(
-        word_similarity(%(query)s, cases.title),
-        word_similarity(%(query)s, cases.case_number),
-        word_similarity(%(query)s, clients.name)
-    ) AS score
-FROM matches
-JOIN cases ON cases.id = matches.id
+-- Only the best `limit` cases are read in full.
+SELECT cases.*, clients.name AS client_name, best.score
+FROM best
+JOIN cases ON cases.id = best.id
 JOIN clients ON clients.id = cases.client_id
-{firm_filter}
-ORDER BY score DESC, similarity(%(query)s, cases.title) DESC, cases.opened_date DESC
-LIMIT %(limit)s
+ORDER BY best.score DESC, best.title_similarity DESC, best.opened_date DESC
 """
 
 
@@ -73,7 +85,7 @@ def search_cases(query: str, *, firm: Firm | None = None, limit: int = 20) -> li
     params = {"query": query, "limit": limit}
     firm_filter = ""
     if firm is not None:
-        firm_filter = "WHERE cases.firm_id = %(firm)s"
+        firm_filter = "WHERE firm_id = %(firm)s"
         params["firm"] = firm.pk
     using = router.db_for_read(Case)
     with transaction.atomic(using=using):
