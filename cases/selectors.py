@@ -27,10 +27,11 @@ HNSW_MAX_EF_SEARCH = 1000
 # With a firm filter the index is scanned again until enough of that firm's documents are
 # found (pgvector 0.8 iterative scans), up to this many index tuples.
 HNSW_MAX_SCAN_TUPLES = 40000
-# A firm with at most this many documents (the planner's estimate) is searched exactly: its
-# documents are read through documents.firm_id and every distance is computed, which is exact
-# and at this size cheaper than an HNSW scan that must pass over ~99% of what it finds.
-EXACT_SEARCH_MAX_DOCUMENTS = 2000
+# What one entry of the HNSW candidate list (ef_search) costs, in documents compared exactly
+# (reading a document's 6 kB vector and computing its distance): about 11 on the bench machine
+# (bench/search.py: 8 ms for ef_search 100 and 7 us per document). A firm's search compares all
+# its documents when that is cheaper than the candidate list the index would need.
+HNSW_CANDIDATE_COST = 11
 
 SEARCH_CASES_SQL = """
 WITH matches AS (
@@ -108,10 +109,10 @@ def similar_documents(
 
     `query` is a Document (which is itself left out), a 1536-dimensional vector, or a text
     (embedded with the configured embedder). Each document carries `distance` (0 = same
-    direction, 2 = opposite). With `firm`, only that firm's documents: a small firm's are all
-    compared (exact), a larger firm's are found through the HNSW index with a candidate list
-    widened in proportion to how rare the firm's documents are, scanned iteratively until
-    `limit` of them are found, so the filter does not cost recall.
+    direction, 2 = opposite). With `firm`, only that firm's documents: through the HNSW index
+    with a candidate list widened in proportion to how rare the firm's documents are, scanned
+    iteratively until `limit` of them are found, or, when comparing all of the firm's documents
+    costs less than that list (a small firm, or a firm's small share), exactly.
     """
     if limit <= 0:
         return []
@@ -156,15 +157,15 @@ def search_strategy(cursor, firm: Firm | None, limit: int) -> SearchStrategy:
             settings={"hnsw.ef_search": max(HNSW_EF_SEARCH, limit), "hnsw.iterative_scan": "off"},
         )
     documents, firm_documents = _estimated_documents(cursor, firm)
-    if firm_documents <= EXACT_SEARCH_MAX_DOCUMENTS:
-        return SearchStrategy(exact=True)
     # The candidate list holds about `limit` of the firm's documents.
-    share = firm_documents / max(documents, firm_documents)
-    ef_search = min(HNSW_MAX_EF_SEARCH, max(HNSW_EF_SEARCH, round(limit / share)))
+    share = firm_documents / max(documents, firm_documents, 1)
+    ef_search = max(HNSW_EF_SEARCH, round(limit / share)) if share else HNSW_MAX_EF_SEARCH
+    if firm_documents <= HNSW_CANDIDATE_COST * ef_search:
+        return SearchStrategy(exact=True)
     return SearchStrategy(
         exact=False,
         settings={
-            "hnsw.ef_search": ef_search,
+            "hnsw.ef_search": min(ef_search, HNSW_MAX_EF_SEARCH),
             "hnsw.iterative_scan": "relaxed_order",
             "hnsw.max_scan_tuples": HNSW_MAX_SCAN_TUPLES,
             # The firm's documents could also be read through documents.firm_id and sorted; the

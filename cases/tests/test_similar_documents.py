@@ -65,9 +65,10 @@ def test_a_document_query_leaves_the_document_itself_out(vector_documents):
 @pytest.fixture(params=["exact", "index"])
 def search_path(request, monkeypatch):
     """A firm's search compares all its documents (a small firm) or goes through the HNSW index
-    (a larger one); which is chosen by the planner's estimate of the firm's documents."""
-    threshold = 10**9 if request.param == "exact" else -1
-    monkeypatch.setattr(selectors, "EXACT_SEARCH_MAX_DOCUMENTS", threshold)
+    (a larger one); which is chosen by comparing the planner's estimate of the firm's documents
+    with the HNSW candidate list their share would need, priced by HNSW_CANDIDATE_COST."""
+    cost = 10**9 if request.param == "exact" else 0
+    monkeypatch.setattr(selectors, "HNSW_CANDIDATE_COST", cost)
     return request.param
 
 
