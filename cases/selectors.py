@@ -5,7 +5,8 @@ limited to one firm; and the documents whose embedding is missing or stale."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connections, router, transaction
@@ -89,13 +90,8 @@ def search_cases(query: str, *, firm: Firm | None = None, limit: int = 20) -> li
         firm_filter = "WHERE firm_id = %(firm)s"
         params["firm"] = firm.pk
     using = router.db_for_read(Case)
-    with transaction.atomic(using=using):
-        with connections[using].cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-                [str(CASE_SEARCH_THRESHOLD)],
-            )
-        sql = SEARCH_CASES_SQL.format(firm_filter=firm_filter)
+    sql = SEARCH_CASES_SQL.format(firm_filter=firm_filter)
+    with _query_settings(using, {"pg_trgm.word_similarity_threshold": CASE_SEARCH_THRESHOLD}):
         return list(Case.objects.using(using).raw(sql, params))
 
 
@@ -126,18 +122,49 @@ def similar_documents(
         conditions.append("d.firm_id = %(firm)s")
         params["firm"] = firm.pk
     using = router.db_for_read(Document)
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+    with connections[using].cursor() as cursor:
         strategy = search_strategy(cursor, firm, limit)
-        if strategy.settings:
-            cursor.execute(
-                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in strategy.settings),
-                [str(x) for item in strategy.settings.items() for x in item],
-            )
-        nearest = NEAREST_EXACT_SQL if strategy.exact else NEAREST_BY_INDEX_SQL
-        sql = DOCUMENTS_BY_DISTANCE_SQL.format(
-            nearest=nearest.format(conditions=" AND ".join(conditions)), columns=_document_columns()
-        )
+    nearest = NEAREST_EXACT_SQL if strategy.exact else NEAREST_BY_INDEX_SQL
+    sql = DOCUMENTS_BY_DISTANCE_SQL.format(
+        nearest=nearest.format(conditions=" AND ".join(conditions)), columns=_document_columns()
+    )
+    with _query_settings(using, strategy.settings):
         return list(Document.objects.using(using).raw(sql, params))
+
+
+@contextmanager
+def _query_settings(using: str, settings: dict[str, object]) -> Iterator[None]:
+    """A transaction, or a savepoint in the caller's, in which `settings` hold (SET LOCAL).
+
+    In a caller's transaction they are put back afterwards: a released savepoint keeps SET LOCAL
+    values until the whole transaction ends, and e.g. enable_sort = off must not reach the
+    caller's next queries. After an error the savepoint's rollback undoes them.
+    """
+    connection = connections[using]
+    nested = connection.in_atomic_block
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        previous = _set_local(cursor, settings)
+        yield
+        if nested:
+            _set_local(cursor, previous)
+
+
+def _set_local(cursor, settings: dict[str, object]) -> dict[str, str]:
+    """SET LOCAL each of `settings` in one statement; returns the values they had (those set)."""
+    if not settings:
+        return {}
+    names = list(settings)
+    # The materialized CTE reads the current values before any set_config of the outer query.
+    cursor.execute(
+        "WITH previous AS MATERIALIZED (SELECT "
+        + ", ".join(f"current_setting(%s, true) AS p{i}" for i in range(len(names)))
+        + ") SELECT previous.*, "
+        + ", ".join("set_config(%s, %s, true)" for _ in names)
+        + " FROM previous",
+        [*names, *(x for name in names for x in (name, str(settings[name])))],
+    )
+    values = cursor.fetchone()[: len(names)]
+    return {name: value for name, value in zip(names, values, strict=True) if value is not None}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import math
 import random
 
 import pytest
+from django.db import connection
 
 from cases import selectors
 from cases.embeddings import HashingEmbedder
@@ -138,3 +139,22 @@ def test_a_firm_search_reads_the_path_it_chose(vector_documents, firm_b, search_
     else:
         assert "idx_documents_embedding_hnsw" not in plan, plan
         assert "documents_firm_id" in plan, plan
+
+
+def settings_now(names):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join("current_setting(%s, true)" for _ in names), list(names)
+        )
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def test_the_search_settings_end_with_the_search(vector_documents, firm_b, search_path):
+    """Inside a caller's transaction (as in every test) the settings the search made for itself,
+    enable_sort = off among them, are put back for the caller's next queries."""
+    names = ("enable_sort", "hnsw.ef_search", "hnsw.iterative_scan", "hnsw.max_scan_tuples")
+    selectors.similar_documents(random_vectors(1, seed=1)[0])  # pgvector's settings exist now
+    before = settings_now(names)
+    assert selectors.similar_documents(random_vectors(1, seed=2)[0], firm=firm_b)
+    assert settings_now(names) == before
+    assert before["enable_sort"] == "on"
