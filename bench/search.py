@@ -4,12 +4,14 @@ Loads a scratch database (COPY) with 1,000,000 cases and 100,000 documents whose
 random unit vectors in clusters, builds the search indexes after the load, and measures through
 the real selectors:
 
-- similar_documents: p50/p95 latency and recall@10 against an exact scan made in the same run,
-  without and with a firm filter, next to the exact scan's own latency and an ef_search sweep;
+- similar_documents: p50/p95 latency and recall@10 against an exact scan made in the same run
+  (a sequential scan computing every distance), next to that scan's own latency: without a firm
+  filter (also at other ef_search values) and for firms with ~10%, ~3% and ~1% of the documents,
+  naming the path the app chose for each (HNSW or exact);
 - search_cases: p50/p95 latency of misspelled queries with the trigram indexes, against the
   same queries with the indexes dropped (inside a transaction that is rolled back).
 
-    python bench/search.py                  # the full size (takes ~15 minutes)
+    python bench/search.py                  # the full size (7-15 minutes)
     python bench/search.py --quick          # 5,000 documents and 50,000 cases, for a check
 
 The scratch database (default bench_search) is created on the project's server (embedded unless
