@@ -9,7 +9,8 @@ the real selectors:
   filter (also at other ef_search values) and for firms with ~10%, ~3% and ~1% of the documents,
   naming the path the app chose for each (HNSW or exact);
 - search_cases: p50/p95 latency of misspelled queries with the trigram indexes, against the
-  same queries with the indexes dropped (inside a transaction that is rolled back).
+  same queries with the indexes dropped (inside a transaction that is rolled back); also
+  limited to the firms with ~10% and ~1% of the cases.
 
     python bench/search.py                  # the full size (7-15 minutes)
     python bench/search.py --quick          # 5,000 documents and 50,000 cases, for a check
@@ -453,7 +454,9 @@ def case_queries(n: int, seed: int) -> list[tuple[str, str, str]]:
     return queries
 
 
-def measure_fuzzy(queries, baseline_queries: int) -> list[dict]:
+def measure_fuzzy(queries, baseline_queries: int, firms: dict) -> list[dict]:
+    """search_cases as the app calls it: all firms (with the trigram indexes, and without them
+    for the first `baseline_queries`), per kind of query, and limited to each of `firms`."""
     rows = []
     for v in queries[:20]:  # warm-up
         selectors.search_cases(v[1])
@@ -488,6 +491,19 @@ def measure_fuzzy(queries, baseline_queries: int) -> list[dict]:
         rows.append(
             {
                 "queries": kind,
+                "n": len(values),
+                "p50": percentile(values, 50),
+                "p95": percentile(values, 95),
+            }
+        )
+    for label, firm_id in firms.items():
+        firm = Firm(pk=firm_id)
+        values = [
+            timed(lambda q=q, f=firm: selectors.search_cases(q, firm=f))[0] for _, q, _ in queries
+        ]
+        rows.append(
+            {
+                "queries": f"all, {label}",
                 "n": len(values),
                 "p50": percentile(values, 50),
                 "p95": percentile(values, 95),
@@ -590,7 +606,17 @@ def main() -> None:
         }
         semantic = measure_semantic(vectors, args.recall_queries, firms)
         queries = case_queries(args.queries, args.seed)
-        fuzzy = measure_fuzzy(queries, args.baseline_queries)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT firm_id, count(*) FROM cases WHERE firm_id = ANY(%s) GROUP BY firm_id",
+                [[data["big_firm"], data["small_firm"]]],
+            )
+            firm_cases = dict(cursor.fetchall())
+        case_firms = {
+            f"firm of {firm_cases.get(data[key], 0):,}": data[key]
+            for key in ("big_firm", "small_firm")
+        }
+        fuzzy = measure_fuzzy(queries, args.baseline_queries, case_firms)
         plan = fuzzy_plan(next(q for kind, q, _ in queries if kind == "title words"))
     finally:
         if not args.keep:
@@ -617,7 +643,7 @@ def main() -> None:
         f"indexes: first {args.baseline_queries} queries):"
     )
     print(
-        f"{'queries':<18}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'found':>8}"
+        f"{'queries':<26}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'found':>8}"
         f"{'no-index p50':>14}{'no-index p95':>14}{'speed-up p95':>14}"
     )
     for row in fuzzy:
@@ -627,7 +653,7 @@ def main() -> None:
                 f"{row['found']:>8.0%}{row['no_index_p50']:>14.0f}{row['no_index_p95']:>14.0f}"
                 f"{row['no_index_p95'] / row['p95']:>13.0f}x"
             )
-        print(f"{row['queries']:<18}{row['n']:>5}{row['p50']:>9.1f}{row['p95']:>9.1f}{extra}")
+        print(f"{row['queries']:<26}{row['n']:>5}{row['p50']:>9.1f}{row['p95']:>9.1f}{extra}")
     print()
     print("plan of a title query:")
     print(plan)
