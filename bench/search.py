@@ -4,12 +4,15 @@ Loads a scratch database (COPY) with 1,000,000 cases and 100,000 documents whose
 random unit vectors in clusters, builds the search indexes after the load, and measures through
 the real selectors:
 
-- similar_documents: p50/p95 latency and recall@10 against an exact scan made in the same run,
-  without and with a firm filter, next to the exact scan's own latency and an ef_search sweep;
+- similar_documents: p50/p95 latency and recall@10 against an exact scan made in the same run
+  (a sequential scan computing every distance), next to that scan's own latency: without a firm
+  filter (also at other ef_search values) and for firms with ~10%, ~3% and ~1% of the documents,
+  naming the path the app chose for each (HNSW or exact);
 - search_cases: p50/p95 latency of misspelled queries with the trigram indexes, against the
-  same queries with the indexes dropped (inside a transaction that is rolled back).
+  same queries with the indexes dropped (inside a transaction that is rolled back); also
+  limited to the firms with ~10% and ~1% of the cases.
 
-    python bench/search.py                  # the full size (takes ~15 minutes)
+    python bench/search.py                  # the full size (7-15 minutes)
     python bench/search.py --quick          # 5,000 documents and 50,000 cases, for a check
 
 The scratch database (default bench_search) is created on the project's server (embedded unless
@@ -166,9 +169,10 @@ def load(params: dict, *, n_cases: int, n_documents: int, n_firms: int, seed: in
     """COPY firms, users, clients, cases and document rows; vectors are made by the server."""
     rng = random.Random(seed)
     names = party_names(rng, max(2000, n_cases // 50))
-    # Firm sizes: one firm holds ~10% of the cases, one ~1%, the rest share the remainder.
+    # Firm sizes: one firm holds ~10% of the cases, one ~1% (searched exactly), one ~3% (the
+    # smallest kind searched through the index), the rest share the remainder.
     firm_ids = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(n_firms)]
-    firm_weights = [10.0, 1.0] + [89.0 / (n_firms - 2)] * (n_firms - 2)
+    firm_weights = [10.0, 1.0, 3.0] + [86.0 / (n_firms - 3)] * (n_firms - 3)
     users_by_firm = {f: [uuid.UUID(int=rng.getrandbits(128)) for _ in range(5)] for f in firm_ids}
     n_clients = max(100, n_cases // 10)
     client_firms = rng.choices(firm_ids, firm_weights, k=n_clients)
@@ -255,6 +259,7 @@ def load(params: dict, *, n_cases: int, n_documents: int, n_firms: int, seed: in
     return {
         "big_firm": firm_ids[0],
         "small_firm": firm_ids[1],
+        "medium_firm": firm_ids[2],
         "client_names": client_names,
     }
 
@@ -336,15 +341,17 @@ def timed(call) -> tuple[float, object]:
 
 
 def exact_neighbours(vector: str, firm_id, k: int = 10) -> tuple[float, list]:
-    """The true nearest documents (a sequential scan and sort), and how long that took."""
+    """The true nearest documents (a sequential scan computing every distance, and a sort), and
+    how long that took: the baseline."""
     firm_filter = ""
     params: list = [vector]
     if firm_id is not None:
-        firm_filter = "AND case_id IN (SELECT id FROM cases WHERE firm_id = %s)"
+        firm_filter = "AND firm_id = %s"
         params.append(firm_id)
     params += [vector, k]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute("SET LOCAL statement_timeout = 0")
         started = time.perf_counter()
         cursor.execute(
@@ -357,16 +364,26 @@ def exact_neighbours(vector: str, firm_id, k: int = 10) -> tuple[float, list]:
     return (time.perf_counter() - started) * 1000, [row[0] for row in rows]
 
 
+def strategy_label(firm: Firm | None) -> str:
+    """How similar_documents searches for `firm` (cases.selectors.search_strategy)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        strategy = selectors.search_strategy(cursor, firm, 10)
+    if strategy.exact:
+        return "exact (firm_id index)"
+    iterative = " iterative" if strategy.settings["hnsw.iterative_scan"] != "off" else ""
+    return f"HNSW ef {strategy.settings['hnsw.ef_search']}{iterative}"
+
+
 def measure_semantic(queries: list[str], recall_queries: int, firms: dict) -> list[dict]:
-    """similar_documents (as the app calls it) per firm filter and ef_search, with recall."""
+    """similar_documents (as the app calls it) without and with a firm filter, with recall
+    against the exact scan; without a filter also at other ef_search values."""
     rows = []
     for label, firm_id in [("all firms", None), *firms.items()]:
         firm = Firm(pk=firm_id) if firm_id else None
-        truth_queries = queries[:recall_queries]
-        exact = [exact_neighbours(to_text(v), firm_id) for v in truth_queries]
+        exact = [exact_neighbours(to_text(v), firm_id) for v in queries[:recall_queries]]
         truth = [set(ids) for _, ids in exact]
         exact_ms = [ms for ms, _ in exact]
-        for ef in EF_SWEEP:
+        for ef in EF_SWEEP if firm is None else [DEFAULT_EF]:
             selectors.HNSW_EF_SEARCH = ef
             for v in queries[:20]:  # warm-up
                 selectors.similar_documents(v, firm=firm)
@@ -380,14 +397,15 @@ def measure_semantic(queries: list[str], recall_queries: int, firms: dict) -> li
             rows.append(
                 {
                     "filter": label,
-                    "ef_search": ef,
+                    "path": strategy_label(firm) + (" (app)" if ef == DEFAULT_EF else ""),
                     "recall@10": statistics.mean(hits),
                     "p50": percentile(latencies, 50),
                     "p95": percentile(latencies, 95),
                     "exact_p50": percentile(exact_ms, 50),
+                    "exact_p95": percentile(exact_ms, 95),
                 }
             )
-    selectors.HNSW_EF_SEARCH = DEFAULT_EF
+        selectors.HNSW_EF_SEARCH = DEFAULT_EF
     return rows
 
 
@@ -436,7 +454,9 @@ def case_queries(n: int, seed: int) -> list[tuple[str, str, str]]:
     return queries
 
 
-def measure_fuzzy(queries, baseline_queries: int) -> list[dict]:
+def measure_fuzzy(queries, baseline_queries: int, firms: dict) -> list[dict]:
+    """search_cases as the app calls it: all firms (with the trigram indexes, and without them
+    for the first `baseline_queries`), per kind of query, and limited to each of `firms`."""
     rows = []
     for v in queries[:20]:  # warm-up
         selectors.search_cases(v[1])
@@ -471,6 +491,19 @@ def measure_fuzzy(queries, baseline_queries: int) -> list[dict]:
         rows.append(
             {
                 "queries": kind,
+                "n": len(values),
+                "p50": percentile(values, 50),
+                "p95": percentile(values, 95),
+            }
+        )
+    for label, firm_id in firms.items():
+        firm = Firm(pk=firm_id)
+        values = [
+            timed(lambda q=q, f=firm: selectors.search_cases(q, firm=f))[0] for _, q, _ in queries
+        ]
+        rows.append(
+            {
+                "queries": f"all, {label}",
                 "n": len(values),
                 "p50": percentile(values, 50),
                 "p95": percentile(values, 95),
@@ -563,18 +596,27 @@ def main() -> None:
             cursor.execute("SELECT v FROM bench_queries ORDER BY q LIMIT %s", [args.queries])
             vectors = [[float(x) for x in row[0].strip("[]").split(",")] for row in cursor]
             cursor.execute(
-                "SELECT f.id, count(*) FROM documents d JOIN cases c ON c.id = d.case_id "
-                "JOIN firms f ON f.id = c.firm_id WHERE f.id = ANY(%s) GROUP BY f.id",
-                [[data["big_firm"], data["small_firm"]]],
+                "SELECT firm_id, count(*) FROM documents WHERE firm_id = ANY(%s) GROUP BY firm_id",
+                [[data["big_firm"], data["medium_firm"], data["small_firm"]]],
             )
             firm_docs = dict(cursor.fetchall())
         firms = {
-            f"firm with {firm_docs.get(data['big_firm'], 0):,} docs": data["big_firm"],
-            f"firm with {firm_docs.get(data['small_firm'], 0):,} docs": data["small_firm"],
+            f"firm with {firm_docs.get(data[key], 0):,} docs": data[key]
+            for key in ("big_firm", "medium_firm", "small_firm")
         }
         semantic = measure_semantic(vectors, args.recall_queries, firms)
         queries = case_queries(args.queries, args.seed)
-        fuzzy = measure_fuzzy(queries, args.baseline_queries)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT firm_id, count(*) FROM cases WHERE firm_id = ANY(%s) GROUP BY firm_id",
+                [[data["big_firm"], data["small_firm"]]],
+            )
+            firm_cases = dict(cursor.fetchall())
+        case_firms = {
+            f"firm of {firm_cases.get(data[key], 0):,}": data[key]
+            for key in ("big_firm", "small_firm")
+        }
+        fuzzy = measure_fuzzy(queries, args.baseline_queries, case_firms)
         plan = fuzzy_plan(next(q for kind, q, _ in queries if kind == "title words"))
     finally:
         if not args.keep:
@@ -586,14 +628,14 @@ def main() -> None:
         f"over {args.recall_queries}; the app's ef_search is {DEFAULT_EF}):"
     )
     print(
-        f"{'filter':<24}{'ef_search':>10}{'recall@10':>11}{'p50 ms':>9}{'p95 ms':>9}"
-        f"{'exact p50 ms':>14}{'speed-up':>10}"
+        f"{'filter':<24}{'path':<34}{'recall@10':>10}{'p50 ms':>9}{'p95 ms':>9}"
+        f"{'exact p50':>11}{'exact p95':>11}{'speed-up p95':>14}"
     )
     for row in semantic:
         print(
-            f"{row['filter']:<24}{row['ef_search']:>10}{row['recall@10']:>11.3f}"
-            f"{row['p50']:>9.1f}{row['p95']:>9.1f}{row['exact_p50']:>14.0f}"
-            f"{row['exact_p50'] / row['p50']:>9.0f}x"
+            f"{row['filter']:<24}{row['path']:<34}{row['recall@10']:>10.3f}"
+            f"{row['p50']:>9.1f}{row['p95']:>9.1f}{row['exact_p50']:>11.0f}"
+            f"{row['exact_p95']:>11.0f}{row['exact_p95'] / row['p95']:>13.0f}x"
         )
     print()
     print(
@@ -601,7 +643,7 @@ def main() -> None:
         f"indexes: first {args.baseline_queries} queries):"
     )
     print(
-        f"{'queries':<18}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'found':>8}"
+        f"{'queries':<26}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'found':>8}"
         f"{'no-index p50':>14}{'no-index p95':>14}{'speed-up p95':>14}"
     )
     for row in fuzzy:
@@ -611,7 +653,7 @@ def main() -> None:
                 f"{row['found']:>8.0%}{row['no_index_p50']:>14.0f}{row['no_index_p95']:>14.0f}"
                 f"{row['no_index_p95'] / row['p95']:>13.0f}x"
             )
-        print(f"{row['queries']:<18}{row['n']:>5}{row['p50']:>9.1f}{row['p95']:>9.1f}{extra}")
+        print(f"{row['queries']:<26}{row['n']:>5}{row['p50']:>9.1f}{row['p95']:>9.1f}{extra}")
     print()
     print("plan of a title query:")
     print(plan)

@@ -314,6 +314,19 @@ class DocumentStatus(models.TextChoices):
 
 class Document(UUIDPrimaryKey):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
+    # The firm of the case, copied by the database (triggers of migration cases.0004) so that a
+    # firm's semantic search filters and reads the documents table alone: the HNSW scan checks it
+    # per index tuple, and a small firm's documents are read through its index. The NULL default
+    # makes Django leave the column to the trigger on INSERT and read the value back (RETURNING).
+    firm = models.ForeignKey(
+        Firm,
+        on_delete=models.PROTECT,
+        related_name="documents",
+        editable=False,
+        blank=True,
+        db_default=None,
+        db_comment="The firm of the case (set by the database from cases.firm_id)",
+    )
     created_by_user = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="documents_created"
     )

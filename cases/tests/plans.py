@@ -5,8 +5,9 @@ from django.db import connection, transaction
 
 
 def plan_of(call, *, disable=("seqscan",)) -> str:
-    """EXPLAIN of the last statement `call()` runs, after replaying the ones before it (the
-    selectors' SET LOCALs); `disable` names planner methods to switch off (enable_<name>)."""
+    """EXPLAIN of the last statement `call()` runs but those putting settings back, after
+    replaying the ones before it (the selectors' SET LOCALs); `disable` names planner methods to
+    switch off (enable_<name>)."""
     statements = []
 
     def capture(execute, sql, params, many, context):
@@ -16,7 +17,9 @@ def plan_of(call, *, disable=("seqscan",)) -> str:
 
     with connection.execute_wrapper(capture):
         call()
-    *setup, (sql, params) = statements
+    # The statement explained is the last that is not setting or putting back settings.
+    last = max(i for i, (sql, _) in enumerate(statements) if "set_config(" not in sql)
+    *setup, (sql, params) = statements[: last + 1]
     with transaction.atomic(), connection.cursor() as cursor:
         for name in disable:
             cursor.execute(f"SET LOCAL enable_{name} = off")

@@ -60,6 +60,13 @@ def schema_state(connect):
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'documents'"
             )
         }
+        triggers = {
+            row[0]
+            for row in conn.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgname = ANY(%s)",
+                [["documents_firm_from_case", "cases_firm_to_documents"]],
+            )
+        }
         groups = set()
         if conn.execute("SELECT to_regclass('auth_group') IS NOT NULL").fetchone()[0]:
             groups = {row[0] for row in conn.execute("SELECT name FROM auth_group")}
@@ -67,8 +74,39 @@ def schema_state(connect):
         "indexes": indexes,
         "tables": tables,
         "embedding_state": {"content_hash", "embedding_source_hash"} <= columns,
+        "document_firm": "firm_id" in columns and len(triggers) == 2,
         "groups": groups,
     }
+
+
+def insert_case_with_document(connect) -> uuid.UUID:
+    """A firm with a user, client, case and document (as rows, the models being newer)."""
+    firm, user, client, case = (uuid.uuid4() for _ in range(4))
+    with connect() as conn:
+        conn.execute(
+            "INSERT INTO firms (id, name, vat_id, address, email, phone, website)"
+            " VALUES (%s, 'F', 'RO1', '', '', '', '')",
+            [firm],
+        )
+        conn.execute(
+            "INSERT INTO users (id, firm_id, email, first_name, last_name, role, password,"
+            " is_superuser) VALUES (%s, %s, 'u@f.example', 'U', 'U', 'Partner', '!', false)",
+            [user, firm],
+        )
+        conn.execute("INSERT INTO clients (id, firm_id, name) VALUES (%s, %s, 'C')", [client, firm])
+        conn.execute(
+            "INSERT INTO cases (id, firm_id, client_id, case_number, title, case_type, status,"
+            " priority, opened_date) VALUES (%s, %s, %s, 'CASE-2024-001', 'T', 'Civil', 'Active',"
+            " 'Low', '2024-01-01')",
+            [case, firm, client],
+        )
+        conn.execute(
+            "INSERT INTO documents (id, case_id, created_by_user_id, title, document_type,"
+            " file_name, mime_type, storage_url) VALUES (gen_random_uuid(), %s, %s, 'D',"
+            " 'Contract', 'd.pdf', 'application/pdf', 'r2://legal-docs/d.pdf')",
+            [case, user],
+        )
+    return firm
 
 
 @pytest.mark.slow
@@ -84,13 +122,21 @@ def test_cases_migrations_reverse_and_apply_again(scratch_database, manage):
         "indexes": set(INDEXES),
         "tables": True,
         "embedding_state": True,
+        "document_firm": True,
         "groups": {"Partner", "Associate", "Paralegal"},
     }
     assert migrate() == full
+    assert migrate("cases", "0003")["document_firm"] is False
+    # Documents written before 0004 get their case's firm when it is applied.
+    firm = insert_case_with_document(connect)
+    assert migrate()["document_firm"] is True
+    with connect() as conn:
+        assert conn.execute("SELECT firm_id FROM documents").fetchall() == [(firm,)]
     assert migrate("cases", "0001") == {
         "indexes": set(),
         "tables": True,
         "embedding_state": False,
+        "document_firm": False,
         "groups": set(),
     }
     # All the way down (Django also unapplies admin, which depends on the user model) and up.

@@ -5,6 +5,7 @@ import math
 import random
 
 import pytest
+from django.db import connection
 
 from cases import selectors
 from cases.embeddings import HashingEmbedder
@@ -62,11 +63,28 @@ def test_a_document_query_leaves_the_document_itself_out(vector_documents):
     assert [d.pk for d in results] == exact_nearest(others, source.content_embedding, 3)
 
 
-def test_the_firm_filter_returns_that_firms_nearest_only(vector_documents, firm_b):
-    query = random_vectors(1, seed=7)[0]
-    theirs = [d for d in vector_documents if d.case.firm_id == firm_b.pk]
-    results = selectors.similar_documents(query, firm=firm_b, limit=5)
-    assert [d.pk for d in results] == exact_nearest(theirs, query, 5)
+@pytest.fixture(params=["exact", "index"])
+def search_path(request, monkeypatch):
+    """A firm's search compares all its documents (a small firm) or goes through the HNSW index
+    (a larger one); which is chosen by comparing the planner's estimate of the firm's documents
+    with the HNSW candidate list their share would need, priced by HNSW_CANDIDATE_COST."""
+    cost = 10**9 if request.param == "exact" else 0
+    monkeypatch.setattr(selectors, "HNSW_CANDIDATE_COST", cost)
+    return request.param
+
+
+def test_the_firm_filter_returns_that_firms_exact_nearest(
+    vector_documents, firm_a, firm_b, search_path
+):
+    for firm in (firm_a, firm_b):
+        theirs = [d for d in vector_documents if d.case.firm_id == firm.pk]
+        for query in random_vectors(3, seed=7):
+            results = selectors.similar_documents(query, firm=firm, limit=5)
+            assert [d.pk for d in results] == exact_nearest(theirs, query, 5)
+        source = theirs[0]  # a document query of the firm leaves the document out
+        results = selectors.similar_documents(source, firm=firm, limit=3)
+        others = [d for d in theirs if d.pk != source.pk]
+        assert [d.pk for d in results] == exact_nearest(others, source.content_embedding, 3)
 
 
 def test_results_do_not_load_the_embedding_column(vector_documents):
@@ -110,13 +128,33 @@ def test_the_search_is_served_by_the_hnsw_index(vector_documents):
     assert "Index Scan using idx_documents_embedding_hnsw" in plan, plan
 
 
-def test_a_firm_search_never_scans_every_document(vector_documents, firm_a):
-    """With a firm filter the plan is the HNSW scan filtered by the firm's cases (a big firm) or
-    the firm's documents through documents.case_id and a sort (a small one, like here): which
-    of the two is the planner's call on costs, so only a full scan is ruled out."""
+def test_a_firm_search_reads_the_path_it_chose(vector_documents, firm_b, search_path):
+    """The index path is the HNSW scan filtered on documents.firm_id; the exact path reads the
+    firm's documents through their firm_id index and never the HNSW index."""
     query = random_vectors(1, seed=11)[0]
-    plan = plan_of(
-        lambda: selectors.similar_documents(query, firm=firm_a), disable=("seqscan", "bitmapscan")
-    )
-    assert "Seq Scan on documents" not in plan, plan
-    assert "idx_documents_embedding_hnsw" in plan or "documents_case_id" in plan, plan
+    plan = plan_of(lambda: selectors.similar_documents(query, firm=firm_b), disable=("seqscan",))
+    if search_path == "index":
+        assert "Index Scan using idx_documents_embedding_hnsw" in plan, plan
+        assert "Filter: ((content_embedding IS NOT NULL) AND (firm_id = " in plan, plan
+    else:
+        assert "idx_documents_embedding_hnsw" not in plan, plan
+        assert "documents_firm_id" in plan, plan
+
+
+def settings_now(names):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join("current_setting(%s, true)" for _ in names), list(names)
+        )
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def test_the_search_settings_end_with_the_search(vector_documents, firm_b, search_path):
+    """Inside a caller's transaction (as in every test) the settings the search made for itself,
+    enable_sort = off among them, are put back for the caller's next queries."""
+    names = ("enable_sort", "hnsw.ef_search", "hnsw.iterative_scan", "hnsw.max_scan_tuples")
+    selectors.similar_documents(random_vectors(1, seed=1)[0])  # pgvector's settings exist now
+    before = settings_now(names)
+    assert selectors.similar_documents(random_vectors(1, seed=2)[0], firm=firm_b)
+    assert settings_now(names) == before
+    assert before["enable_sort"] == "on"
