@@ -24,6 +24,7 @@ from ops.services.anonymization_rules import (
     Column,
     Rule,
     RuleError,
+    Shape,
     execute,
     parse_rules,
     q,
@@ -136,15 +137,13 @@ def anonymize_database(
             confirm()
         with transaction.atomic(using=using), connection.cursor() as cursor:
             _prepare_transaction(cursor, connection, plan)
-            raw_patterns, word_patterns = rules_sql.generated_patterns(_all_rules(plan))
-            result.changes = _apply(
-                cursor, plan, dry_run, rules_sql.any_of(raw_patterns), progress, result.timings
-            )
+            raw_shapes, word_shapes = rules_sql.generated_shapes(_all_rules(plan))
+            result.changes = _apply(cursor, plan, dry_run, raw_shapes, progress, result.timings)
             if not dry_run:
                 result.originals_searched, leaks = search_originals(
                     cursor,
-                    words_regex=rules_sql.any_of(word_patterns),
-                    raw_regex=rules_sql.any_of(raw_patterns),
+                    word_shapes=word_shapes,
+                    raw_shapes=raw_shapes,
                     progress=progress,
                     timings=result.timings,
                 )
@@ -280,7 +279,7 @@ def _all_rules(plan) -> list[Rule]:
 
 
 def _apply(
-    cursor, plan, dry_run: bool, raw_regex: str, progress, timings: dict[str, float]
+    cursor, plan, dry_run: bool, raw_shapes: list[Shape], progress, timings: dict[str, float]
 ) -> dict[str, dict[str, int]]:
     changes: dict[str, dict[str, int]] = {}
     if any(rule.kind == "people" for rule in _all_rules(plan)):
@@ -299,7 +298,7 @@ def _apply(
                 changes[table] = _count_changes(cursor, info, rules)
             else:
                 _free_unique_values(cursor, info, rules)
-                changes[table] = _update(cursor, info, rules, raw_regex)
+                changes[table] = _update(cursor, info, rules, raw_shapes)
             bar.update(info.rows)
         finally:
             bar.close()
@@ -356,7 +355,7 @@ def _numbered(info: TableInfo, rules: list[Rule]) -> sql.Composable:
     ).format(ranks=ranks, firsts=firsts, base=base)
 
 
-def _removed(rule: Rule, raw_regex: str) -> sql.Composable | None:
+def _removed(rule: Rule, raw_shapes: list[Shape]) -> sql.Composable | None:
     """What the UPDATE returns for the rule: removed identifiers as text, removed whole values
     as hashes (never a second copy of a document), generated-looking values left out."""
     removed = rules_sql.removed_values(rule)
@@ -367,7 +366,7 @@ def _removed(rule: Rule, raw_regex: str) -> sql.Composable | None:
         return sql.SQL("char_length({v}) >= {min} AND NOT {generated}").format(
             v=value,
             min=sql.Literal(MIN_SEARCH_LENGTH),
-            generated=rules_sql.is_generated(value, raw_regex),
+            generated=rules_sql.is_generated(value, raw_shapes),
         )
 
     if rule.column.kind != "json":  # one value: no per-row subquery
@@ -380,14 +379,14 @@ def _removed(rule: Rule, raw_regex: str) -> sql.Composable | None:
     ).format(removed=removed, keep=keep(sql.SQL("x")))
 
 
-def _update(cursor, info: TableInfo, rules: list[Rule], raw_regex: str) -> dict[str, int]:
+def _update(cursor, info: TableInfo, rules: list[Rule], raw_shapes: list[Shape]) -> dict[str, int]:
     """One UPDATE for the whole table; the same statement stores what it removed."""
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(q(rule.column.name), rules_sql.new_value(rule)) for rule in rules
     )
     returned, identifiers, wholes = [], [], []
     for index, rule in enumerate(rules):
-        removed = _removed(rule, raw_regex)
+        removed = _removed(rule, raw_shapes)
         name = q(f"r{index}")
         returned.append(
             sql.SQL("{} AS {}").format(removed if removed is not None else sql.SQL("NULL"), name)
@@ -467,10 +466,15 @@ def _free_unique_values(cursor, info: TableInfo, rules: list[Rule]) -> None:
     for rule in rules:
         if rule.column.name not in info.unique or rule.kind != "person":
             continue
-        raw = rules_sql.any_of([rules_sql.raw_regex(rule.argument)])
+        shape = rules_sql.template_shape(rule.argument)
         statement = sql.SQL(
-            "UPDATE {t} SET {c} = 'anonymizing ' || {pk}::text WHERE {c} ~ {r}"
-        ).format(t=q(info.name), c=q(rule.column.name), pk=q(info.pk), r=sql.Literal(raw))
+            "UPDATE {t} SET {c} = 'anonymizing ' || {pk}::text WHERE {generated}"
+        ).format(
+            t=q(info.name),
+            c=q(rule.column.name),
+            pk=q(info.pk),
+            generated=rules_sql.has_shape(sql.SQL("{}::text").format(q(rule.column.name)), [shape]),
+        )
         execute(cursor, statement)
 
 

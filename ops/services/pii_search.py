@@ -30,7 +30,9 @@ from ops.services.anonymization_rules import (
     MIN_SEARCH_LENGTH,
     NON_WORD_SQL,
     UUID_REGEX,
+    Shape,
     execute,
+    has_shape,
     is_generated,
 )
 
@@ -82,46 +84,57 @@ def create_original_tables(cursor) -> None:
 
 
 def search_originals(
-    cursor, *, words_regex: str, raw_regex: str, progress, timings: dict[str, float]
+    cursor,
+    *,
+    word_shapes: list[Shape],
+    raw_shapes: list[Shape],
+    progress,
+    timings: dict[str, float],
 ) -> tuple[int, list[Leak]]:
     """Search the database for the originals collected so far; (originals searched, leaks).
     Adds the seconds of each step to `timings`."""
     started = time.monotonic()
-    originals = _prepare_originals(cursor, words_regex)
+    originals = _prepare_originals(cursor, word_shapes)
     locations = _string_columns(cursor)
     timings["verify: prepare originals"] = time.monotonic() - started
     bar = progress(total=len(locations), desc="verifying", unit="tables")
     try:
-        for table, columns in locations.items():
+        for batch in _batches(cursor, locations):
             started = time.monotonic()
-            _scan_table(cursor, table, columns, raw_regex)
-            timings[f"verify: scan {_label(table, '').rstrip('.')}"] = time.monotonic() - started
-            bar.update(1)
+            _scan(cursor, batch, raw_shapes)
+            name = _label(batch[0][0], "").rstrip(".") if len(batch) == 1 else "small tables"
+            timings[f"verify: scan {name}"] = time.monotonic() - started
+            bar.update(len(batch))
     finally:
         bar.close()
     started = time.monotonic()
-    leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations, raw_regex)
+    leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations, raw_shapes)
     timings["verify: confirm candidates"] = time.monotonic() - started
     return originals, sorted(leaks, key=lambda leak: (leak.source, leak.location))
 
 
-def _prepare_originals(cursor, words_regex: str) -> int:
-    # Identifiers: normalized to lower-case words, anchored on their longest word.
+def _prepare_originals(cursor, word_shapes: list[Shape]) -> int:
+    # Identifiers: normalized to lower-case words (each distinct value once), anchored on their
+    # longest word.
     execute(
         cursor,
         sql.SQL(
             """
             CREATE TEMP TABLE anonymize_identifiers ON COMMIT DROP AS
+            WITH phrases AS MATERIALIZED (  -- not inlined: the filter names `phrase` 40 times
+                SELECT phrase, min(source) AS source
+                  FROM (SELECT btrim(regexp_replace(lower(value), {nonword}, ' ', 'g'))
+                               AS phrase, source
+                          FROM (SELECT value, min(source) AS source
+                                  FROM anonymize_identifier_values
+                                 GROUP BY value) AS distinct_values) AS normalized
+                 GROUP BY phrase)
             SELECT phrase, source,
                    coalesce(substring(phrase from '[^ ]{{8,}}'),
                             substring(phrase from '[^ ]{{5,}}'),
                             substring(phrase from '[^ ]{{3,}}'), phrase) AS anchor
-              FROM (SELECT phrase, min(source) AS source
-                      FROM (SELECT btrim(regexp_replace(lower(value), {nonword}, ' ', 'g'))
-                                   AS phrase, source
-                              FROM anonymize_identifier_values) AS normalized
-                     GROUP BY phrase) AS distinct_phrases
-             WHERE char_length(phrase) >= {min} AND phrase !~ {generated};
+              FROM phrases
+             WHERE char_length(phrase) >= {min} AND NOT {generated};
             CREATE TEMP TABLE anonymize_anchors ON COMMIT DROP AS
             SELECT DISTINCT anchor AS word FROM anonymize_identifiers;
             CREATE INDEX ON anonymize_anchors (word);
@@ -137,7 +150,7 @@ def _prepare_originals(cursor, words_regex: str) -> int:
         ).format(
             nonword=sql.Literal(NON_WORD_SQL),
             min=sql.Literal(MIN_SEARCH_LENGTH),
-            generated=sql.Literal(words_regex or "^$"),
+            generated=has_shape(sql.SQL("phrase"), word_shapes),
         ),
     )
     cursor.execute(
@@ -147,12 +160,35 @@ def _prepare_originals(cursor, words_regex: str) -> int:
     return cursor.fetchone()[0]
 
 
-def _string_columns(cursor) -> dict[tuple[str, str], list[tuple[str, str]]]:
+Table = tuple[str, str]  # schema, name
+Columns = list[tuple[str, str]]  # column, kind
+# Tables smaller than this are searched together, in one statement: each statement builds the
+# hash table of every identifier's anchor once.
+SMALL_TABLE_BYTES = 8 * 1024 * 1024
+
+
+def _string_columns(cursor) -> dict[Table, Columns]:
     cursor.execute(STRING_TYPES_SQL)
-    locations: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    locations: dict[Table, Columns] = {}
     for schema, table, column, kind in cursor.fetchall():
         locations.setdefault((schema, table), []).append((column, kind))
     return locations
+
+
+def _batches(cursor, locations: dict[Table, Columns]) -> list[list[tuple[Table, Columns]]]:
+    """Every large table alone, the small ones together. The size is the catalog's (as of the
+    last VACUUM or ANALYZE; a table never measured counts as large): asking the table itself
+    would wait for any lock on it before the search starts."""
+    cursor.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'm') AND c.reltuples >= 0"
+        " AND c.relpages::bigint * current_setting('block_size')::bigint < %s",
+        [SMALL_TABLE_BYTES],
+    )
+    small = set(cursor.fetchall())
+    batches = [[(table, columns)] for table, columns in locations.items() if table not in small]
+    together = [(table, columns) for table, columns in locations.items() if table in small]
+    return batches + ([together] if together else [])
 
 
 def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
@@ -171,73 +207,80 @@ def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
     ).format(kind=kind, raw=raw)
 
 
-def _values(table, columns, raw_regex: str) -> sql.Composable:
-    """CTEs `raw` (the distinct stored values of the columns, one scan of the table) and `v`
-    (col, value, is_uuid): what they hold, without the values the rules wrote, which say
-    nothing about anyone (anonymization_rules.is_generated)."""
-    unpivot = sql.SQL(", ").join(
-        sql.SQL("({}, {}, t.{}::text)").format(
-            sql.Literal(column), sql.Literal(kind), sql.Identifier(column)
+def _values(tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> sql.Composable:
+    """CTEs `raw` (the distinct stored values of the tables' columns, one scan of each table)
+    and `v` (col: "table.column", value, is_uuid): what they hold, without the values the rules
+    wrote, which say nothing about anyone (anonymization_rules.is_generated). A plain string is
+    tested before the DISTINCT (most values of a rewritten column are generated, and a
+    document's content is not worth hashing into it), a JSON document, array or tsvector after
+    it (documents repeat, and taking one apart costs more than the test)."""
+    scans = []
+    for table, columns in tables:
+        unpivot = sql.SQL(", ").join(
+            sql.SQL("({}, {}, t.{}::text)").format(
+                sql.Literal(_label(table, column)), sql.Literal(kind), sql.Identifier(column)
+            )
+            for column, kind in columns
         )
-        for column, kind in columns
-    )
+        scans.append(
+            sql.SQL(
+                "SELECT s.* FROM {table} AS t"
+                " CROSS JOIN LATERAL (VALUES {unpivot}) AS s(col, kind, raw)"
+            ).format(table=_table_ref(table), unpivot=unpivot)
+        )
     return sql.SQL(
         """
         raw AS MATERIALIZED (
-            SELECT DISTINCT s.col, s.kind, s.raw FROM {table} AS t
-             CROSS JOIN LATERAL (VALUES {unpivot}) AS s(col, kind, raw)
-             WHERE s.raw IS NOT NULL),
+            SELECT DISTINCT s.col, s.kind, s.raw FROM ({scans}) AS s
+             WHERE s.raw IS NOT NULL
+               AND (s.kind <> 'text' OR (char_length(s.raw) >= {min} AND NOT {raw_generated}))),
         v AS MATERIALIZED (
-            SELECT raw.col, x.value, x.value ~ {uuid} AS is_uuid
+            SELECT raw.col, x.value, (char_length(x.value) = 36 AND x.value ~ {uuid}) AS is_uuid
               FROM raw CROSS JOIN LATERAL unnest({extracted}) AS x(value)
-             WHERE char_length(x.value) >= {min} AND NOT {generated})
+             WHERE raw.kind = 'text'
+                OR (char_length(x.value) >= {min} AND NOT {generated}))
         """
     ).format(
-        table=_table_ref(table),
-        unpivot=unpivot,
+        scans=sql.SQL(" UNION ALL ").join(scans),
+        min=sql.Literal(MIN_SEARCH_LENGTH),
+        raw_generated=is_generated(sql.SQL("s.raw"), raw_shapes),
         uuid=sql.Literal(UUID_REGEX),
         extracted=_extracted(sql.SQL("raw.kind"), sql.SQL("raw.raw")),
-        min=sql.Literal(MIN_SEARCH_LENGTH),
-        generated=is_generated(sql.SQL("x.value"), raw_regex),
+        generated=is_generated(sql.SQL("x.value"), raw_shapes),
     )
 
 
-def _table_ref(table: tuple[str, str]) -> sql.Composable:
+def _table_ref(table: Table) -> sql.Composable:
     return sql.SQL("{}.{}").format(sql.Identifier(table[0]), sql.Identifier(table[1]))
 
 
-def _label(table: tuple[str, str], column: str) -> str:
+def _label(table: Table, column: str) -> str:
     schema, name = table
     return f"{name}.{column}" if schema == "public" else f"{schema}.{name}.{column}"
 
 
-def _scan_table(cursor, table, columns, raw_regex: str) -> None:
-    """One pass over the table: whole values by hash, UUID-shaped values against identifiers
+def _scan(cursor, tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> None:
+    """One pass over the tables: whole values by hash, UUID-shaped values against identifiers
     (a UUID holds another only by being it), and the identifier anchors among the words of
     everything else."""
-    label = sql.Literal(_label(table, ""))
     execute(
         cursor,
         sql.SQL(
             """
             WITH {values}
             INSERT INTO anonymize_hits (kind, location, detail)
-            SELECT 'value', {label} || v.col, o.source
+            SELECT 'value', v.col, o.source
               FROM v JOIN anonymize_values AS o ON o.hash = hashtextextended(v.value, 0)
             UNION
-            SELECT 'value', {label} || v.col, i.source
+            SELECT 'value', v.col, i.source
               FROM v JOIN anonymize_identifiers AS i ON i.phrase = replace(lower(v.value), '-', ' ')
              WHERE v.is_uuid
             UNION
-            SELECT 'word', {label} || v.col, w.word
+            SELECT 'word', v.col, w.word
               FROM v CROSS JOIN LATERAL regexp_split_to_table(lower(v.value), {nonword}) AS w(word)
              WHERE NOT v.is_uuid AND w.word IN (SELECT word FROM anonymize_anchors)
             """
-        ).format(
-            values=_values(table, columns, raw_regex),
-            label=label,
-            nonword=sql.Literal(NON_WORD_SQL),
-        ),
+        ).format(values=_values(tables, raw_shapes), nonword=sql.Literal(NON_WORD_SQL)),
     )
 
 
@@ -248,7 +291,7 @@ def _whole_value_leaks(cursor) -> list[Leak]:
     return [Leak(source, location, count, "whole value") for source, location, count in cursor]
 
 
-def _identifier_leaks(cursor, locations, raw_regex: str) -> list[Leak]:
+def _identifier_leaks(cursor, locations, raw_shapes: list[Shape]) -> list[Leak]:
     """Confirm the candidates: the whole phrase, word for word, inside a stored value."""
     cursor.execute(
         "SELECT DISTINCT h.location FROM anonymize_hits h"
@@ -278,7 +321,7 @@ def _identifier_leaks(cursor, locations, raw_regex: str) -> list[Leak]:
                      GROUP BY i.source
                     """
                 ).format(
-                    values=_values(table, [(column, kind)], raw_regex),
+                    values=_values([(table, [(column, kind)])], raw_shapes),
                     nonword=sql.Literal(NON_WORD_SQL),
                     location=sql.Literal(location),
                 ),
