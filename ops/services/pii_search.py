@@ -29,11 +29,11 @@ from psycopg import sql
 from ops.services.anonymization_rules import (
     MIN_SEARCH_LENGTH,
     NON_WORD_SQL,
-    UUID_REGEX,
     Shape,
     execute,
     has_shape,
     is_generated,
+    long_enough,
 )
 
 STRING_TYPES_SQL = """
@@ -120,6 +120,7 @@ def _prepare_originals(cursor, word_shapes: list[Shape]) -> int:
         cursor,
         sql.SQL(
             """
+            ANALYZE anonymize_identifier_values;  -- so that the GROUP BYs hash instead of sort
             CREATE TEMP TABLE anonymize_identifiers ON COMMIT DROP AS
             WITH phrases AS MATERIALIZED (  -- not inlined: the filter names `phrase` 40 times
                 SELECT phrase, min(source) AS source
@@ -135,16 +136,10 @@ def _prepare_originals(cursor, word_shapes: list[Shape]) -> int:
                             substring(phrase from '[^ ]{{3,}}'), phrase) AS anchor
               FROM phrases
              WHERE char_length(phrase) >= {min} AND NOT {generated};
-            CREATE TEMP TABLE anonymize_anchors ON COMMIT DROP AS
-            SELECT DISTINCT anchor AS word FROM anonymize_identifiers;
-            CREATE INDEX ON anonymize_anchors (word);
-            CREATE INDEX ON anonymize_identifiers (anchor);
-            CREATE INDEX ON anonymize_identifiers (phrase);
-            CREATE INDEX ON anonymize_values (hash);
             CREATE TEMP TABLE anonymize_hits (kind text, location text, detail text)
                 ON COMMIT DROP;
+            -- No indexes: every search joins them by hash (building one costs more than it saves).
             ANALYZE anonymize_identifiers;
-            ANALYZE anonymize_anchors;
             ANALYZE anonymize_values;
             """
         ).format(
@@ -192,9 +187,8 @@ def _batches(cursor, locations: dict[Table, Columns]) -> list[list[tuple[Table, 
 
 
 def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
-    """A text[] of what one stored value holds, from its text form: the value itself, a JSON
-    document's string and number leaves and its keys, an array's elements, a tsvector's
-    lexemes."""
+    """A text[] of what one stored document holds, from its text form: a JSON document's
+    string and number leaves and its keys, an array's elements, a tsvector's lexemes."""
     return sql.SQL(
         "CASE {kind}"
         " WHEN 'json' THEN ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
@@ -202,9 +196,18 @@ def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
         " || ARRAY(SELECT k #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
         " 'strict $.** ? (@.type() == \"object\").keyvalue().key') AS k)"
         " WHEN 'array' THEN {raw}::text[]"
-        " WHEN 'tsvector' THEN tsvector_to_array({raw}::tsvector)"
-        " ELSE ARRAY[{raw}] END"
+        " WHEN 'tsvector' THEN tsvector_to_array({raw}::tsvector) END"
     ).format(kind=kind, raw=raw)
+
+
+def _is_uuid(value: sql.Composable) -> sql.Composable:
+    """True for a UUID in its canonical text form: 8-4-4-4-12 hexadecimal digits. (Hyphens
+    in those four places and nowhere else, hexadecimal digits or hyphens everywhere: one regular
+    expression with counted repetitions costs several times as much.)"""
+    return sql.SQL(
+        "(octet_length({v}) = 36 AND {v} LIKE '________-____-____-____-____________'"
+        " AND {v} ~ '^[0-9a-fA-F-]+$' AND octet_length(replace({v}, '-', '')) = 32)"
+    ).format(v=value)
 
 
 def _values(tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> sql.Composable:
@@ -233,18 +236,21 @@ def _values(tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> sql
         raw AS MATERIALIZED (
             SELECT DISTINCT s.col, s.kind, s.raw FROM ({scans}) AS s
              WHERE s.raw IS NOT NULL
-               AND (s.kind <> 'text' OR (char_length(s.raw) >= {min} AND NOT {raw_generated}))),
+               AND (s.kind <> 'text' OR ({raw_long_enough} AND NOT {raw_generated}))),
         v AS MATERIALIZED (
-            SELECT raw.col, x.value, (char_length(x.value) = 36 AND x.value ~ {uuid}) AS is_uuid
-              FROM raw CROSS JOIN LATERAL unnest({extracted}) AS x(value)
-             WHERE raw.kind = 'text'
-                OR (char_length(x.value) >= {min} AND NOT {generated}))
+            SELECT x.col, x.value, {is_uuid} AS is_uuid
+              FROM (SELECT raw.col, raw.raw AS value FROM raw WHERE raw.kind = 'text'
+                    UNION ALL
+                    SELECT raw.col, x.value
+                      FROM raw CROSS JOIN LATERAL unnest({extracted}) AS x(value)
+                     WHERE raw.kind <> 'text' AND {long_enough} AND NOT {generated}) AS x)
         """
     ).format(
         scans=sql.SQL(" UNION ALL ").join(scans),
-        min=sql.Literal(MIN_SEARCH_LENGTH),
+        raw_long_enough=long_enough(sql.SQL("s.raw")),
         raw_generated=is_generated(sql.SQL("s.raw"), raw_shapes),
-        uuid=sql.Literal(UUID_REGEX),
+        long_enough=long_enough(sql.SQL("x.value")),
+        is_uuid=_is_uuid(sql.SQL("x.value")),
         extracted=_extracted(sql.SQL("raw.kind"), sql.SQL("raw.raw")),
         generated=is_generated(sql.SQL("x.value"), raw_shapes),
     )
@@ -278,7 +284,7 @@ def _scan(cursor, tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) 
             UNION
             SELECT 'word', v.col, w.word
               FROM v CROSS JOIN LATERAL regexp_split_to_table(lower(v.value), {nonword}) AS w(word)
-             WHERE NOT v.is_uuid AND w.word IN (SELECT word FROM anonymize_anchors)
+             WHERE NOT v.is_uuid AND w.word IN (SELECT anchor FROM anonymize_identifiers)
             """
         ).format(values=_values(tables, raw_shapes), nonword=sql.Literal(NON_WORD_SQL)),
     )
