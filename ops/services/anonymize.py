@@ -30,6 +30,7 @@ from ops.services.anonymization_rules import (
     q,
 )
 from ops.services.pii_search import Leak, create_original_tables, search_originals
+from ops.services.table_indexes import drop_secondary_indexes, rebuild_indexes
 
 # Columns that order a table's rows for the stable number N (then the primary key).
 ORDER_COLUMNS = ("created_at", "timestamp", "executed_at", "used_at", "action_time")
@@ -40,6 +41,10 @@ PEOPLE_SOURCES = (
     ("clients", ("name",)),
 )
 APPLICATION_NAME = "legalplatform anonymize"
+# Tables of at least this many rows are rewritten without their secondary indexes, which are
+# built again right after (ops.services.table_indexes): several times faster than maintaining
+# them row by row, at the price of locking those tables for readers too until the commit.
+REBUILD_INDEXES_FROM_ROWS = 10_000
 
 REDACT_JSON_FUNCTION = """
 CREATE OR REPLACE FUNCTION pg_temp.anonymize_redact_json(value jsonb) RETURNS jsonb
@@ -136,7 +141,7 @@ def anonymize_database(
         if confirm:
             confirm()
         with transaction.atomic(using=using), connection.cursor() as cursor:
-            _prepare_transaction(cursor, connection, plan)
+            _prepare_transaction(cursor, connection, plan, dry_run)
             raw_shapes, word_shapes = rules_sql.generated_shapes(_all_rules(plan))
             result.changes = _apply(cursor, plan, dry_run, raw_shapes, progress, result.timings)
             if not dry_run:
@@ -237,16 +242,7 @@ def _load_plan(cursor) -> dict[str, tuple[TableInfo, list[Rule] | str]]:
 
 
 def _table_info(cursor, table: str) -> TableInfo:
-    cursor.execute(
-        """
-        SELECT a.attname, i.indisprimary
-          FROM pg_index i
-          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-         WHERE i.indrelid = to_regclass(%s) AND i.indnatts = 1 AND i.indisunique
-        """,
-        [_quoted(table)],
-    )
-    keys = cursor.fetchall()
+    keys = _unique_keys(cursor, table)
     pk = next((name for name, primary in keys if primary), None)
     if pk is None:
         raise RuleError(f"{table} has no single-column primary key to number its rows by")
@@ -257,19 +253,44 @@ def _table_info(cursor, table: str) -> TableInfo:
     return TableInfo(table, pk, order, rows, frozenset(name for name, _ in keys))
 
 
+def _unique_keys(cursor, table: str) -> list[tuple[str, bool]]:
+    """(column, is primary key) of each single-column unique index of the table."""
+    cursor.execute(
+        """
+        SELECT a.attname, i.indisprimary
+          FROM pg_index i
+          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+         WHERE i.indrelid = to_regclass(%s) AND i.indnatts = 1 AND i.indisunique
+        """,
+        [_quoted(table)],
+    )
+    return cursor.fetchall()
+
+
+def _rebuilds_indexes(info: TableInfo, rules: list[Rule] | str) -> bool:
+    return rules != "delete" and info.rows >= REBUILD_INDEXES_FROM_ROWS
+
+
 # --- The transaction ----------------------------------------------------------------------------
 
 
-def _prepare_transaction(cursor, connection, plan) -> None:
+def _prepare_transaction(cursor, connection, plan, dry_run: bool) -> None:
     cursor.execute("SET LOCAL statement_timeout = 0")
     cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     cursor.execute("SELECT set_config('application_name', %s, true)", [APPLICATION_NAME])
     if connection.pg_version >= 140000:
         # A killed client must not leave a backend running the rest of a long UPDATE.
         cursor.execute("SET LOCAL client_connection_check_interval = '1s'")
-    # Nobody writes to an anonymized table until we commit (readers go on).
-    tables = sql.SQL(", ").join(q(table) for table in plan)
-    execute(cursor, sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(tables))
+    # Nobody writes to an anonymized table until we commit; readers go on, except on the tables
+    # whose indexes are rebuilt (locked for everything at once, rather than upgraded later).
+    rebuilt = {
+        t for t, (info, rules) in plan.items() if not dry_run and _rebuilds_indexes(info, rules)
+    }
+    for mode, tables in (("ACCESS EXCLUSIVE", rebuilt), ("EXCLUSIVE", set(plan) - rebuilt)):
+        if tables:
+            names = sql.SQL(", ").join(q(table) for table in plan if table in tables)
+            execute(cursor, sql.SQL("LOCK TABLE {} IN {} MODE").format(names, sql.SQL(mode)))
     cursor.execute(REDACT_JSON_FUNCTION)
     create_original_tables(cursor)
 
@@ -297,8 +318,7 @@ def _apply(
             elif dry_run:
                 changes[table] = _count_changes(cursor, info, rules)
             else:
-                _free_unique_values(cursor, info, rules)
-                changes[table] = _update(cursor, info, rules, raw_shapes)
+                changes[table] = _rewrite(cursor, info, rules, raw_shapes, timings)
             bar.update(info.rows)
         finally:
             bar.close()
@@ -308,10 +328,41 @@ def _apply(
 
 def _numbered(info: TableInfo, rules: list[Rule]) -> sql.Composable:
     """The table's rows with their old values, stable number __n, value numbers __v_<c> and
-    people-map replacements __p_<c>: the `m` of every expression."""
+    people-map replacements __p_<c>: the `m` of every expression.
+
+    The numbering sorts only what it orders by (and the {v} columns), then meets the old
+    values by key: sorting whole rows would sort a copy of every document's content."""
+    by_value = [rule for rule in rules if "v" in rule.template_fields]
     order = sql.SQL(", ").join(sql.SQL("t.{}").format(q(name)) for name in (*info.order, info.pk))
-    columns = sql.SQL(", ").join(sql.SQL("t.{}").format(q(rule.column.name)) for rule in rules)
-    joins, extras = [], []
+    numbers = sql.SQL(
+        "SELECT t.{pk}, row_number() OVER (ORDER BY {order}) AS __n{values} FROM {table} AS t"
+    ).format(
+        pk=q(info.pk),
+        order=order,
+        values=sql.Composed(sql.SQL(", t.{}").format(q(rule.column.name)) for rule in by_value),
+        table=q(info.name),
+    )
+    numbered = [sql.SQL("n.__n")]
+    if by_value:
+        # {v}: distinct original values numbered by their first row.
+        firsts = sql.SQL(", ").join(
+            sql.SQL("min(b.__n) OVER (PARTITION BY b.{c}) AS {f}").format(
+                c=q(rule.column.name), f=q(f"__first_{rule.column.name}")
+            )
+            for rule in by_value
+        )
+        ranks = sql.SQL(", ").join(
+            sql.SQL("dense_rank() OVER (ORDER BY f.{f}) AS {v}").format(
+                f=q(f"__first_{rule.column.name}"), v=q(f"__v_{rule.column.name}")
+            )
+            for rule in by_value
+        )
+        numbers = sql.SQL(
+            "SELECT f.*, {ranks} FROM (SELECT b.*, {firsts} FROM ({numbers}) AS b) AS f"
+        ).format(ranks=ranks, firsts=firsts, numbers=numbers)
+        numbered += [sql.SQL("n.{}").format(q(f"__v_{rule.column.name}")) for rule in by_value]
+    columns = [sql.SQL("t.{}").format(q(rule.column.name)) for rule in rules]
+    joins = []
     for rule in rules:
         if rule.kind == "people":
             alias = q(f"p_{rule.column.name}")
@@ -320,39 +371,20 @@ def _numbered(info: TableInfo, rules: list[Rule]) -> sql.Composable:
                     " LEFT JOIN anonymize_people AS {a} ON {a}.original = lower(btrim(t.{c}))"
                 ).format(a=alias, c=q(rule.column.name))
             )
-            extras.append(
-                sql.SQL(", {}.replacement AS {}").format(alias, q(f"__p_{rule.column.name}"))
+            columns.append(
+                sql.SQL("{}.replacement AS {}").format(alias, q(f"__p_{rule.column.name}"))
             )
-    base = sql.SQL(
-        "SELECT t.{pk}, row_number() OVER (ORDER BY {order}) AS __n, {columns}{extras}"
-        " FROM {table} AS t{joins}"
+    return sql.SQL(
+        "SELECT t.{pk}, {numbered}, {columns}"
+        " FROM {table} AS t JOIN ({numbers}) AS n ON n.{pk} = t.{pk}{joins}"
     ).format(
         pk=q(info.pk),
-        order=order,
-        columns=columns,
-        extras=sql.Composed(extras),
+        numbered=sql.SQL(", ").join(numbered),
+        columns=sql.SQL(", ").join(columns),
         table=q(info.name),
+        numbers=numbers,
         joins=sql.Composed(joins),
     )
-    by_value = [rule for rule in rules if "v" in rule.template_fields]
-    if not by_value:
-        return base
-    # {v}: distinct original values numbered by their first row.
-    firsts = sql.SQL(", ").join(
-        sql.SQL("min(b.__n) OVER (PARTITION BY b.{c}) AS {f}").format(
-            c=q(rule.column.name), f=q(f"__first_{rule.column.name}")
-        )
-        for rule in by_value
-    )
-    ranks = sql.SQL(", ").join(
-        sql.SQL("dense_rank() OVER (ORDER BY f.{f}) AS {v}").format(
-            f=q(f"__first_{rule.column.name}"), v=q(f"__v_{rule.column.name}")
-        )
-        for rule in by_value
-    )
-    return sql.SQL(
-        "SELECT f.*, {ranks} FROM (SELECT b.*, {firsts} FROM ({base}) AS b) AS f"
-    ).format(ranks=ranks, firsts=firsts, base=base)
 
 
 def _removed(rule: Rule, raw_shapes: list[Shape]) -> sql.Composable | None:
@@ -363,9 +395,8 @@ def _removed(rule: Rule, raw_shapes: list[Shape]) -> sql.Composable | None:
         return removed
 
     def keep(value: sql.Composable) -> sql.Composable:
-        return sql.SQL("char_length({v}) >= {min} AND NOT {generated}").format(
-            v=value,
-            min=sql.Literal(MIN_SEARCH_LENGTH),
+        return sql.SQL("{long_enough} AND NOT {generated}").format(
+            long_enough=rules_sql.long_enough(value),
             generated=rules_sql.is_generated(value, raw_shapes),
         )
 
@@ -460,11 +491,27 @@ def _count_changes(cursor, info: TableInfo, rules: list[Rule]) -> dict[str, int]
     return dict(zip((rule.column.name for rule in rules), cursor.fetchone(), strict=True))
 
 
-def _free_unique_values(cursor, info: TableInfo, rules: list[Rule]) -> None:
+def _rewrite(
+    cursor, info: TableInfo, rules: list[Rule], raw_shapes: list[Shape], timings: dict[str, float]
+) -> dict[str, int]:
+    """The table's UPDATE, without its secondary indexes when it is large."""
+    if not _rebuilds_indexes(info, rules):
+        _free_unique_values(cursor, info, rules, info.unique)
+        return _update(cursor, info, rules, raw_shapes)
+    dropped = drop_secondary_indexes(cursor, info.name)
+    _free_unique_values(cursor, info, rules, {name for name, _ in _unique_keys(cursor, info.name)})
+    changes = _update(cursor, info, rules, raw_shapes)
+    started = time.monotonic()
+    rebuild_indexes(cursor, info.name, dropped)
+    timings[f"rebuild indexes {info.name}"] = time.monotonic() - started
+    return changes
+
+
+def _free_unique_values(cursor, info: TableInfo, rules: list[Rule], unique: set[str]) -> None:
     """A unique column whose rows already hold generated values (an earlier run) could collide
     mid-UPDATE ("demo4" moving to the row that holds "demo4"): park those on their key first."""
     for rule in rules:
-        if rule.column.name not in info.unique or rule.kind != "person":
+        if rule.column.name not in unique or rule.kind != "person":
             continue
         shape = rules_sql.template_shape(rule.argument)
         statement = sql.SQL(

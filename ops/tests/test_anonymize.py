@@ -10,12 +10,13 @@ from collections import Counter
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import override_settings
 
 from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
 from discovery.models import DocumentPattern, RomanianTemplate
 from legalplatform import embedded
+from ops.services import anonymize
 from ops.services.anonymize import AnonymizationError, LeakFound, anonymize_database
 from ops.tests.personal_data import plant_personal_data
 from skills.models import Skill, SkillUsageLog
@@ -161,7 +162,48 @@ def test_the_same_person_gets_the_same_number_everywhere():
     assert preferences == {"language": "ro"}
 
 
-def test_running_twice_is_harmless_even_when_numbers_shift():
+@pytest.fixture
+def every_table_large(monkeypatch):
+    """Every table is rewritten without its indexes, as a large one would be."""
+    monkeypatch.setattr(anonymize, "REBUILD_INDEXES_FROM_ROWS", 1)
+
+
+def index_definitions() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid),
+                   pg_get_constraintdef(k.oid), k.condeferrable, k.condeferred
+              FROM pg_index x
+              JOIN pg_class t ON t.oid = x.indrelid
+              JOIN pg_class i ON i.oid = x.indexrelid
+              JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
+              LEFT JOIN pg_constraint k
+                     ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid
+                    AND k.contype IN ('p', 'u', 'x')
+             ORDER BY 1, 2
+            """
+        )
+        return cursor.fetchall()
+
+
+def test_large_tables_get_back_the_same_indexes_and_constraints(every_table_large):
+    plant_personal_data()
+    before = index_definitions()
+
+    result = anonymize_database()
+
+    assert {"rebuild indexes users", "rebuild indexes documents"} <= set(result.timings)
+    assert index_definitions() == before
+    first, second = User.objects.order_by("created_at")[:2]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=second.pk).update(email=first.email)
+
+
+@pytest.mark.parametrize("tables", ["small", "large"])
+def test_running_twice_is_harmless_even_when_numbers_shift(tables, request):
+    if tables == "large":
+        request.getfixturevalue("every_table_large")
     plant_personal_data()
     anonymize_database()
     first = User.objects.order_by("created_at").first()
@@ -178,14 +220,17 @@ def test_running_twice_is_harmless_even_when_numbers_shift():
     ]
 
 
-def test_a_leak_in_a_column_no_rule_covers_is_found_and_everything_rolls_back():
+@pytest.mark.parametrize("tables", ["small", "large"])
+def test_a_leak_in_a_column_no_rule_covers_is_found_and_everything_rolls_back(tables, request):
+    if tables == "large":
+        request.getfixturevalue("every_table_large")
     originals = plant_personal_data()
     Skill.objects.update(description="bogdan.lazarescu@gmail.com")  # the exact value
     DocumentPattern.objects.create(  # inside a longer text, other case, other punctuation
         pattern_type="phrase",
         pattern_text_ro="Subsemnatul BOGDAN LAZARESCU, reprezentat de av. Vasilescu;",
     )
-    dump_before = database_dump()
+    dump_before, indexes_before = database_dump(), index_definitions()
 
     with pytest.raises(LeakFound) as caught:
         anonymize_database()
@@ -196,6 +241,7 @@ def test_a_leak_in_a_column_no_rule_covers_is_found_and_everything_rolls_back():
     assert ("users.last_name", "document_patterns.pattern_text_ro") in where
     assert "bogdan" not in str(caught.value).lower()  # the report names places, not values
     assert database_dump() == dump_before
+    assert index_definitions() == indexes_before
     assert found(originals, database_dump())
 
 
