@@ -24,7 +24,9 @@ PLACEHOLDERS = {"n", "v", "ext"}
 MIN_SEARCH_LENGTH = 3
 # Word characters: a word is a maximal run of letters and digits (any script), lower-cased.
 NON_WORD_SQL = "[^[:alnum:]]+"
-EXTENSION_SQL = r"\.[A-Za-z0-9]{1,8}$"
+# A file extension {ext} keeps: "." and 1 to 8 ASCII letters or digits at the end of the value.
+EXTENSION_CHARACTERS = string.ascii_letters + string.digits
+EXTENSION_MAX_LENGTH = 8
 
 # kind -> (column types it applies to, how its originals are searched)
 STRATEGIES = {
@@ -255,10 +257,17 @@ def _template_sql(rule: Rule) -> sql.Composable:
             parts.append(sql.SQL("m.__n::text"))
         elif field == "v":
             parts.append(sql.SQL("m.{}::text").format(q(f"__v_{rule.column.name}")))
-        elif field == "ext":
+        elif field == "ext":  # string functions: a regex would cost more than the whole row
             parts.append(
-                sql.SQL("coalesce(substring({} from {}), '')").format(
-                    old(rule), sql.Literal(f"({EXTENSION_SQL})")
+                sql.SQL(
+                    "CASE WHEN strpos({v}, '.') > 0"
+                    " AND char_length(split_part({v}, '.', -1)) BETWEEN 1 AND {max}"
+                    " AND ltrim(split_part({v}, '.', -1), {characters}) = ''"
+                    " THEN '.' || split_part({v}, '.', -1) ELSE '' END"
+                ).format(
+                    v=old(rule),
+                    max=sql.Literal(EXTENSION_MAX_LENGTH),
+                    characters=sql.Literal(EXTENSION_CHARACTERS),
                 )
             )
     if not parts:
@@ -267,16 +276,15 @@ def _template_sql(rule: Rule) -> sql.Composable:
 
 
 def removed_values(rule: Rule) -> sql.Composable | None:
-    """A text[] of the original values this rule removed from the row (NULL when unchanged).
-
-    Text columns give their old value; JSON columns their string (and, for identifiers,
-    number) leaves; keep: only the leaves under the keys it dropped.
+    """The original values this rule removed from the row (NULL when unchanged): a column's old
+    value as text, or for a JSON column a text[] of its string (and, for identifiers, number)
+    leaves; keep: only the leaves under the keys it dropped.
     """
     if rule.search is None:
         return None
     value, column = old(rule), rule.column
     if column.kind != "json":
-        values = sql.SQL("ARRAY[{}::text]").format(value)
+        values = sql.SQL("{}::text").format(value)
     else:
         types = '@.type() == "string" || @.type() == "number"'
         if rule.kind == "redact":
@@ -306,9 +314,12 @@ def long_enough(value: sql.Composable) -> sql.Composable:
 
 
 def changed(rule: Rule) -> sql.Composable:
-    """True when the UPDATE changed the column (t: new row, m: old values)."""
-    return sql.SQL("t.{c}::text IS DISTINCT FROM {v}::text").format(
-        c=q(rule.column.name), v=old(rule)
+    """True when the UPDATE changed the column (t: new row, m: old values). JSON is compared as
+    jsonb and vectors and UUIDs as themselves: rendering them as text costs more than the rest
+    of the row (an embedding is 1,536 numbers)."""
+    cast = {"text": "::text", "json": "::jsonb", "uuid": "", "vector": ""}.get(rule.column.kind)
+    return sql.SQL("t.{c}{cast} IS DISTINCT FROM {v}{cast}").format(
+        c=q(rule.column.name), v=old(rule), cast=sql.SQL(cast if cast is not None else "::text")
     )
 
 
@@ -470,7 +481,8 @@ def template_shape(template: str, *, words: bool = False) -> Shape:
         if field in ("n", "v"):
             rest.append("[0-9]+")
         elif field == "ext":
-            rest.append("( [a-z0-9]{1,8})?" if words else r"(\.[A-Za-z0-9]{1,8})?")
+            extension = f"{{1,{EXTENSION_MAX_LENGTH}}}"
+            rest.append(f"( [a-z0-9]{extension})?" if words else rf"(\.[A-Za-z0-9]{extension})?")
         if field:
             like.append("%")
     prefix, fields = parts[0][0], [field for _, field in parts if field]

@@ -20,7 +20,6 @@ from psycopg import sql
 from ops.safety import database_label, production_reason
 from ops.services import anonymization_rules as rules_sql
 from ops.services.anonymization_rules import (
-    MIN_SEARCH_LENGTH,
     Column,
     Rule,
     RuleError,
@@ -388,8 +387,9 @@ def _numbered(info: TableInfo, rules: list[Rule]) -> sql.Composable:
 
 
 def _removed(rule: Rule, raw_shapes: list[Shape]) -> sql.Composable | None:
-    """What the UPDATE returns for the rule: removed identifiers as text, removed whole values
-    as hashes (never a second copy of a document), generated-looking values left out."""
+    """What the UPDATE returns for the rule: a removed identifier as text, a removed whole value
+    as its hash (never a second copy of a document), generated-looking values left out; a
+    text[] or bigint[] of them for a JSON column."""
     removed = rules_sql.removed_values(rule)
     if removed is None or rule.search == "words":
         return removed
@@ -402,9 +402,9 @@ def _removed(rule: Rule, raw_shapes: list[Shape]) -> sql.Composable | None:
 
     if rule.column.kind != "json":  # one value: no per-row subquery
         value = sql.SQL("m.{}::text").format(q(rule.column.name))
-        return sql.SQL(
-            "CASE WHEN {changed} AND {keep} THEN ARRAY[hashtextextended({v}, 0)] END"
-        ).format(changed=rules_sql.changed(rule), keep=keep(value), v=value)
+        return sql.SQL("CASE WHEN {changed} AND {keep} THEN hashtextextended({v}, 0) END").format(
+            changed=rules_sql.changed(rule), keep=keep(value), v=value
+        )
     return sql.SQL(
         "ARRAY(SELECT hashtextextended(x, 0) FROM unnest({removed}) AS x WHERE {keep})"
     ).format(removed=removed, keep=keep(sql.SQL("x")))
@@ -415,21 +415,46 @@ def _update(cursor, info: TableInfo, rules: list[Rule], raw_shapes: list[Shape])
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(q(rule.column.name), rules_sql.new_value(rule)) for rule in rules
     )
-    returned, identifiers, wholes = [], [], []
+    returned = []
+    captured: dict[str, list[sql.Composable]] = {"identifiers": [], "wholes": []}
     for index, rule in enumerate(rules):
-        removed = _removed(rule, raw_shapes)
-        name = q(f"r{index}")
+        removed, name = _removed(rule, raw_shapes), q(f"r{index}")
         returned.append(
-            sql.SQL("{} AS {}").format(removed if removed is not None else sql.SQL("NULL"), name)
-        )
-        returned.append(
-            sql.SQL("(t.{c}::text IS DISTINCT FROM m.{c}::text) AS {f}").format(
-                c=q(rule.column.name), f=q(f"changed{index}")
+            sql.SQL("{} AS {}, ({}) AS {}").format(
+                removed if removed is not None else sql.SQL("NULL"),
+                name,
+                rules_sql.changed(rule),
+                q(f"changed{index}"),
             )
         )
-        if removed is not None:
-            row = sql.SQL("({}, u.{})").format(sql.Literal(rule.label), name)
-            (identifiers if rule.search == "words" else wholes).append(row)
+        if removed is None:
+            continue
+        if rule.column.kind == "json":
+            value, source = sql.SQL("x"), sql.SQL("u, unnest(u.{}) AS x").format(name)
+        else:
+            value, source = sql.SQL("u.{}").format(name), sql.SQL("u")
+        if rule.search == "words":
+            kind, condition = "identifiers", rules_sql.long_enough(value)
+        else:
+            kind, condition = "wholes", sql.SQL("{} IS NOT NULL").format(value)
+        captured[kind].append(
+            sql.SQL("SELECT {v}, {label} FROM {source} WHERE {condition}").format(
+                v=value, label=sql.Literal(rule.label), source=source, condition=condition
+            )
+        )
+    inserts = [
+        sql.SQL("{cte} AS (INSERT INTO {table} {selects})").format(
+            cte=q(kind),
+            table=sql.SQL(
+                "anonymize_identifier_values (value, source)"
+                if kind == "identifiers"
+                else "anonymize_values (hash, source)"
+            ),
+            selects=sql.SQL(" UNION ALL ").join(selects),
+        )
+        for kind, selects in captured.items()
+        if selects
+    ]
     counts = sql.SQL(", ").join(
         sql.SQL("count(*) FILTER (WHERE u.{})").format(q(f"changed{index}"))
         for index in range(len(rules))
@@ -441,20 +466,7 @@ def _update(cursor, info: TableInfo, rules: list[Rule], raw_shapes: list[Shape])
             UPDATE {table} AS t SET {assignments}
               FROM m WHERE t.{pk} = m.{pk}
             RETURNING {returned}
-        ),
-        identifiers AS (
-            INSERT INTO anonymize_identifier_values (value, source)
-            SELECT x.value, s.source
-              FROM u CROSS JOIN LATERAL (VALUES {identifier_rows}) AS s(source, vals)
-             CROSS JOIN LATERAL unnest(s.vals) AS x(value)
-             WHERE char_length(x.value) >= {min}
-        ),
-        wholes AS (
-            INSERT INTO anonymize_values (hash, source)
-            SELECT x.hash, s.source
-              FROM u CROSS JOIN LATERAL (VALUES {whole_rows}) AS s(source, hashes)
-             CROSS JOIN LATERAL unnest(s.hashes) AS x(hash)
-        )
+        ){inserts}
         SELECT {counts} FROM u
         """
     ).format(
@@ -463,19 +475,11 @@ def _update(cursor, info: TableInfo, rules: list[Rule], raw_shapes: list[Shape])
         assignments=assignments,
         pk=q(info.pk),
         returned=sql.SQL(", ").join(returned),
-        identifier_rows=_values_or_empty(identifiers, "text"),
-        whole_rows=_values_or_empty(wholes, "bigint"),
-        min=sql.Literal(MIN_SEARCH_LENGTH),
+        inserts=sql.Composed([sql.SQL(", ") + insert for insert in inserts]),
         counts=counts,
     )
     execute(cursor, statement)
     return dict(zip((rule.column.name for rule in rules), cursor.fetchone(), strict=True))
-
-
-def _values_or_empty(rows: list[sql.Composable], element: str) -> sql.Composable:
-    if rows:
-        return sql.SQL(", ").join(rows)
-    return sql.SQL("(NULL::text, NULL::{}[])").format(sql.SQL(element))
 
 
 def _count_changes(cursor, info: TableInfo, rules: list[Rule]) -> dict[str, int]:
@@ -527,7 +531,8 @@ def _free_unique_values(cursor, info: TableInfo, rules: list[Rule], unique: set[
 
 def _build_people_map(cursor, plan) -> None:
     """anonymize_people: each known person's old email / full name / client name (lower-cased)
-    and the value the rules give them, numbered exactly as their own table's UPDATE will."""
+    and the value the rules give them, numbered exactly as their own table's UPDATE will; only
+    for the values the "people" columns hold (a million users, a few hundred named in logs)."""
     selects = []
     for table, columns in PEOPLE_SOURCES:
         if table not in plan or plan[table][1] == "delete":
@@ -556,9 +561,21 @@ def _build_people_map(cursor, plan) -> None:
     )
     if not selects:
         return
+    named = sql.SQL(" UNION ").join(
+        sql.SQL("SELECT lower(btrim({c}::text)) FROM {t}").format(c=q(rule.column.name), t=q(table))
+        for table, (_, rules) in plan.items()
+        if rules != "delete"
+        for rule in rules
+        if rule.kind == "people"
+    )
     statement = sql.SQL(
-        "INSERT INTO anonymize_people SELECT DISTINCT ON (original) original, replacement"
-        " FROM ({}) AS s WHERE original <> '' AND replacement IS NOT NULL"
-        " ORDER BY original, rank, n"
-    ).format(sql.SQL(" UNION ALL ").join(selects))
+        """
+        WITH named (original) AS MATERIALIZED ({named})
+        INSERT INTO anonymize_people
+        SELECT DISTINCT ON (original) original, replacement FROM ({selects}) AS s
+         WHERE original <> '' AND replacement IS NOT NULL
+           AND original IN (SELECT original FROM named)
+         ORDER BY original, rank, n
+        """
+    ).format(named=named, selects=sql.SQL(" UNION ALL ").join(selects))
     execute(cursor, statement)
