@@ -12,11 +12,12 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import override_settings
+from psycopg import sql
 
 from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
 from discovery.models import DocumentPattern, RomanianTemplate
 from legalplatform import embedded
-from ops.services import anonymize
+from ops.services import anonymization_rules, anonymize
 from ops.services.anonymize import AnonymizationError, LeakFound, anonymize_database
 from ops.tests.personal_data import plant_personal_data
 from skills.models import Skill, SkillUsageLog
@@ -243,6 +244,70 @@ def test_a_leak_in_a_column_no_rule_covers_is_found_and_everything_rolls_back(ta
     assert database_dump() == dump_before
     assert index_definitions() == indexes_before
     assert found(originals, database_dump())
+
+
+def test_leaks_that_look_generated_are_not_ascii_or_are_uuids_are_found():
+    plant_personal_data()
+    partner = User.objects.get(email="alexandru.vasilescu@cabinet-vasilescu.ro")
+    DocumentPattern.objects.create(
+        pattern_type="phrase",
+        pattern_text_ro="User 12 Bogdan Lazarescu",  # starts like a generated last name
+        pattern_text_en="Lorem ipsum dolor sit amet, STRADA LIPSCANI 17, BUCUREȘTI.",
+        category=partner.azure_ad_id.upper(),  # a UUID, compared whole
+    )
+
+    with pytest.raises(LeakFound) as caught:
+        anonymize_database()
+
+    where = {(leak.source, leak.location) for leak in caught.value.leaks}
+    assert ("clients.name", "document_patterns.pattern_text_ro") in where
+    assert ("clients.address", "document_patterns.pattern_text_en") in where
+    assert ("users.azure_ad_id", "document_patterns.category") in where
+
+
+GENERATED = {
+    "User 12": True,
+    "User ": False,
+    "User 12a": False,
+    "User ١٢": False,  # digits, but not ASCII ones
+    "Demo": True,
+    "Demo ": False,
+    "Demo User 7": True,
+    "demo12@example.com": True,
+    "demo@example.com": False,
+    "demo1x@example.com": False,
+    "demo12@example.com.ro": False,
+    "Strada Client 5, Bucharest, Romania": True,
+    "Strada Client , Bucharest, Romania": False,
+    "+40-711-000-42": True,
+    "document-5.pdf": True,
+    "document-5": True,
+    "document-5.toolongext": False,
+    "document-.pdf": False,
+    "r2://legal-docs/anonymized/document-9.docx": True,
+    "[redacted]": True,
+    "[redacted] by Ioana": False,
+    "!" + "0a" * 20: True,
+    "!" + "0a" * 19: False,
+    "!" + "0A" * 20: False,
+    anonymization_rules.LOREM[:30]: True,
+    anonymization_rules.LOREM[:30] + "Ion": False,
+    "Ștefania Dobrescu": False,
+}
+
+
+def test_generated_values_are_recognized_exactly():
+    """The values the rules write are told apart from everything else by cheap string tests;
+    they must accept exactly what the templates can write."""
+    with connection.cursor() as cursor:
+        plan = anonymize._load_plan(cursor)
+        raw_shapes, _ = anonymization_rules.generated_shapes(anonymize._all_rules(plan))
+        statement = sql.SQL("SELECT v, {generated} FROM unnest({values}::text[]) AS v").format(
+            generated=anonymization_rules.is_generated(sql.Identifier("v"), raw_shapes),
+            values=sql.Literal(list(GENERATED)),
+        )
+        anonymization_rules.execute(cursor, statement)
+        assert dict(cursor.fetchall()) == GENERATED
 
 
 def test_dry_run_counts_per_column_and_changes_nothing():
