@@ -317,13 +317,17 @@ def _identifier_leaks(cursor, locations, raw_shapes: list[Shape]) -> list[Leak]:
                     WITH {values},
                     n AS (SELECT DISTINCT ' ' || btrim(regexp_replace(lower(v.value), {nonword},
                                                                       ' ', 'g')) || ' ' AS norm
-                            FROM v WHERE NOT v.is_uuid)
-                    SELECT i.source, count(DISTINCT n.norm)
-                      FROM n CROSS JOIN LATERAL string_to_table(btrim(n.norm), ' ') AS w(word)
-                      JOIN anonymize_identifiers AS i ON i.anchor = w.word
-                     WHERE w.word IN (SELECT detail FROM anonymize_hits
-                                       WHERE kind = 'word' AND location = {location})
-                       AND strpos(n.norm, ' ' || i.phrase || ' ') > 0
+                            FROM v WHERE NOT v.is_uuid),
+                    -- each value with the anchors it holds, then the identifiers of those
+                    -- anchors (a hash join whatever the estimates: there is no index)
+                    candidates AS MATERIALIZED (
+                        SELECT DISTINCT n.norm, w.word
+                          FROM n CROSS JOIN LATERAL string_to_table(btrim(n.norm), ' ') AS w(word)
+                         WHERE w.word IN (SELECT detail FROM anonymize_hits
+                                           WHERE kind = 'word' AND location = {location}))
+                    SELECT i.source, count(DISTINCT c.norm)
+                      FROM candidates AS c JOIN anonymize_identifiers AS i ON i.anchor = c.word
+                     WHERE strpos(c.norm, ' ' || i.phrase || ' ') > 0
                      GROUP BY i.source
                     """
                 ).format(
