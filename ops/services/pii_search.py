@@ -94,6 +94,10 @@ def search_originals(
     """Search the database for the originals collected so far; (originals searched, leaks).
     Adds the seconds of each step to `timings`."""
     started = time.monotonic()
+    # Every join below is an equality join with millions of rows on one side, and the stored
+    # values come from CTEs the planner guesses at a few rows: a nested loop over a sequential
+    # scan of the originals would be chosen and never end. (LATERAL calls still loop.)
+    cursor.execute("SET LOCAL enable_nestloop = off")
     originals = _prepare_originals(cursor, word_shapes)
     locations = _string_columns(cursor)
     timings["verify: prepare originals"] = time.monotonic() - started
@@ -102,7 +106,9 @@ def search_originals(
         for batch in _batches(cursor, locations):
             started = time.monotonic()
             _scan(cursor, batch, raw_shapes)
-            name = _label(batch[0][0], "").rstrip(".") if len(batch) == 1 else "small tables"
+            name = _label(batch[0][0], "").rstrip(".")
+            if len(batch) > 1:
+                name += f" and {len(batch) - 1} more tables"
             timings[f"verify: scan {name}"] = time.monotonic() - started
             bar.update(len(batch))
     finally:
@@ -171,9 +177,10 @@ def _string_columns(cursor) -> dict[Table, Columns]:
 
 
 def _batches(cursor, locations: dict[Table, Columns]) -> list[list[tuple[Table, Columns]]]:
-    """Every large table alone, the small ones together. The size is the catalog's (as of the
-    last VACUUM or ANALYZE; a table never measured counts as large): asking the table itself
-    would wait for any lock on it before the search starts."""
+    """Every large table alone, the small ones with the last of them: each statement scans the
+    originals and builds its hash tables once, seconds at a million people. The size is the
+    catalog's (as of the last VACUUM or ANALYZE; a table never measured counts as large):
+    asking the table itself would wait for any lock on it before the search starts."""
     cursor.execute(
         "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE c.relkind IN ('r', 'm') AND c.reltuples >= 0"
@@ -183,7 +190,11 @@ def _batches(cursor, locations: dict[Table, Columns]) -> list[list[tuple[Table, 
     small = set(cursor.fetchall())
     batches = [[(table, columns)] for table, columns in locations.items() if table not in small]
     together = [(table, columns) for table, columns in locations.items() if table in small]
-    return batches + ([together] if together else [])
+    if batches:
+        batches[-1] += together
+    elif together:
+        batches.append(together)
+    return batches
 
 
 def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
