@@ -24,9 +24,9 @@ PLACEHOLDERS = {"n", "v", "ext"}
 MIN_SEARCH_LENGTH = 3
 # Word characters: a word is a maximal run of letters and digits (any script), lower-cased.
 NON_WORD_SQL = "[^[:alnum:]]+"
-EXTENSION_SQL = r"\.[A-Za-z0-9]{1,8}$"
-UNUSABLE_PASSWORD_REGEX = "![0-9a-f]{40}"
-UUID_REGEX = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# A file extension {ext} keeps: "." and 1 to 8 ASCII letters or digits at the end of the value.
+EXTENSION_CHARACTERS = string.ascii_letters + string.digits
+EXTENSION_MAX_LENGTH = 8
 
 # kind -> (column types it applies to, how its originals are searched)
 STRATEGIES = {
@@ -178,9 +178,9 @@ def new_value(rule: Rule) -> sql.Composable:
     if kind == "lorem":
         return _keep_empty(
             rule,
-            sql.SQL("left(repeat({lorem}, length({v}) / {size} + 1), length({v}))").format(
-                lorem=sql.Literal(LOREM), v=value, size=sql.Literal(len(LOREM))
-            ),
+            sql.SQL(
+                "repeat({lorem}, length({v}) / {size}) || left({lorem}, length({v}) % {size})"
+            ).format(lorem=sql.Literal(LOREM), v=value, size=sql.Literal(len(LOREM))),
         )
     if kind == "uuid":
         fresh = sql.SQL("gen_random_uuid()" if column.kind == "uuid" else "gen_random_uuid()::text")
@@ -257,10 +257,17 @@ def _template_sql(rule: Rule) -> sql.Composable:
             parts.append(sql.SQL("m.__n::text"))
         elif field == "v":
             parts.append(sql.SQL("m.{}::text").format(q(f"__v_{rule.column.name}")))
-        elif field == "ext":
+        elif field == "ext":  # string functions: a regex would cost more than the whole row
             parts.append(
-                sql.SQL("coalesce(substring({} from {}), '')").format(
-                    old(rule), sql.Literal(f"({EXTENSION_SQL})")
+                sql.SQL(
+                    "CASE WHEN strpos({v}, '.') > 0"
+                    " AND char_length(split_part({v}, '.', -1)) BETWEEN 1 AND {max}"
+                    " AND ltrim(split_part({v}, '.', -1), {characters}) = ''"
+                    " THEN '.' || split_part({v}, '.', -1) ELSE '' END"
+                ).format(
+                    v=old(rule),
+                    max=sql.Literal(EXTENSION_MAX_LENGTH),
+                    characters=sql.Literal(EXTENSION_CHARACTERS),
                 )
             )
     if not parts:
@@ -269,16 +276,15 @@ def _template_sql(rule: Rule) -> sql.Composable:
 
 
 def removed_values(rule: Rule) -> sql.Composable | None:
-    """A text[] of the original values this rule removed from the row (NULL when unchanged).
-
-    Text columns give their old value; JSON columns their string (and, for identifiers,
-    number) leaves; keep: only the leaves under the keys it dropped.
+    """The original values this rule removed from the row (NULL when unchanged): a column's old
+    value as text, or for a JSON column a text[] of its string (and, for identifiers, number)
+    leaves; keep: only the leaves under the keys it dropped.
     """
     if rule.search is None:
         return None
     value, column = old(rule), rule.column
     if column.kind != "json":
-        values = sql.SQL("ARRAY[{}::text]").format(value)
+        values = sql.SQL("{}::text").format(value)
     else:
         types = '@.type() == "string" || @.type() == "number"'
         if rule.kind == "redact":
@@ -300,58 +306,133 @@ def removed_values(rule: Rule) -> sql.Composable | None:
     )
 
 
-def any_of(patterns: list[str]) -> str:
-    """One anchored regular expression matching a whole value that one of `patterns` matches.
-    Anchored outside the alternation, so a long text is rejected at its first characters
-    instead of being searched at every position."""
-    return "^(?:" + "|".join(patterns) + ")$" if patterns else "^$"
-
-
-def is_generated(value: sql.Composable, raw_regex: str) -> sql.Composable:
-    """True for a value of the exact shape the rules write (a template filled with numbers,
-    lorem ipsum, "[redacted]", an unusable password): it says nothing about anyone."""
-    return sql.SQL(
-        "({v} ~ {raw} OR (starts_with({v}, 'Lorem ipsum')"
-        " AND {v} = left(repeat({lorem}, length({v}) / {size} + 1), length({v}))))"
-    ).format(
-        v=value, raw=sql.Literal(raw_regex), lorem=sql.Literal(LOREM), size=sql.Literal(len(LOREM))
+def long_enough(value: sql.Composable) -> sql.Composable:
+    """char_length(value) >= MIN_SEARCH_LENGTH, without counting the characters of a long text."""
+    return sql.SQL("(octet_length({v}) >= {bytes} OR char_length({v}) >= {min})").format(
+        v=value, bytes=sql.Literal(4 * MIN_SEARCH_LENGTH), min=sql.Literal(MIN_SEARCH_LENGTH)
     )
 
 
 def changed(rule: Rule) -> sql.Composable:
-    """True when the UPDATE changed the column (t: new row, m: old values)."""
-    return sql.SQL("t.{c}::text IS DISTINCT FROM {v}::text").format(
-        c=q(rule.column.name), v=old(rule)
+    """True when the UPDATE changed the column (t: new row, m: old values). JSON is compared as
+    jsonb and vectors and UUIDs as themselves: rendering them as text costs more than the rest
+    of the row (an embedding is 1,536 numbers)."""
+    cast = {"text": "::text", "json": "::jsonb", "uuid": "", "vector": ""}.get(rule.column.kind)
+    return sql.SQL("t.{c}{cast} IS DISTINCT FROM {v}{cast}").format(
+        c=q(rule.column.name), v=old(rule), cast=sql.SQL(cast if cast is not None else "::text")
     )
 
 
 # --- What the rules themselves produce ----------------------------------------------------------
 
 
-def generated_patterns(rules: list[Rule]) -> tuple[list[str], list[str]]:
-    """Regular expressions (PostgreSQL ARE, unanchored: any_of() anchors them) matching the
-    values the rules write: one list for raw values, one for values normalized to lower-case
-    words separated by single spaces.
+@dataclass(frozen=True)
+class Shape:
+    """The values one template writes, tested as cheaply as PostgreSQL allows. A regular
+    expression costs ~20 µs a value there with many alternatives and still 1-3 µs with a long
+    literal part (its automaton is rebuilt on every call); string functions and a LIKE that
+    fails at the first character cost nanoseconds. So a value is gated by the first characters
+    of the shape's literal prefix (a hashed array lookup for all shapes at once), matched by
+    LIKE (literal parts, `%` for each placeholder), and only then checked exactly: by string
+    functions when the rest is digits and literal text, else by a regular expression on what
+    follows the prefix."""
 
-    An original matching one of them is itself a generated value (say, from an earlier run), so
-    it is not a real person's and is not searched for.
+    like: str
+    prefix: str  # literal text every such value starts with
+    rest: str | None = None  # ARE matching what follows the prefix; None: nothing does
+    digits_then: str | None = None  # set when the rest is ASCII digits, then exactly this
+
+
+UNUSABLE_PASSWORD_SHAPE = Shape("!" + "_" * 40, "!", "[0-9a-f]+")  # the LIKE fixes the length
+# A value's first characters, looked up in a hashed array before any LIKE is tried.
+GATE_LENGTH = 2
+
+
+def generated_shapes(rules: list[Rule]) -> tuple[list[Shape], list[Shape]]:
+    """The shapes of the values the rules write: one list for raw values, one for values
+    normalized to lower-case words separated by single spaces.
+
+    An original of one of these shapes is itself a generated value (say, from an earlier run),
+    so it is not a real person's and is not searched for.
     """
-    raw, words = {raw_regex(REDACTED)}, set()
+    raw = {template_shape(_escaped_template(REDACTED))}
     if any(rule.kind == "unusable_password" for rule in rules):
-        raw.add(UNUSABLE_PASSWORD_REGEX)
+        raw.add(UNUSABLE_PASSWORD_SHAPE)
+    words = set()
+    templates = [
+        piece
+        for rule in rules
+        if rule.kind in ("person", "text")
+        for piece in _template_pieces(rule)
+    ]
     by_label = {rule.label: rule for rule in rules}
-    for rule in rules:
-        if rule.kind not in ("person", "text"):
-            continue
-        for piece in _template_pieces(rule):
-            raw.add(raw_regex(piece))
-            words.add(words_regex(piece))
     first, last = by_label.get("users.first_name"), by_label.get("users.last_name")
     if first and last and {first.kind, last.kind} <= {"person", "text"}:
-        full = first.argument + " " + last.argument
-        raw.add(raw_regex(full))
-        words.add(words_regex(full))
-    return sorted(raw), sorted(pattern for pattern in words if pattern)
+        templates.append(first.argument + " " + last.argument)
+    for template in templates:
+        raw.add(template_shape(template))
+        words.add(template_shape(template, words=True))
+    return sorted(raw, key=_by_like), sorted((s for s in words if s.like), key=_by_like)
+
+
+def _by_like(shape: Shape) -> str:
+    return shape.like
+
+
+def has_shape(value: sql.Composable, shapes: list[Shape]) -> sql.Composable:
+    """True when `value` has one of `shapes` (whole value)."""
+    gated = [shape for shape in shapes if len(shape.prefix) >= GATE_LENGTH]
+    tests = [_shape_test(value, shape) for shape in shapes if shape not in gated]
+    if gated:
+        gate = sorted({shape.prefix[:GATE_LENGTH] for shape in gated})
+        tests.insert(
+            0,
+            sql.SQL("(left({v}, {n}) = ANY({gate}) AND ({tests}))").format(
+                v=value,
+                n=sql.Literal(GATE_LENGTH),
+                gate=sql.Literal(gate),
+                tests=sql.SQL(" OR ").join(_shape_test(value, shape) for shape in gated),
+            ),
+        )
+    if not tests:
+        return sql.SQL("false")
+    return sql.SQL("(") + sql.SQL(" OR ").join(tests) + sql.SQL(")")
+
+
+def _shape_test(value: sql.Composable, shape: Shape) -> sql.Composable:
+    like = sql.SQL("{v} LIKE {like}").format(v=value, like=sql.Literal(shape.like))
+    if shape.rest is None:  # no placeholder: the LIKE is an equality
+        return like
+    start = sql.Literal(len(shape.prefix) + 1)
+    if shape.digits_then is None:
+        exact = sql.SQL("substr({v}, {start}) ~ {rest}").format(
+            v=value, start=start, rest=sql.Literal(f"^(?:{shape.rest})$")
+        )
+    else:  # what follows the prefix is digits once `digits_then` is left
+        exact = sql.SQL(
+            "char_length({v}) > {length} AND ltrim(substr({v}, {start}), '0123456789') = {then}"
+        ).format(
+            v=value,
+            length=sql.Literal(len(shape.prefix) + len(shape.digits_then)),
+            start=start,
+            then=sql.Literal(shape.digits_then),
+        )
+    return sql.SQL("({} AND {})").format(like, exact)
+
+
+def is_generated(value: sql.Composable, shapes: list[Shape]) -> sql.Composable:
+    """True for a value of the exact shape the rules write (a template filled with numbers,
+    lorem ipsum, "[redacted]", an unusable password): it says nothing about anyone. (Lorem ipsum
+    is ASCII, so the prefix of its byte length is the only candidate: no character counting.)"""
+    return sql.SQL(
+        "((starts_with({v}, 'Lorem ipsum') AND {v} = repeat({lorem}, octet_length({v}) / {size})"
+        " || left({lorem}, octet_length({v}) % {size})) OR {shapes})"
+    ).format(
+        v=value,
+        lorem=sql.Literal(LOREM),
+        size=sql.Literal(len(LOREM)),
+        shapes=has_shape(value, shapes),
+    )
 
 
 def _template_pieces(rule: Rule) -> list[str]:
@@ -375,27 +456,39 @@ def _template_pieces(rule: Rule) -> list[str]:
     return leaves
 
 
-def _split_template(template: str) -> list[tuple[str, str | None]]:
-    return [(literal, field) for literal, field, _, _ in string.Formatter().parse(template)]
+def _escaped_template(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
 
 
-def raw_regex(template: str) -> str:
-    out = []
-    for literal, field in _split_template(template):
-        out.append("".join(ch if ch.isalnum() or ch == " " else "\\" + ch for ch in literal))
+def template_shape(template: str, *, words: bool = False) -> Shape:
+    """The shape of what `template` writes, as written (`words`: once normalized to words)."""
+    parts = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        if words:
+            literal = re.sub(r"[\W_]+", " ", literal.lower())
+        parts.append((literal, field))
+    if words:  # the normalized value has no space at either end
+        parts[0] = (parts[0][0].lstrip(" "), parts[0][1])
+        if not parts[-1][1]:
+            parts[-1] = (parts[-1][0].rstrip(" "), None)
+    like, rest = [], []
+    for index, (literal, field) in enumerate(parts):
+        like.append(re.sub(r"([\\%_])", r"\\\1", literal))
+        if index and words:
+            rest.append(literal)  # letters, digits and spaces only
+        elif index:
+            rest.append("".join(ch if ch.isalnum() or ch == " " else "\\" + ch for ch in literal))
         if field in ("n", "v"):
-            out.append("[0-9]+")
+            rest.append("[0-9]+")
         elif field == "ext":
-            out.append(r"(\.[A-Za-z0-9]{1,8})?")
-    return "".join(out)
-
-
-def words_regex(template: str) -> str:
-    out = []
-    for literal, field in _split_template(template):
-        out.append(re.sub(r"[\W_]+", " ", literal.lower()))
-        if field in ("n", "v"):
-            out.append("[0-9]+")
-        elif field == "ext":
-            out.append("( [a-z0-9]{1,8})?")
-    return "".join(out).strip(" ")
+            extension = f"{{1,{EXTENSION_MAX_LENGTH}}}"
+            rest.append(f"( [a-z0-9]{extension})?" if words else rf"(\.[A-Za-z0-9]{extension})?")
+        if field:
+            like.append("%")
+    prefix, fields = parts[0][0], [field for _, field in parts if field]
+    if not fields:
+        return Shape("".join(like), prefix)
+    then = "".join(literal for literal, _ in parts[1:])  # when the one number comes first
+    if len(fields) > 1 or parts[0][1] not in ("n", "v") or then[:1].isdigit():
+        then = None
+    return Shape("".join(like), prefix, "".join(rest), then)

@@ -20,15 +20,16 @@ from psycopg import sql
 from ops.safety import database_label, production_reason
 from ops.services import anonymization_rules as rules_sql
 from ops.services.anonymization_rules import (
-    MIN_SEARCH_LENGTH,
     Column,
     Rule,
     RuleError,
+    Shape,
     execute,
     parse_rules,
     q,
 )
 from ops.services.pii_search import Leak, create_original_tables, search_originals
+from ops.services.table_indexes import drop_secondary_indexes, rebuild_indexes
 
 # Columns that order a table's rows for the stable number N (then the primary key).
 ORDER_COLUMNS = ("created_at", "timestamp", "executed_at", "used_at", "action_time")
@@ -39,6 +40,10 @@ PEOPLE_SOURCES = (
     ("clients", ("name",)),
 )
 APPLICATION_NAME = "legalplatform anonymize"
+# Tables of at least this many rows are rewritten without their secondary indexes, which are
+# built again right after (ops.services.table_indexes): several times faster than maintaining
+# them row by row, at the price of locking those tables for readers too until the commit.
+REBUILD_INDEXES_FROM_ROWS = 10_000
 
 REDACT_JSON_FUNCTION = """
 CREATE OR REPLACE FUNCTION pg_temp.anonymize_redact_json(value jsonb) RETURNS jsonb
@@ -135,16 +140,14 @@ def anonymize_database(
         if confirm:
             confirm()
         with transaction.atomic(using=using), connection.cursor() as cursor:
-            _prepare_transaction(cursor, connection, plan)
-            raw_patterns, word_patterns = rules_sql.generated_patterns(_all_rules(plan))
-            result.changes = _apply(
-                cursor, plan, dry_run, rules_sql.any_of(raw_patterns), progress, result.timings
-            )
+            _prepare_transaction(cursor, connection, plan, dry_run)
+            raw_shapes, word_shapes = rules_sql.generated_shapes(_all_rules(plan))
+            result.changes = _apply(cursor, plan, dry_run, raw_shapes, progress, result.timings)
             if not dry_run:
                 result.originals_searched, leaks = search_originals(
                     cursor,
-                    words_regex=rules_sql.any_of(word_patterns),
-                    raw_regex=rules_sql.any_of(raw_patterns),
+                    word_shapes=word_shapes,
+                    raw_shapes=raw_shapes,
                     progress=progress,
                     timings=result.timings,
                 )
@@ -238,16 +241,7 @@ def _load_plan(cursor) -> dict[str, tuple[TableInfo, list[Rule] | str]]:
 
 
 def _table_info(cursor, table: str) -> TableInfo:
-    cursor.execute(
-        """
-        SELECT a.attname, i.indisprimary
-          FROM pg_index i
-          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-         WHERE i.indrelid = to_regclass(%s) AND i.indnatts = 1 AND i.indisunique
-        """,
-        [_quoted(table)],
-    )
-    keys = cursor.fetchall()
+    keys = _unique_keys(cursor, table)
     pk = next((name for name, primary in keys if primary), None)
     if pk is None:
         raise RuleError(f"{table} has no single-column primary key to number its rows by")
@@ -258,19 +252,44 @@ def _table_info(cursor, table: str) -> TableInfo:
     return TableInfo(table, pk, order, rows, frozenset(name for name, _ in keys))
 
 
+def _unique_keys(cursor, table: str) -> list[tuple[str, bool]]:
+    """(column, is primary key) of each single-column unique index of the table."""
+    cursor.execute(
+        """
+        SELECT a.attname, i.indisprimary
+          FROM pg_index i
+          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+         WHERE i.indrelid = to_regclass(%s) AND i.indnatts = 1 AND i.indisunique
+        """,
+        [_quoted(table)],
+    )
+    return cursor.fetchall()
+
+
+def _rebuilds_indexes(info: TableInfo, rules: list[Rule] | str) -> bool:
+    return rules != "delete" and info.rows >= REBUILD_INDEXES_FROM_ROWS
+
+
 # --- The transaction ----------------------------------------------------------------------------
 
 
-def _prepare_transaction(cursor, connection, plan) -> None:
+def _prepare_transaction(cursor, connection, plan, dry_run: bool) -> None:
     cursor.execute("SET LOCAL statement_timeout = 0")
     cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     cursor.execute("SELECT set_config('application_name', %s, true)", [APPLICATION_NAME])
     if connection.pg_version >= 140000:
         # A killed client must not leave a backend running the rest of a long UPDATE.
         cursor.execute("SET LOCAL client_connection_check_interval = '1s'")
-    # Nobody writes to an anonymized table until we commit (readers go on).
-    tables = sql.SQL(", ").join(q(table) for table in plan)
-    execute(cursor, sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(tables))
+    # Nobody writes to an anonymized table until we commit; readers go on, except on the tables
+    # whose indexes are rebuilt (locked for everything at once, rather than upgraded later).
+    rebuilt = {
+        t for t, (info, rules) in plan.items() if not dry_run and _rebuilds_indexes(info, rules)
+    }
+    for mode, tables in (("ACCESS EXCLUSIVE", rebuilt), ("EXCLUSIVE", set(plan) - rebuilt)):
+        if tables:
+            names = sql.SQL(", ").join(q(table) for table in plan if table in tables)
+            execute(cursor, sql.SQL("LOCK TABLE {} IN {} MODE").format(names, sql.SQL(mode)))
     cursor.execute(REDACT_JSON_FUNCTION)
     create_original_tables(cursor)
 
@@ -280,7 +299,7 @@ def _all_rules(plan) -> list[Rule]:
 
 
 def _apply(
-    cursor, plan, dry_run: bool, raw_regex: str, progress, timings: dict[str, float]
+    cursor, plan, dry_run: bool, raw_shapes: list[Shape], progress, timings: dict[str, float]
 ) -> dict[str, dict[str, int]]:
     changes: dict[str, dict[str, int]] = {}
     if any(rule.kind == "people" for rule in _all_rules(plan)):
@@ -298,8 +317,7 @@ def _apply(
             elif dry_run:
                 changes[table] = _count_changes(cursor, info, rules)
             else:
-                _free_unique_values(cursor, info, rules)
-                changes[table] = _update(cursor, info, rules, raw_regex)
+                changes[table] = _rewrite(cursor, info, rules, raw_shapes, timings)
             bar.update(info.rows)
         finally:
             bar.close()
@@ -309,10 +327,41 @@ def _apply(
 
 def _numbered(info: TableInfo, rules: list[Rule]) -> sql.Composable:
     """The table's rows with their old values, stable number __n, value numbers __v_<c> and
-    people-map replacements __p_<c>: the `m` of every expression."""
+    people-map replacements __p_<c>: the `m` of every expression.
+
+    The numbering sorts only what it orders by (and the {v} columns), then meets the old
+    values by key: sorting whole rows would sort a copy of every document's content."""
+    by_value = [rule for rule in rules if "v" in rule.template_fields]
     order = sql.SQL(", ").join(sql.SQL("t.{}").format(q(name)) for name in (*info.order, info.pk))
-    columns = sql.SQL(", ").join(sql.SQL("t.{}").format(q(rule.column.name)) for rule in rules)
-    joins, extras = [], []
+    numbers = sql.SQL(
+        "SELECT t.{pk}, row_number() OVER (ORDER BY {order}) AS __n{values} FROM {table} AS t"
+    ).format(
+        pk=q(info.pk),
+        order=order,
+        values=sql.Composed(sql.SQL(", t.{}").format(q(rule.column.name)) for rule in by_value),
+        table=q(info.name),
+    )
+    numbered = [sql.SQL("n.__n")]
+    if by_value:
+        # {v}: distinct original values numbered by their first row.
+        firsts = sql.SQL(", ").join(
+            sql.SQL("min(b.__n) OVER (PARTITION BY b.{c}) AS {f}").format(
+                c=q(rule.column.name), f=q(f"__first_{rule.column.name}")
+            )
+            for rule in by_value
+        )
+        ranks = sql.SQL(", ").join(
+            sql.SQL("dense_rank() OVER (ORDER BY f.{f}) AS {v}").format(
+                f=q(f"__first_{rule.column.name}"), v=q(f"__v_{rule.column.name}")
+            )
+            for rule in by_value
+        )
+        numbers = sql.SQL(
+            "SELECT f.*, {ranks} FROM (SELECT b.*, {firsts} FROM ({numbers}) AS b) AS f"
+        ).format(ranks=ranks, firsts=firsts, numbers=numbers)
+        numbered += [sql.SQL("n.{}").format(q(f"__v_{rule.column.name}")) for rule in by_value]
+    columns = [sql.SQL("t.{}").format(q(rule.column.name)) for rule in rules]
+    joins = []
     for rule in rules:
         if rule.kind == "people":
             alias = q(f"p_{rule.column.name}")
@@ -321,85 +370,91 @@ def _numbered(info: TableInfo, rules: list[Rule]) -> sql.Composable:
                     " LEFT JOIN anonymize_people AS {a} ON {a}.original = lower(btrim(t.{c}))"
                 ).format(a=alias, c=q(rule.column.name))
             )
-            extras.append(
-                sql.SQL(", {}.replacement AS {}").format(alias, q(f"__p_{rule.column.name}"))
+            columns.append(
+                sql.SQL("{}.replacement AS {}").format(alias, q(f"__p_{rule.column.name}"))
             )
-    base = sql.SQL(
-        "SELECT t.{pk}, row_number() OVER (ORDER BY {order}) AS __n, {columns}{extras}"
-        " FROM {table} AS t{joins}"
+    return sql.SQL(
+        "SELECT t.{pk}, {numbered}, {columns}"
+        " FROM {table} AS t JOIN ({numbers}) AS n ON n.{pk} = t.{pk}{joins}"
     ).format(
         pk=q(info.pk),
-        order=order,
-        columns=columns,
-        extras=sql.Composed(extras),
+        numbered=sql.SQL(", ").join(numbered),
+        columns=sql.SQL(", ").join(columns),
         table=q(info.name),
+        numbers=numbers,
         joins=sql.Composed(joins),
     )
-    by_value = [rule for rule in rules if "v" in rule.template_fields]
-    if not by_value:
-        return base
-    # {v}: distinct original values numbered by their first row.
-    firsts = sql.SQL(", ").join(
-        sql.SQL("min(b.__n) OVER (PARTITION BY b.{c}) AS {f}").format(
-            c=q(rule.column.name), f=q(f"__first_{rule.column.name}")
-        )
-        for rule in by_value
-    )
-    ranks = sql.SQL(", ").join(
-        sql.SQL("dense_rank() OVER (ORDER BY f.{f}) AS {v}").format(
-            f=q(f"__first_{rule.column.name}"), v=q(f"__v_{rule.column.name}")
-        )
-        for rule in by_value
-    )
-    return sql.SQL(
-        "SELECT f.*, {ranks} FROM (SELECT b.*, {firsts} FROM ({base}) AS b) AS f"
-    ).format(ranks=ranks, firsts=firsts, base=base)
 
 
-def _removed(rule: Rule, raw_regex: str) -> sql.Composable | None:
-    """What the UPDATE returns for the rule: removed identifiers as text, removed whole values
-    as hashes (never a second copy of a document), generated-looking values left out."""
+def _removed(rule: Rule, raw_shapes: list[Shape]) -> sql.Composable | None:
+    """What the UPDATE returns for the rule: a removed identifier as text, a removed whole value
+    as its hash (never a second copy of a document), generated-looking values left out; a
+    text[] or bigint[] of them for a JSON column."""
     removed = rules_sql.removed_values(rule)
     if removed is None or rule.search == "words":
         return removed
 
     def keep(value: sql.Composable) -> sql.Composable:
-        return sql.SQL("char_length({v}) >= {min} AND NOT {generated}").format(
-            v=value,
-            min=sql.Literal(MIN_SEARCH_LENGTH),
-            generated=rules_sql.is_generated(value, raw_regex),
+        return sql.SQL("{long_enough} AND NOT {generated}").format(
+            long_enough=rules_sql.long_enough(value),
+            generated=rules_sql.is_generated(value, raw_shapes),
         )
 
     if rule.column.kind != "json":  # one value: no per-row subquery
         value = sql.SQL("m.{}::text").format(q(rule.column.name))
-        return sql.SQL(
-            "CASE WHEN {changed} AND {keep} THEN ARRAY[hashtextextended({v}, 0)] END"
-        ).format(changed=rules_sql.changed(rule), keep=keep(value), v=value)
+        return sql.SQL("CASE WHEN {changed} AND {keep} THEN hashtextextended({v}, 0) END").format(
+            changed=rules_sql.changed(rule), keep=keep(value), v=value
+        )
     return sql.SQL(
         "ARRAY(SELECT hashtextextended(x, 0) FROM unnest({removed}) AS x WHERE {keep})"
     ).format(removed=removed, keep=keep(sql.SQL("x")))
 
 
-def _update(cursor, info: TableInfo, rules: list[Rule], raw_regex: str) -> dict[str, int]:
+def _update(cursor, info: TableInfo, rules: list[Rule], raw_shapes: list[Shape]) -> dict[str, int]:
     """One UPDATE for the whole table; the same statement stores what it removed."""
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(q(rule.column.name), rules_sql.new_value(rule)) for rule in rules
     )
-    returned, identifiers, wholes = [], [], []
+    returned = []
+    captured: dict[str, list[sql.Composable]] = {"identifiers": [], "wholes": []}
     for index, rule in enumerate(rules):
-        removed = _removed(rule, raw_regex)
-        name = q(f"r{index}")
+        removed, name = _removed(rule, raw_shapes), q(f"r{index}")
         returned.append(
-            sql.SQL("{} AS {}").format(removed if removed is not None else sql.SQL("NULL"), name)
-        )
-        returned.append(
-            sql.SQL("(t.{c}::text IS DISTINCT FROM m.{c}::text) AS {f}").format(
-                c=q(rule.column.name), f=q(f"changed{index}")
+            sql.SQL("{} AS {}, ({}) AS {}").format(
+                removed if removed is not None else sql.SQL("NULL"),
+                name,
+                rules_sql.changed(rule),
+                q(f"changed{index}"),
             )
         )
-        if removed is not None:
-            row = sql.SQL("({}, u.{})").format(sql.Literal(rule.label), name)
-            (identifiers if rule.search == "words" else wholes).append(row)
+        if removed is None:
+            continue
+        if rule.column.kind == "json":
+            value, source = sql.SQL("x"), sql.SQL("u, unnest(u.{}) AS x").format(name)
+        else:
+            value, source = sql.SQL("u.{}").format(name), sql.SQL("u")
+        if rule.search == "words":
+            kind, condition = "identifiers", rules_sql.long_enough(value)
+        else:
+            kind, condition = "wholes", sql.SQL("{} IS NOT NULL").format(value)
+        captured[kind].append(
+            sql.SQL("SELECT {v}, {label} FROM {source} WHERE {condition}").format(
+                v=value, label=sql.Literal(rule.label), source=source, condition=condition
+            )
+        )
+    inserts = [
+        sql.SQL("{cte} AS (INSERT INTO {table} {selects})").format(
+            cte=q(kind),
+            table=sql.SQL(
+                "anonymize_identifier_values (value, source)"
+                if kind == "identifiers"
+                else "anonymize_values (hash, source)"
+            ),
+            selects=sql.SQL(" UNION ALL ").join(selects),
+        )
+        for kind, selects in captured.items()
+        if selects
+    ]
     counts = sql.SQL(", ").join(
         sql.SQL("count(*) FILTER (WHERE u.{})").format(q(f"changed{index}"))
         for index in range(len(rules))
@@ -411,20 +466,7 @@ def _update(cursor, info: TableInfo, rules: list[Rule], raw_regex: str) -> dict[
             UPDATE {table} AS t SET {assignments}
               FROM m WHERE t.{pk} = m.{pk}
             RETURNING {returned}
-        ),
-        identifiers AS (
-            INSERT INTO anonymize_identifier_values (value, source)
-            SELECT x.value, s.source
-              FROM u CROSS JOIN LATERAL (VALUES {identifier_rows}) AS s(source, vals)
-             CROSS JOIN LATERAL unnest(s.vals) AS x(value)
-             WHERE char_length(x.value) >= {min}
-        ),
-        wholes AS (
-            INSERT INTO anonymize_values (hash, source)
-            SELECT x.hash, s.source
-              FROM u CROSS JOIN LATERAL (VALUES {whole_rows}) AS s(source, hashes)
-             CROSS JOIN LATERAL unnest(s.hashes) AS x(hash)
-        )
+        ){inserts}
         SELECT {counts} FROM u
         """
     ).format(
@@ -433,19 +475,11 @@ def _update(cursor, info: TableInfo, rules: list[Rule], raw_regex: str) -> dict[
         assignments=assignments,
         pk=q(info.pk),
         returned=sql.SQL(", ").join(returned),
-        identifier_rows=_values_or_empty(identifiers, "text"),
-        whole_rows=_values_or_empty(wholes, "bigint"),
-        min=sql.Literal(MIN_SEARCH_LENGTH),
+        inserts=sql.Composed([sql.SQL(", ") + insert for insert in inserts]),
         counts=counts,
     )
     execute(cursor, statement)
     return dict(zip((rule.column.name for rule in rules), cursor.fetchone(), strict=True))
-
-
-def _values_or_empty(rows: list[sql.Composable], element: str) -> sql.Composable:
-    if rows:
-        return sql.SQL(", ").join(rows)
-    return sql.SQL("(NULL::text, NULL::{}[])").format(sql.SQL(element))
 
 
 def _count_changes(cursor, info: TableInfo, rules: list[Rule]) -> dict[str, int]:
@@ -461,22 +495,44 @@ def _count_changes(cursor, info: TableInfo, rules: list[Rule]) -> dict[str, int]
     return dict(zip((rule.column.name for rule in rules), cursor.fetchone(), strict=True))
 
 
-def _free_unique_values(cursor, info: TableInfo, rules: list[Rule]) -> None:
+def _rewrite(
+    cursor, info: TableInfo, rules: list[Rule], raw_shapes: list[Shape], timings: dict[str, float]
+) -> dict[str, int]:
+    """The table's UPDATE, without its secondary indexes when it is large."""
+    if not _rebuilds_indexes(info, rules):
+        _free_unique_values(cursor, info, rules, info.unique)
+        return _update(cursor, info, rules, raw_shapes)
+    dropped = drop_secondary_indexes(cursor, info.name)
+    _free_unique_values(cursor, info, rules, {name for name, _ in _unique_keys(cursor, info.name)})
+    changes = _update(cursor, info, rules, raw_shapes)
+    started = time.monotonic()
+    rebuild_indexes(cursor, info.name, dropped)
+    timings[f"rebuild indexes {info.name}"] = time.monotonic() - started
+    return changes
+
+
+def _free_unique_values(cursor, info: TableInfo, rules: list[Rule], unique: set[str]) -> None:
     """A unique column whose rows already hold generated values (an earlier run) could collide
     mid-UPDATE ("demo4" moving to the row that holds "demo4"): park those on their key first."""
     for rule in rules:
-        if rule.column.name not in info.unique or rule.kind != "person":
+        if rule.column.name not in unique or rule.kind != "person":
             continue
-        raw = rules_sql.any_of([rules_sql.raw_regex(rule.argument)])
+        shape = rules_sql.template_shape(rule.argument)
         statement = sql.SQL(
-            "UPDATE {t} SET {c} = 'anonymizing ' || {pk}::text WHERE {c} ~ {r}"
-        ).format(t=q(info.name), c=q(rule.column.name), pk=q(info.pk), r=sql.Literal(raw))
+            "UPDATE {t} SET {c} = 'anonymizing ' || {pk}::text WHERE {generated}"
+        ).format(
+            t=q(info.name),
+            c=q(rule.column.name),
+            pk=q(info.pk),
+            generated=rules_sql.has_shape(sql.SQL("{}::text").format(q(rule.column.name)), [shape]),
+        )
         execute(cursor, statement)
 
 
 def _build_people_map(cursor, plan) -> None:
     """anonymize_people: each known person's old email / full name / client name (lower-cased)
-    and the value the rules give them, numbered exactly as their own table's UPDATE will."""
+    and the value the rules give them, numbered exactly as their own table's UPDATE will; only
+    for the values the "people" columns hold (a million users, a few hundred named in logs)."""
     selects = []
     for table, columns in PEOPLE_SOURCES:
         if table not in plan or plan[table][1] == "delete":
@@ -505,9 +561,21 @@ def _build_people_map(cursor, plan) -> None:
     )
     if not selects:
         return
+    named = sql.SQL(" UNION ").join(
+        sql.SQL("SELECT lower(btrim({c}::text)) FROM {t}").format(c=q(rule.column.name), t=q(table))
+        for table, (_, rules) in plan.items()
+        if rules != "delete"
+        for rule in rules
+        if rule.kind == "people"
+    )
     statement = sql.SQL(
-        "INSERT INTO anonymize_people SELECT DISTINCT ON (original) original, replacement"
-        " FROM ({}) AS s WHERE original <> '' AND replacement IS NOT NULL"
-        " ORDER BY original, rank, n"
-    ).format(sql.SQL(" UNION ALL ").join(selects))
+        """
+        WITH named (original) AS MATERIALIZED ({named})
+        INSERT INTO anonymize_people
+        SELECT DISTINCT ON (original) original, replacement FROM ({selects}) AS s
+         WHERE original <> '' AND replacement IS NOT NULL
+           AND original IN (SELECT original FROM named)
+         ORDER BY original, rank, n
+        """
+    ).format(named=named, selects=sql.SQL(" UNION ALL ").join(selects))
     execute(cursor, statement)

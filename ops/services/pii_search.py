@@ -29,9 +29,11 @@ from psycopg import sql
 from ops.services.anonymization_rules import (
     MIN_SEARCH_LENGTH,
     NON_WORD_SQL,
-    UUID_REGEX,
+    Shape,
     execute,
+    has_shape,
     is_generated,
+    long_enough,
 )
 
 STRING_TYPES_SQL = """
@@ -82,62 +84,74 @@ def create_original_tables(cursor) -> None:
 
 
 def search_originals(
-    cursor, *, words_regex: str, raw_regex: str, progress, timings: dict[str, float]
+    cursor,
+    *,
+    word_shapes: list[Shape],
+    raw_shapes: list[Shape],
+    progress,
+    timings: dict[str, float],
 ) -> tuple[int, list[Leak]]:
     """Search the database for the originals collected so far; (originals searched, leaks).
     Adds the seconds of each step to `timings`."""
     started = time.monotonic()
-    originals = _prepare_originals(cursor, words_regex)
+    # Every join below is an equality join with millions of rows on one side, and the stored
+    # values come from CTEs the planner guesses at a few rows: a nested loop over a sequential
+    # scan of the originals would be chosen and never end. (LATERAL calls still loop.)
+    cursor.execute("SET LOCAL enable_nestloop = off")
+    originals = _prepare_originals(cursor, word_shapes)
     locations = _string_columns(cursor)
     timings["verify: prepare originals"] = time.monotonic() - started
     bar = progress(total=len(locations), desc="verifying", unit="tables")
     try:
-        for table, columns in locations.items():
+        for batch in _batches(cursor, locations):
             started = time.monotonic()
-            _scan_table(cursor, table, columns, raw_regex)
-            timings[f"verify: scan {_label(table, '').rstrip('.')}"] = time.monotonic() - started
-            bar.update(1)
+            _scan(cursor, batch, raw_shapes)
+            name = _label(batch[0][0], "").rstrip(".")
+            if len(batch) > 1:
+                name += f" and {len(batch) - 1} more tables"
+            timings[f"verify: scan {name}"] = time.monotonic() - started
+            bar.update(len(batch))
     finally:
         bar.close()
     started = time.monotonic()
-    leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations, raw_regex)
+    leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations, raw_shapes)
     timings["verify: confirm candidates"] = time.monotonic() - started
     return originals, sorted(leaks, key=lambda leak: (leak.source, leak.location))
 
 
-def _prepare_originals(cursor, words_regex: str) -> int:
-    # Identifiers: normalized to lower-case words, anchored on their longest word.
+def _prepare_originals(cursor, word_shapes: list[Shape]) -> int:
+    # Identifiers: normalized to lower-case words (each distinct value once), anchored on their
+    # longest word.
     execute(
         cursor,
         sql.SQL(
             """
+            ANALYZE anonymize_identifier_values;  -- so that the GROUP BYs hash instead of sort
             CREATE TEMP TABLE anonymize_identifiers ON COMMIT DROP AS
+            WITH phrases AS MATERIALIZED (  -- not inlined: the filter names `phrase` 40 times
+                SELECT phrase, min(source) AS source
+                  FROM (SELECT btrim(regexp_replace(lower(value), {nonword}, ' ', 'g'))
+                               AS phrase, source
+                          FROM (SELECT value, min(source) AS source
+                                  FROM anonymize_identifier_values
+                                 GROUP BY value) AS distinct_values) AS normalized
+                 GROUP BY phrase)
             SELECT phrase, source,
                    coalesce(substring(phrase from '[^ ]{{8,}}'),
                             substring(phrase from '[^ ]{{5,}}'),
                             substring(phrase from '[^ ]{{3,}}'), phrase) AS anchor
-              FROM (SELECT phrase, min(source) AS source
-                      FROM (SELECT btrim(regexp_replace(lower(value), {nonword}, ' ', 'g'))
-                                   AS phrase, source
-                              FROM anonymize_identifier_values) AS normalized
-                     GROUP BY phrase) AS distinct_phrases
-             WHERE char_length(phrase) >= {min} AND phrase !~ {generated};
-            CREATE TEMP TABLE anonymize_anchors ON COMMIT DROP AS
-            SELECT DISTINCT anchor AS word FROM anonymize_identifiers;
-            CREATE INDEX ON anonymize_anchors (word);
-            CREATE INDEX ON anonymize_identifiers (anchor);
-            CREATE INDEX ON anonymize_identifiers (phrase);
-            CREATE INDEX ON anonymize_values (hash);
+              FROM phrases
+             WHERE char_length(phrase) >= {min} AND NOT {generated};
             CREATE TEMP TABLE anonymize_hits (kind text, location text, detail text)
                 ON COMMIT DROP;
+            -- No indexes: every search joins them by hash (building one costs more than it saves).
             ANALYZE anonymize_identifiers;
-            ANALYZE anonymize_anchors;
             ANALYZE anonymize_values;
             """
         ).format(
             nonword=sql.Literal(NON_WORD_SQL),
             min=sql.Literal(MIN_SEARCH_LENGTH),
-            generated=sql.Literal(words_regex or "^$"),
+            generated=has_shape(sql.SQL("phrase"), word_shapes),
         ),
     )
     cursor.execute(
@@ -147,18 +161,45 @@ def _prepare_originals(cursor, words_regex: str) -> int:
     return cursor.fetchone()[0]
 
 
-def _string_columns(cursor) -> dict[tuple[str, str], list[tuple[str, str]]]:
+Table = tuple[str, str]  # schema, name
+Columns = list[tuple[str, str]]  # column, kind
+# Tables smaller than this are searched together, in one statement: each statement builds the
+# hash table of every identifier's anchor once.
+SMALL_TABLE_BYTES = 8 * 1024 * 1024
+
+
+def _string_columns(cursor) -> dict[Table, Columns]:
     cursor.execute(STRING_TYPES_SQL)
-    locations: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    locations: dict[Table, Columns] = {}
     for schema, table, column, kind in cursor.fetchall():
         locations.setdefault((schema, table), []).append((column, kind))
     return locations
 
 
+def _batches(cursor, locations: dict[Table, Columns]) -> list[list[tuple[Table, Columns]]]:
+    """Every large table alone, the small ones with the last of them: each statement scans the
+    originals and builds its hash tables once, seconds at a million people. The size is the
+    catalog's (as of the last VACUUM or ANALYZE; a table never measured counts as large):
+    asking the table itself would wait for any lock on it before the search starts."""
+    cursor.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'm') AND c.reltuples >= 0"
+        " AND c.relpages::bigint * current_setting('block_size')::bigint < %s",
+        [SMALL_TABLE_BYTES],
+    )
+    small = set(cursor.fetchall())
+    batches = [[(table, columns)] for table, columns in locations.items() if table not in small]
+    together = [(table, columns) for table, columns in locations.items() if table in small]
+    if batches:
+        batches[-1] += together
+    elif together:
+        batches.append(together)
+    return batches
+
+
 def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
-    """A text[] of what one stored value holds, from its text form: the value itself, a JSON
-    document's string and number leaves and its keys, an array's elements, a tsvector's
-    lexemes."""
+    """A text[] of what one stored document holds, from its text form: a JSON document's
+    string and number leaves and its keys, an array's elements, a tsvector's lexemes."""
     return sql.SQL(
         "CASE {kind}"
         " WHEN 'json' THEN ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
@@ -166,78 +207,97 @@ def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
         " || ARRAY(SELECT k #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
         " 'strict $.** ? (@.type() == \"object\").keyvalue().key') AS k)"
         " WHEN 'array' THEN {raw}::text[]"
-        " WHEN 'tsvector' THEN tsvector_to_array({raw}::tsvector)"
-        " ELSE ARRAY[{raw}] END"
+        " WHEN 'tsvector' THEN tsvector_to_array({raw}::tsvector) END"
     ).format(kind=kind, raw=raw)
 
 
-def _values(table, columns, raw_regex: str) -> sql.Composable:
-    """CTEs `raw` (the distinct stored values of the columns, one scan of the table) and `v`
-    (col, value, is_uuid): what they hold, without the values the rules wrote, which say
-    nothing about anyone (anonymization_rules.is_generated)."""
-    unpivot = sql.SQL(", ").join(
-        sql.SQL("({}, {}, t.{}::text)").format(
-            sql.Literal(column), sql.Literal(kind), sql.Identifier(column)
+def _is_uuid(value: sql.Composable) -> sql.Composable:
+    """True for a UUID in its canonical text form: 8-4-4-4-12 hexadecimal digits. (Hyphens
+    in those four places and nowhere else, hexadecimal digits or hyphens everywhere: one regular
+    expression with counted repetitions costs several times as much.)"""
+    return sql.SQL(
+        "(octet_length({v}) = 36 AND {v} LIKE '________-____-____-____-____________'"
+        " AND {v} ~ '^[0-9a-fA-F-]+$' AND octet_length(replace({v}, '-', '')) = 32)"
+    ).format(v=value)
+
+
+def _values(tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> sql.Composable:
+    """CTEs `raw` (the distinct stored values of the tables' columns, one scan of each table)
+    and `v` (col: "table.column", value, is_uuid): what they hold, without the values the rules
+    wrote, which say nothing about anyone (anonymization_rules.is_generated). A plain string is
+    tested before the DISTINCT (most values of a rewritten column are generated, and a
+    document's content is not worth hashing into it), a JSON document, array or tsvector after
+    it (documents repeat, and taking one apart costs more than the test)."""
+    scans = []
+    for table, columns in tables:
+        unpivot = sql.SQL(", ").join(
+            sql.SQL("({}, {}, t.{}::text)").format(
+                sql.Literal(_label(table, column)), sql.Literal(kind), sql.Identifier(column)
+            )
+            for column, kind in columns
         )
-        for column, kind in columns
-    )
+        scans.append(
+            sql.SQL(
+                "SELECT s.* FROM {table} AS t"
+                " CROSS JOIN LATERAL (VALUES {unpivot}) AS s(col, kind, raw)"
+            ).format(table=_table_ref(table), unpivot=unpivot)
+        )
     return sql.SQL(
         """
         raw AS MATERIALIZED (
-            SELECT DISTINCT s.col, s.kind, s.raw FROM {table} AS t
-             CROSS JOIN LATERAL (VALUES {unpivot}) AS s(col, kind, raw)
-             WHERE s.raw IS NOT NULL),
+            SELECT DISTINCT s.col, s.kind, s.raw FROM ({scans}) AS s
+             WHERE s.raw IS NOT NULL
+               AND (s.kind <> 'text' OR ({raw_long_enough} AND NOT {raw_generated}))),
         v AS MATERIALIZED (
-            SELECT raw.col, x.value, x.value ~ {uuid} AS is_uuid
-              FROM raw CROSS JOIN LATERAL unnest({extracted}) AS x(value)
-             WHERE char_length(x.value) >= {min} AND NOT {generated})
+            SELECT x.col, x.value, {is_uuid} AS is_uuid
+              FROM (SELECT raw.col, raw.raw AS value FROM raw WHERE raw.kind = 'text'
+                    UNION ALL
+                    SELECT raw.col, x.value
+                      FROM raw CROSS JOIN LATERAL unnest({extracted}) AS x(value)
+                     WHERE raw.kind <> 'text' AND {long_enough} AND NOT {generated}) AS x)
         """
     ).format(
-        table=_table_ref(table),
-        unpivot=unpivot,
-        uuid=sql.Literal(UUID_REGEX),
+        scans=sql.SQL(" UNION ALL ").join(scans),
+        raw_long_enough=long_enough(sql.SQL("s.raw")),
+        raw_generated=is_generated(sql.SQL("s.raw"), raw_shapes),
+        long_enough=long_enough(sql.SQL("x.value")),
+        is_uuid=_is_uuid(sql.SQL("x.value")),
         extracted=_extracted(sql.SQL("raw.kind"), sql.SQL("raw.raw")),
-        min=sql.Literal(MIN_SEARCH_LENGTH),
-        generated=is_generated(sql.SQL("x.value"), raw_regex),
+        generated=is_generated(sql.SQL("x.value"), raw_shapes),
     )
 
 
-def _table_ref(table: tuple[str, str]) -> sql.Composable:
+def _table_ref(table: Table) -> sql.Composable:
     return sql.SQL("{}.{}").format(sql.Identifier(table[0]), sql.Identifier(table[1]))
 
 
-def _label(table: tuple[str, str], column: str) -> str:
+def _label(table: Table, column: str) -> str:
     schema, name = table
     return f"{name}.{column}" if schema == "public" else f"{schema}.{name}.{column}"
 
 
-def _scan_table(cursor, table, columns, raw_regex: str) -> None:
-    """One pass over the table: whole values by hash, UUID-shaped values against identifiers
+def _scan(cursor, tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> None:
+    """One pass over the tables: whole values by hash, UUID-shaped values against identifiers
     (a UUID holds another only by being it), and the identifier anchors among the words of
     everything else."""
-    label = sql.Literal(_label(table, ""))
     execute(
         cursor,
         sql.SQL(
             """
             WITH {values}
             INSERT INTO anonymize_hits (kind, location, detail)
-            SELECT 'value', {label} || v.col, o.source
+            SELECT 'value', v.col, o.source
               FROM v JOIN anonymize_values AS o ON o.hash = hashtextextended(v.value, 0)
             UNION
-            SELECT 'value', {label} || v.col, i.source
+            SELECT 'value', v.col, i.source
               FROM v JOIN anonymize_identifiers AS i ON i.phrase = replace(lower(v.value), '-', ' ')
              WHERE v.is_uuid
             UNION
-            SELECT 'word', {label} || v.col, w.word
+            SELECT 'word', v.col, w.word
               FROM v CROSS JOIN LATERAL regexp_split_to_table(lower(v.value), {nonword}) AS w(word)
-             WHERE NOT v.is_uuid AND w.word IN (SELECT word FROM anonymize_anchors)
+             WHERE NOT v.is_uuid AND w.word IN (SELECT anchor FROM anonymize_identifiers)
             """
-        ).format(
-            values=_values(table, columns, raw_regex),
-            label=label,
-            nonword=sql.Literal(NON_WORD_SQL),
-        ),
+        ).format(values=_values(tables, raw_shapes), nonword=sql.Literal(NON_WORD_SQL)),
     )
 
 
@@ -248,7 +308,7 @@ def _whole_value_leaks(cursor) -> list[Leak]:
     return [Leak(source, location, count, "whole value") for source, location, count in cursor]
 
 
-def _identifier_leaks(cursor, locations, raw_regex: str) -> list[Leak]:
+def _identifier_leaks(cursor, locations, raw_shapes: list[Shape]) -> list[Leak]:
     """Confirm the candidates: the whole phrase, word for word, inside a stored value."""
     cursor.execute(
         "SELECT DISTINCT h.location FROM anonymize_hits h"
@@ -268,17 +328,21 @@ def _identifier_leaks(cursor, locations, raw_regex: str) -> list[Leak]:
                     WITH {values},
                     n AS (SELECT DISTINCT ' ' || btrim(regexp_replace(lower(v.value), {nonword},
                                                                       ' ', 'g')) || ' ' AS norm
-                            FROM v WHERE NOT v.is_uuid)
-                    SELECT i.source, count(DISTINCT n.norm)
-                      FROM n CROSS JOIN LATERAL string_to_table(btrim(n.norm), ' ') AS w(word)
-                      JOIN anonymize_identifiers AS i ON i.anchor = w.word
-                     WHERE w.word IN (SELECT detail FROM anonymize_hits
-                                       WHERE kind = 'word' AND location = {location})
-                       AND strpos(n.norm, ' ' || i.phrase || ' ') > 0
+                            FROM v WHERE NOT v.is_uuid),
+                    -- each value with the anchors it holds, then the identifiers of those
+                    -- anchors (a hash join whatever the estimates: there is no index)
+                    candidates AS MATERIALIZED (
+                        SELECT DISTINCT n.norm, w.word
+                          FROM n CROSS JOIN LATERAL string_to_table(btrim(n.norm), ' ') AS w(word)
+                         WHERE w.word IN (SELECT detail FROM anonymize_hits
+                                           WHERE kind = 'word' AND location = {location}))
+                    SELECT i.source, count(DISTINCT c.norm)
+                      FROM candidates AS c JOIN anonymize_identifiers AS i ON i.anchor = c.word
+                     WHERE strpos(c.norm, ' ' || i.phrase || ' ') > 0
                      GROUP BY i.source
                     """
                 ).format(
-                    values=_values(table, [(column, kind)], raw_regex),
+                    values=_values([(table, [(column, kind)])], raw_shapes),
                     nonword=sql.Literal(NON_WORD_SQL),
                     location=sql.Literal(location),
                 ),

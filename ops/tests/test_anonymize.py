@@ -10,12 +10,14 @@ from collections import Counter
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import override_settings
+from psycopg import sql
 
 from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
 from discovery.models import DocumentPattern, RomanianTemplate
 from legalplatform import embedded
+from ops.services import anonymization_rules, anonymize
 from ops.services.anonymize import AnonymizationError, LeakFound, anonymize_database
 from ops.tests.personal_data import plant_personal_data
 from skills.models import Skill, SkillUsageLog
@@ -161,7 +163,48 @@ def test_the_same_person_gets_the_same_number_everywhere():
     assert preferences == {"language": "ro"}
 
 
-def test_running_twice_is_harmless_even_when_numbers_shift():
+@pytest.fixture
+def every_table_large(monkeypatch):
+    """Every table is rewritten without its indexes, as a large one would be."""
+    monkeypatch.setattr(anonymize, "REBUILD_INDEXES_FROM_ROWS", 1)
+
+
+def index_definitions() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid),
+                   pg_get_constraintdef(k.oid), k.condeferrable, k.condeferred
+              FROM pg_index x
+              JOIN pg_class t ON t.oid = x.indrelid
+              JOIN pg_class i ON i.oid = x.indexrelid
+              JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
+              LEFT JOIN pg_constraint k
+                     ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid
+                    AND k.contype IN ('p', 'u', 'x')
+             ORDER BY 1, 2
+            """
+        )
+        return cursor.fetchall()
+
+
+def test_large_tables_get_back_the_same_indexes_and_constraints(every_table_large):
+    plant_personal_data()
+    before = index_definitions()
+
+    result = anonymize_database()
+
+    assert {"rebuild indexes users", "rebuild indexes documents"} <= set(result.timings)
+    assert index_definitions() == before
+    first, second = User.objects.order_by("created_at")[:2]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=second.pk).update(email=first.email)
+
+
+@pytest.mark.parametrize("tables", ["small", "large"])
+def test_running_twice_is_harmless_even_when_numbers_shift(tables, request):
+    if tables == "large":
+        request.getfixturevalue("every_table_large")
     plant_personal_data()
     anonymize_database()
     first = User.objects.order_by("created_at").first()
@@ -178,25 +221,96 @@ def test_running_twice_is_harmless_even_when_numbers_shift():
     ]
 
 
-def test_a_leak_in_a_column_no_rule_covers_is_found_and_everything_rolls_back():
+def leaks_found() -> tuple[set[tuple[str, str]], LeakFound]:
+    """Run anonymize, which must find leaks: (source, location) of each, and the error."""
+    with pytest.raises(LeakFound) as caught:
+        anonymize_database()
+    return {(leak.source, leak.location) for leak in caught.value.leaks}, caught.value
+
+
+@pytest.mark.parametrize("tables", ["small", "large"])
+def test_a_leak_in_a_column_no_rule_covers_is_found_and_everything_rolls_back(tables, request):
+    if tables == "large":
+        request.getfixturevalue("every_table_large")
     originals = plant_personal_data()
     Skill.objects.update(description="bogdan.lazarescu@gmail.com")  # the exact value
     DocumentPattern.objects.create(  # inside a longer text, other case, other punctuation
         pattern_type="phrase",
         pattern_text_ro="Subsemnatul BOGDAN LAZARESCU, reprezentat de av. Vasilescu;",
     )
-    dump_before = database_dump()
+    dump_before, indexes_before = database_dump(), index_definitions()
 
-    with pytest.raises(LeakFound) as caught:
-        anonymize_database()
+    where, error = leaks_found()
 
-    where = {(leak.source, leak.location) for leak in caught.value.leaks}
     assert ("clients.contact_info", "skills.description") in where
     assert ("clients.name", "document_patterns.pattern_text_ro") in where
     assert ("users.last_name", "document_patterns.pattern_text_ro") in where
-    assert "bogdan" not in str(caught.value).lower()  # the report names places, not values
+    assert "bogdan" not in str(error).lower()  # the report names places, not values
     assert database_dump() == dump_before
+    assert index_definitions() == indexes_before
     assert found(originals, database_dump())
+
+
+def test_leaks_that_look_generated_are_not_ascii_or_are_uuids_are_found():
+    plant_personal_data()
+    partner = User.objects.get(email="alexandru.vasilescu@cabinet-vasilescu.ro")
+    DocumentPattern.objects.create(
+        pattern_type="phrase",
+        pattern_text_ro="User 12 Bogdan Lazarescu",  # starts like a generated last name
+        pattern_text_en="Lorem ipsum dolor sit amet, STRADA LIPSCANI 17, BUCUREȘTI.",
+        category=partner.azure_ad_id.upper(),  # a UUID, compared whole
+    )
+
+    where, _ = leaks_found()
+
+    assert ("clients.name", "document_patterns.pattern_text_ro") in where
+    assert ("clients.address", "document_patterns.pattern_text_en") in where
+    assert ("users.azure_ad_id", "document_patterns.category") in where
+
+
+GENERATED = {
+    "User 12": True,
+    "User ": False,
+    "User 12a": False,
+    "User ١٢": False,  # digits, but not ASCII ones
+    "Demo": True,
+    "Demo ": False,
+    "Demo User 7": True,
+    "demo12@example.com": True,
+    "demo@example.com": False,
+    "demo1x@example.com": False,
+    "demo12@example.com.ro": False,
+    "Strada Client 5, Bucharest, Romania": True,
+    "Strada Client , Bucharest, Romania": False,
+    "+40-711-000-42": True,
+    "document-5.pdf": True,
+    "document-5": True,
+    "document-5.toolongext": False,
+    "document-.pdf": False,
+    "r2://legal-docs/anonymized/document-9.docx": True,
+    "[redacted]": True,
+    "[redacted] by Ioana": False,
+    "!" + "0a" * 20: True,
+    "!" + "0a" * 19: False,
+    "!" + "0A" * 20: False,
+    anonymization_rules.LOREM[:30]: True,
+    anonymization_rules.LOREM[:30] + "Ion": False,
+    "Ștefania Dobrescu": False,
+}
+
+
+def test_generated_values_are_recognized_exactly():
+    """The values the rules write are told apart from everything else by cheap string tests;
+    they must accept exactly what the templates can write."""
+    with connection.cursor() as cursor:
+        plan = anonymize._load_plan(cursor)
+        raw_shapes, _ = anonymization_rules.generated_shapes(anonymize._all_rules(plan))
+        statement = sql.SQL("SELECT v, {generated} FROM unnest({values}::text[]) AS v").format(
+            generated=anonymization_rules.is_generated(sql.Identifier("v"), raw_shapes),
+            values=sql.Literal(list(GENERATED)),
+        )
+        anonymization_rules.execute(cursor, statement)
+        assert dict(cursor.fetchall()) == GENERATED
 
 
 def test_dry_run_counts_per_column_and_changes_nothing():
