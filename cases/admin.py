@@ -33,7 +33,7 @@ FIRM_LOOKUPS: dict[type[Model], str] = {
     User: "firm",
     Client: "firm",
     Case: "firm",
-    Document: "case__firm",
+    Document: "firm",  # kept equal to the case's firm by the database
     Task: "case__firm",
     UserAuditLog: "user__firm",
 }
