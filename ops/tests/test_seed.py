@@ -10,10 +10,11 @@ from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
+from ops.services import synthetic
 from ops.services.seed import DEFAULT_FIXTURES_DIR, SeedError, seed_database
 from ops.services.synthetic import (
     TABLES,
@@ -337,6 +338,26 @@ def test_a_failure_in_the_middle_of_a_synthetic_load_leaves_the_database_as_it_w
 
     with pytest.raises(IntegrityError, match="users_email_key"):
         seed_synthetic_firms(2, random_seed=21, as_of=as_of)
+
+    assert synthetic_fingerprint() == before
+    assert indexes_and_foreign_keys() == schema
+
+
+@pytest.mark.django_db
+def test_a_failure_while_rebuilding_indexes_leaves_the_database_as_it_was(monkeypatch):
+    """The writer thread runs the rebuilds too: an error there rolls the whole load back."""
+    as_of = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
+    before, schema = synthetic_fingerprint(), indexes_and_foreign_keys()
+    drop = synthetic.drop_deferrable_maintenance
+
+    def drop_and_plant_a_failing_rebuild(using, incoming):
+        rebuild = drop(using, incoming)
+        rebuild.setdefault("tasks", []).append("SELECT 1 / 0")  # the load's last statement
+        return rebuild
+
+    monkeypatch.setattr(synthetic, "drop_deferrable_maintenance", drop_and_plant_a_failing_rebuild)
+    with pytest.raises(DataError, match="division by zero"):
+        seed_synthetic_firms(1, random_seed=31, as_of=as_of)
 
     assert synthetic_fingerprint() == before
     assert indexes_and_foreign_keys() == schema
