@@ -8,9 +8,12 @@ the real selectors:
   (a sequential scan computing every distance), next to that scan's own latency: without a firm
   filter (also at other ef_search values) and for firms with ~10%, ~3% and ~1% of the documents,
   naming the path the app chose for each (HNSW or exact);
-- search_cases: p50/p95 latency of misspelled queries with the trigram indexes, against the
-  same queries with the indexes dropped (inside a transaction that is rolled back); also
-  limited to the firms with ~10% and ~1% of the cases.
+- search_cases: p50/p95 latency of misspelled queries with the search indexes (the words of
+  cases, the trigram index of the word list), against the same queries with those and the
+  trigram indexes of titles, numbers and client names dropped (inside a transaction that is
+  rolled back); per kind of query and per way the results were found; also limited to the
+  firms with ~10% and ~1% of the cases; and apart, one misspelled word of a kind of matter,
+  which thousands of cases hold.
 
     python bench/search.py                  # the full size (7-15 minutes)
     python bench/search.py --quick          # 5,000 documents and 50,000 cases, for a check
@@ -57,7 +60,15 @@ from cases.models import (  # noqa: E402
 )
 
 TRIGRAM_INDEXES = ["idx_cases_title_trgm", "idx_cases_number_trgm", "idx_clients_name_trgm"]
-SEARCH_INDEXES = [*TRIGRAM_INDEXES, "idx_documents_title_trgm", "idx_documents_embedding_hnsw"]
+# What search_cases reads: the words of cases and the trigram index of the word list. The
+# baseline drops these and the trigram indexes of titles, numbers and client names.
+CASE_SEARCH_INDEXES = ["idx_cases_search_vector", "idx_case_search_words_trgm"]
+SEARCH_INDEXES = [
+    *TRIGRAM_INDEXES,
+    "idx_cases_search_vector",
+    "idx_documents_title_trgm",
+    "idx_documents_embedding_hnsw",
+]
 
 MATTERS = [
     "Contract Dispute",
@@ -454,52 +465,86 @@ def case_queries(n: int, seed: int) -> list[tuple[str, str, str]]:
     return queries
 
 
+def one_word_queries(n: int, seed: int) -> list[tuple[str, str, str]]:
+    """(kind, query, ""): the longest word of a kind of matter, misspelled, which thousands of
+    cases hold."""
+    rng = random.Random(seed + 2)
+    return [
+        ("one word", misspell(max(rng.choice(MATTERS).split(), key=len), rng).lower(), "")
+        for _ in range(n)
+    ]
+
+
+def search_path(statements: list[str]) -> str:
+    """How search_cases found its results, from the statements it ran (cases.selectors)."""
+    if any("CASE WHEN search_vector" in statement for statement in statements):
+        return "scored"
+    matching = [statement for statement in statements if "search_vector @@" in statement]
+    if not matching:
+        return "no word matched"
+    return "newest window" if "%(since)s" in matching[-1] else "all matches"
+
+
 def measure_fuzzy(queries, baseline_queries: int, firms: dict) -> list[dict]:
-    """search_cases as the app calls it: all firms (with the trigram indexes, and without them
-    for the first `baseline_queries`), per kind of query, and limited to each of `firms`."""
+    """search_cases as the app calls it: all firms (with the search indexes, and without them for
+    the first `baseline_queries`), per kind of query and per way the results were found, and
+    limited to each of `firms`. The "one word" queries are reported apart, not in "all"."""
     rows = []
     for v in queries[:20]:  # warm-up
         selectors.search_cases(v[1])
     latencies, found = [], 0
     by_kind: dict[str, list[float]] = {}
+    by_path: dict[str, list[float]] = {}
+    statements: list[str] = []
+
+    def capture(execute, sql_text, params, many, context):
+        statements.append(sql_text)
+        return execute(sql_text, params, many, context)
+
     for kind, query, number in queries:
-        ms, results = timed(lambda q=query: selectors.search_cases(q))
-        latencies.append(ms)
+        statements.clear()
+        with connection.execute_wrapper(capture):
+            ms, results = timed(lambda q=query: selectors.search_cases(q))
         by_kind.setdefault(kind, []).append(ms)
-        found += number in {case.case_number for case in results}
+        by_path.setdefault(search_path(statements), []).append(ms)
+        if kind != "one word":
+            latencies.append(ms)
+            found += number in {case.case_number for case in results}
+    mixed = [q for q in queries if q[0] != "one word"]
     baseline = []
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = 0")
-            for name in TRIGRAM_INDEXES:
+            for name in [*TRIGRAM_INDEXES, *CASE_SEARCH_INDEXES]:
                 cursor.execute(f"DROP INDEX {name}")
-        for _kind, query, _number in queries[:baseline_queries]:
+        for _kind, query, _number in mixed[:baseline_queries]:
             baseline.append(timed(lambda q=query: selectors.search_cases(q))[0])
         transaction.set_rollback(True)  # the indexes come back
     rows.append(
         {
             "queries": "all",
-            "n": len(queries),
+            "n": len(latencies),
             "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95),
-            "found": found / len(queries),
+            "found": found / len(latencies),
             "no_index_p50": percentile(baseline, 50),
             "no_index_p95": percentile(baseline, 95),
         }
     )
-    for kind, values in by_kind.items():
-        rows.append(
-            {
-                "queries": kind,
-                "n": len(values),
-                "p50": percentile(values, 50),
-                "p95": percentile(values, 95),
-            }
-        )
+    for label, groups in (("", by_kind), ("found by: ", by_path)):
+        for name, values in groups.items():
+            rows.append(
+                {
+                    "queries": label + name,
+                    "n": len(values),
+                    "p50": percentile(values, 50),
+                    "p95": percentile(values, 95),
+                }
+            )
     for label, firm_id in firms.items():
         firm = Firm(pk=firm_id)
         values = [
-            timed(lambda q=q, f=firm: selectors.search_cases(q, firm=f))[0] for _, q, _ in queries
+            timed(lambda q=q, f=firm: selectors.search_cases(q, firm=f))[0] for _, q, _ in mixed
         ]
         rows.append(
             {
@@ -512,17 +557,28 @@ def measure_fuzzy(queries, baseline_queries: int, firms: dict) -> list[dict]:
     return rows
 
 
-def fuzzy_plan(query: str) -> str:
-    sql_text = selectors.SEARCH_CASES_SQL.format(firm_filter="")
+def fuzzy_plans(query: str) -> str:
+    """EXPLAIN ANALYZE of each statement search_cases runs for `query`, replayed in order in one
+    transaction (the selector's settings included)."""
+    statements = []
+
+    def capture(execute, sql_text, params, many, context):
+        statements.append((sql_text, params))
+        return execute(sql_text, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        selectors.search_cases(query)
+    plans = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-            [str(selectors.CASE_SEARCH_THRESHOLD)],
-        )
-        cursor.execute(
-            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql_text, {"query": query, "limit": 20}
-        )
-        return "\n".join(row[0] for row in cursor.fetchall())
+        for sql_text, params in statements:
+            if sql_text.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                continue
+            if "set_config(" in sql_text:
+                cursor.execute(sql_text, params)
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql_text, params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return "\n\n".join(plans)
 
 
 # --- Main ----------------------------------------------------------------------------------------
@@ -606,6 +662,7 @@ def main() -> None:
         }
         semantic = measure_semantic(vectors, args.recall_queries, firms)
         queries = case_queries(args.queries, args.seed)
+        queries += one_word_queries(args.queries // 4, args.seed)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT firm_id, count(*) FROM cases WHERE firm_id = ANY(%s) GROUP BY firm_id",
@@ -617,7 +674,7 @@ def main() -> None:
             for key in ("big_firm", "small_firm")
         }
         fuzzy = measure_fuzzy(queries, args.baseline_queries, case_firms)
-        plan = fuzzy_plan(next(q for kind, q, _ in queries if kind == "title words"))
+        plan = fuzzy_plans(next(q for kind, q, _ in queries if kind == "one word"))
     finally:
         if not args.keep:
             drop_scratch_database(params)
@@ -655,7 +712,7 @@ def main() -> None:
             )
         print(f"{row['queries']:<26}{row['n']:>5}{row['p50']:>9.1f}{row['p95']:>9.1f}{extra}")
     print()
-    print("plan of a title query:")
+    print("plans of a one-word query:")
     print(plan)
 
 

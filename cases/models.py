@@ -4,6 +4,7 @@ schema.md ("cases app")."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -176,7 +177,7 @@ class Client(UUIDPrimaryKey):
         db_table_comment = "A firm's clients (people or companies)."
         ordering = ["name"]
         indexes = [
-            # search_cases: fuzzy match on the client's name (pg_trgm)
+            # The admin's client search (name__trigram_word_similar, pg_trgm)
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="idx_clients_name_trgm"),
         ]
 
@@ -251,6 +252,11 @@ class Case(UUIDPrimaryKey):
     next_hearing_date = models.DateTimeField(null=True, blank=True)
     created_at = created_at_field()
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    search_vector = SearchVectorField(
+        null=True,
+        editable=False,
+        db_comment="The words of case_number, title and the client's name (set by the database)",
+    )
 
     class Meta:
         db_table = "cases"
@@ -267,11 +273,16 @@ class Case(UUIDPrimaryKey):
             ),
         ]
         indexes = [
-            # search_cases: fuzzy match on title and case number (pg_trgm)
+            # Substring and similarity lookups of titles and case numbers (pg_trgm)
             GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="idx_cases_title_trgm"),
             GinIndex(
                 fields=["case_number"], opclasses=["gin_trgm_ops"], name="idx_cases_number_trgm"
             ),
+            # search_cases: the cases holding every query word (cases_search_vector trigger)
+            GinIndex(fields=["search_vector"], name="idx_cases_search_vector"),
+            # search_cases' newest matches first; the admin's case list (newest first)
+            models.Index(fields=["-opened_date"], name="idx_cases_opened"),
+            models.Index(fields=["firm", "-opened_date"], name="idx_cases_firm_opened"),
             # The admin's case list: a firm's cases by status, newest first
             models.Index(
                 fields=["firm", "status", "-opened_date"], name="idx_cases_firm_status_opened"
@@ -293,6 +304,33 @@ class Case(UUIDPrimaryKey):
                 errors[name] = "This user belongs to another firm."
         if errors:
             raise ValidationError(errors)
+
+
+class CaseSearchWord(models.Model):
+    """A word of some case's number, title or client name (no digits), kept by the database: the
+    list search_cases corrects a misspelled query word from, a few thousand words where the
+    cases hold millions."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        db_table = "case_search_words"
+        db_table_comment = (
+            "The words (without digits) of every case's search_vector, kept by triggers on cases."
+        )
+        default_permissions = ()
+        indexes = [
+            # Written seldom, read by every search: no pending list to scan (fastupdate)
+            GinIndex(
+                fields=["word"],
+                opclasses=["gin_trgm_ops"],
+                fastupdate=False,
+                name="idx_case_search_words_trgm",
+            ),
+        ]
+
+    def __str__(self):
+        return self.word
 
 
 class DocumentType(models.TextChoices):

@@ -1,10 +1,12 @@
-"""Read queries of the cases app: fuzzy search of cases (pg_trgm, served by the GIN trigram
-indexes) and semantic search of documents (pgvector, served by the HNSW index), each optionally
-limited to one firm; and the documents whose embedding is missing or stale."""
+"""Read queries of the cases app: fuzzy search of cases (by their words, misspelled query words
+corrected from a trigram-indexed word list) and semantic search of documents (pgvector, served by
+the HNSW index), each optionally limited to one firm; and the documents whose embedding is
+missing or stale."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,12 +16,6 @@ from django.db.models import F, Q, QuerySet
 from pgvector import Vector
 
 from cases.models import EMBEDDING_DIMENSIONS, Case, Document, Firm
-
-# A query word must match a word of the title, case number or client name at least this well
-# (pg_trgm word_similarity): "contrct disput" matches "Contract Dispute - …" at 0.67, a swapped
-# letter ("ABC Crop") at 0.56; below 0.5 unrelated words start to match and every common
-# trigram widens the index scan.
-CASE_SEARCH_THRESHOLD = 0.5
 
 # HNSW candidate list per search (pgvector's default is 40); bench/search.py shows the recall.
 HNSW_EF_SEARCH = 100
@@ -34,65 +30,167 @@ HNSW_MAX_SCAN_TUPLES = 40000
 # its documents when that is cheaper than the candidate list the index would need.
 HNSW_CANDIDATE_COST = 11
 
-SEARCH_CASES_SQL = """
-WITH matches AS (
-    -- Each branch is served by its own GIN trigram index and scores the field it matched. A
-    -- case's score, the best word similarity of its three fields, is the best of the fields that
-    -- matched: one that did not is below the threshold, so below any that did. Scoring here
-    -- saves joining every match to cases and clients again.
-    SELECT cases.id, word_similarity(%(query)s, cases.title) AS score, cases.title,
-           cases.opened_date, cases.firm_id
-    FROM cases
-    WHERE %(query)s <%% cases.title
-    UNION ALL
-    SELECT cases.id, word_similarity(%(query)s, cases.case_number), cases.title,
-           cases.opened_date, cases.firm_id
-    FROM cases
-    WHERE %(query)s <%% cases.case_number
-    UNION ALL
-    SELECT cases.id, word_similarity(%(query)s, clients.name), cases.title, cases.opened_date,
-           cases.firm_id
-    FROM clients JOIN cases ON cases.client_id = clients.id
-    WHERE %(query)s <%% clients.name
-),
-best AS (
-    -- title and opened_date are the same in every row of a case
-    SELECT id, max(score) AS score, similarity(%(query)s, min(title)) AS title_similarity,
-           max(opened_date) AS opened_date
-    FROM matches
-    {firm_filter}
-    GROUP BY id
-    ORDER BY score DESC, title_similarity DESC, opened_date DESC
-    LIMIT %(limit)s
-)
--- Only the best `limit` cases are read in full.
-SELECT cases.*, clients.name AS client_name, best.score
-FROM best
-JOIN cases ON cases.id = best.id
-JOIN clients ON clients.id = cases.client_id
-ORDER BY best.score DESC, best.title_similarity DESC, best.opened_date DESC
+# A query word stands for the words of cases at least this similar to it (pg_trgm similarity of
+# the two words, found through the trigram index of case_search_words): "disput" is 0.67 from
+# "dispute", "popesku" 0.45 from "popescu", a wrong letter in a word of five ("smxth") 0.33 from
+# "smith"; below 0.3 unrelated words start to match.
+CASE_WORD_SIMILARITY = 0.3
+# ... and for at most this many of them, the most similar first.
+CASE_WORD_ALTERNATIVES = 10
+# The best matches are first looked for among the newest `limit` × this many cases (of the
+# firm), which is enough when one case in this many matches: the work stays bounded however
+# many cases match ("contract dispute": 16,000 of 1,000,000; bench/search.py).
+NEWEST_CASES_PER_RESULT = 200
+
+# A word with a digit is matched as typed (case_search_words_add leaves it out of the list).
+DIGIT = re.compile("[0-9]")
+
+QUERY_WORDS_SQL = """
+-- The words of the query, as case_search_vector makes them of a case's text (n: the position),
+-- each with the words of the list most similar to it (none for a word with a digit).
+WITH query AS (SELECT case_search_lexemes(%(query)s) AS words)
+SELECT word.n, word.value, listed.word, listed.similarity
+  FROM query
+ CROSS JOIN unnest(query.words) WITH ORDINALITY AS word(value, n)
+  LEFT JOIN LATERAL case_search_similar_words(word.value, %(alternatives)s) AS listed
+         ON word.value !~ '[0-9]'
+ ORDER BY word.n, listed.similarity DESC, listed.word
+"""
+
+# The ranked cases (id, score) of `ranked`, read in full with their client's name.
+RANKED_CASES_SQL = """
+SELECT cases.*, clients.name AS client_name, ranked.score
+  FROM ({ranked}) AS ranked
+  JOIN cases ON cases.id = ranked.id
+  JOIN clients ON clients.id = cases.client_id
+ ORDER BY ranked.score DESC, cases.opened_date DESC, cases.id DESC
+"""
+
+# The newest cases holding, for every query word, one of its best alternatives: all equally
+# good, so their score is given.
+NEWEST_MATCHES_SQL = """
+SELECT id, %(score)s::real AS score
+  FROM cases
+ WHERE search_vector @@ %(tsquery)s::tsquery {conditions}
+ ORDER BY opened_date DESC, id DESC
+ LIMIT %(limit)s
+"""
+
+# The cases holding, for every query word, any of its alternatives, scored.
+BEST_MATCHES_SQL = """
+SELECT id, {score} AS score
+  FROM cases
+ WHERE search_vector @@ %(tsquery)s::tsquery {conditions}
+ ORDER BY 2 DESC, opened_date DESC, id DESC
+ LIMIT %(limit)s
 """
 
 
-def search_cases(query: str, *, firm: Firm | None = None, limit: int = 20) -> list[Case]:
-    """Cases whose title, case number or client name resembles `query`, best match first.
+@dataclass(frozen=True)
+class Alternative:
+    """A lexeme of cases.search_vector a query word stands for (tsquery syntax), and how similar
+    it is to the word (1 = the word itself)."""
 
-    Misspellings are forgiven ("contrct disput" finds "Contract Dispute - ABC Corp vs XYZ Ltd").
-    Each case carries `score` (0-1, the best word similarity of the three fields) and
-    `client_name`. With `firm`, only that firm's cases.
+    lexeme: str
+    similarity: float
+
+
+def search_cases(query: str, *, firm: Firm | None = None, limit: int = 20) -> list[Case]:
+    """Cases whose number, title and client's name hold every word of `query`, each word as
+    typed or misspelled, best match first and then newest first.
+
+    Misspellings are forgiven ("contrct disput" finds "Contract Dispute - ABC Corp vs XYZ Ltd");
+    words with digits (case numbers, years) match as typed, the last one also as a beginning.
+    Each case carries `score` (0-1: the mean over the query's words of the similarity of the word
+    of the case it matched) and `client_name`. With `firm`, only that firm's cases.
     """
-    query = " ".join(query.split())
-    if not query or limit <= 0:
+    if limit <= 0:
         return []
-    params = {"query": query, "limit": limit}
-    firm_filter = ""
-    if firm is not None:
-        firm_filter = "WHERE firm_id = %(firm)s"
-        params["firm"] = firm.pk
     using = router.db_for_read(Case)
-    sql = SEARCH_CASES_SQL.format(firm_filter=firm_filter)
-    with _query_settings(using, {"pg_trgm.word_similarity_threshold": CASE_SEARCH_THRESHOLD}):
-        return list(Case.objects.using(using).raw(sql, params))
+    settings = {"pg_trgm.similarity_threshold": CASE_WORD_SIMILARITY}
+    with _query_settings(using, settings), connections[using].cursor() as cursor:
+        words = _query_words(cursor, query)
+        if not words or not all(words):  # no case holds a word that stands for nothing
+            return []
+        best = [
+            [a for a in alternatives if a.similarity == alternatives[0].similarity]
+            for alternatives in words
+        ]
+        conditions, params = "", {"limit": limit}
+        if firm is not None:
+            conditions, params["firm"] = "AND firm_id = %(firm)s", firm.pk
+        score = sum(alternatives[0].similarity for alternatives in words) / len(words)
+        found = _newest_matches(cursor, using, _tsquery(best), score, conditions, params)
+        if len(found) == limit or best == words:
+            return found
+        # Fewer than `limit` cases match the best alternatives: the others are scored.
+        params["tsquery"] = _tsquery(words)
+        ranked = BEST_MATCHES_SQL.format(score=_score_sql(words, params), conditions=conditions)
+        return list(Case.objects.using(using).raw(RANKED_CASES_SQL.format(ranked=ranked), params))
+
+
+def _query_words(cursor, query: str) -> list[list[Alternative]]:
+    """The alternatives of each word of `query`, most similar first (none for a word that stands
+    for nothing): a word with a digit (of a case number, a year) stands for itself and, as the
+    last word (typed so far), for the words it begins; any other word for the words of cases
+    most similar to it, itself included when a case holds it."""
+    cursor.execute(QUERY_WORDS_SQL, {"query": query, "alternatives": CASE_WORD_ALTERNATIVES})
+    rows = cursor.fetchall()
+    alternatives: dict[int, list[Alternative]] = {}
+    last = max((n for n, *_ in rows), default=None)
+    # case_search_lexemes leaves only letters and digits in a word: nothing to escape.
+    for n, value, similar, similarity in rows:
+        found = alternatives.setdefault(n, [])
+        if DIGIT.search(value):
+            found.append(Alternative(f"'{value}'", 1.0))
+            if n == last:
+                found.append(Alternative(f"'{value}':*", 0.9))
+        elif similar is not None:
+            found.append(Alternative(f"'{similar}'", similarity))
+    return list(alternatives.values())
+
+
+def _newest_matches(cursor, using, tsquery, score, conditions, params) -> list[Case]:
+    """The newest `limit` cases matching `tsquery`, all with `score`: first among the newest
+    cases only (see NEWEST_CASES_PER_RESULT), then, if they hold fewer, among all."""
+    params = {**params, "tsquery": tsquery, "score": score}
+    ranked = RANKED_CASES_SQL.format(ranked=NEWEST_MATCHES_SQL)
+    cursor.execute(
+        f"SELECT opened_date FROM cases WHERE true {conditions} "
+        "ORDER BY opened_date DESC OFFSET %(window)s LIMIT 1",
+        {**params, "window": params["limit"] * NEWEST_CASES_PER_RESULT - 1},
+    )
+    window_start = cursor.fetchone()
+    if window_start is not None:
+        recent = ranked.format(conditions=f"{conditions} AND opened_date >= %(since)s")
+        found = list(Case.objects.using(using).raw(recent, {**params, "since": window_start[0]}))
+        if len(found) == params["limit"]:
+            return found
+    return list(Case.objects.using(using).raw(ranked.format(conditions=conditions), params))
+
+
+def _tsquery(words: list[list[Alternative]]) -> str:
+    """A tsquery matching the cases that hold, for every word, one of its alternatives."""
+    return " & ".join(
+        "(" + " | ".join(a.lexeme for a in alternatives) + ")" for alternatives in words
+    )
+
+
+def _score_sql(words: list[list[Alternative]], params: dict) -> str:
+    """SQL of a case's score, its lexemes and similarities added to `params`: the mean over the
+    query's words of the best similarity of an alternative the case holds."""
+    terms = []
+    for i, alternatives in enumerate(words):
+        held = []
+        for j, alternative in enumerate(alternatives):
+            params[f"lexeme_{i}_{j}"] = alternative.lexeme
+            params[f"similarity_{i}_{j}"] = alternative.similarity
+            held.append(
+                f"CASE WHEN search_vector @@ %(lexeme_{i}_{j})s::tsquery "
+                f"THEN %(similarity_{i}_{j})s::real END"
+            )
+        terms.append(f"coalesce(greatest({', '.join(held)}), 0)")
+    return f"({' + '.join(terms)}) / {len(words)}"
 
 
 DocumentQuery = Document | Sequence[float] | str
@@ -285,3 +383,37 @@ def documents_needing_embedding(embedder_name: str) -> QuerySet[Document]:
         | Q(embedding_model__isnull=True)
         | ~Q(embedding_model=embedder_name)
     )
+
+
+SEARCH_DRIFT_SQL = """
+-- What the search triggers keep, computed afresh: the cases whose words are not those of their
+-- number, title and client's name, and the words missing from or left in case_search_words.
+WITH held AS (
+    SELECT word
+      FROM (SELECT DISTINCT unnest(tsvector_to_array(search_vector)) AS word FROM cases) AS words
+     WHERE word !~ '[0-9]'
+),
+stale AS (
+    SELECT cases.id::text AS item
+      FROM cases
+      JOIN clients ON clients.id = cases.client_id
+     WHERE cases.search_vector IS DISTINCT FROM
+           case_search_vector(cases.case_number, cases.title, clients.name)
+),
+missing AS (SELECT word AS item FROM held EXCEPT SELECT word FROM case_search_words),
+extra AS (SELECT word AS item FROM case_search_words EXCEPT SELECT word FROM held)
+SELECT 'stale cases', count(*), (array_agg(item ORDER BY item))[1:%(sample)s] FROM stale
+UNION ALL
+SELECT 'missing words', count(*), (array_agg(item ORDER BY item))[1:%(sample)s] FROM missing
+UNION ALL
+SELECT 'extra words', count(*), (array_agg(item ORDER BY item))[1:%(sample)s] FROM extra
+"""
+
+
+def case_search_drift(*, using: str = "default", sample: int = 5) -> dict[str, tuple[int, list]]:
+    """{"stale cases" | "missing words" | "extra words": (count, first `sample`)} where the search
+    data differ from what the triggers keep (cases.0005), in one statement (one snapshot): all
+    zero unless cases or clients were written with the triggers disabled."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(SEARCH_DRIFT_SQL, {"sample": sample})
+        return {kind: (count, items or []) for kind, count, items in cursor.fetchall()}

@@ -1,6 +1,7 @@
 """Write paths of the cases app: activating, deactivating and changing the role of users (each
-with its audit row), approving documents, closing cases, and keeping document embeddings
-current. Rules about who may do what live here, so the admin and any other caller share them."""
+with its audit row), approving documents, closing cases, keeping document embeddings current,
+and repairing the words cases are searched by. Rules about who may do what live here, so the
+admin and any other caller share them."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases.embeddings import Embedder, get_embedder
 from cases.models import Case, CaseStatus, Document, DocumentStatus, User, UserAuditLog
-from cases.selectors import documents_needing_embedding
+from cases.selectors import case_search_drift, documents_needing_embedding
 
 
 def _require(actor: User, permission: str, firm_id, action: str) -> None:
@@ -169,3 +170,43 @@ def embed_documents(
             on_batch(len(documents))
     remaining = needing.count()
     return EmbeddingRun(embedder=embedder.name, embedded=embedded, remaining=remaining)
+
+
+# --- Search words --------------------------------------------------------------------------------
+
+REFRESH_CASE_SEARCH_SQL = """
+-- The cases whose words are not those of their number, title and client's name: emptied, which
+-- the cases_search_vector trigger computes again (and case_search_words_update lists).
+UPDATE cases
+   SET search_vector = NULL
+  FROM clients
+ WHERE clients.id = cases.client_id
+   AND cases.search_vector IS DISTINCT FROM
+       case_search_vector(cases.case_number, cases.title, clients.name);
+
+-- Then the list: exactly the words without digits the cases hold.
+CREATE TEMPORARY TABLE held_words ON COMMIT DROP AS
+    SELECT word
+      FROM (SELECT DISTINCT unnest(tsvector_to_array(search_vector)) AS word FROM cases) AS words
+     WHERE word !~ '[0-9]';
+
+DELETE FROM case_search_words
+ WHERE NOT EXISTS (SELECT FROM held_words WHERE held_words.word = case_search_words.word);
+
+INSERT INTO case_search_words (word)
+SELECT word FROM held_words ORDER BY word
+    ON CONFLICT DO NOTHING;
+"""
+
+
+@transaction.atomic
+def refresh_case_search() -> dict[str, int]:
+    """Put the words search_cases reads back in step with the cases, in one transaction: after
+    cases or clients were written with the triggers disabled (`session_replication_role =
+    replica`), as `validate` reports. Returns the counts of drift it found
+    (cases.selectors.case_search_drift); writes to cases wait for it."""
+    with connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE cases, case_search_words IN SHARE ROW EXCLUSIVE MODE")
+        drift = case_search_drift()
+        cursor.execute(REFRESH_CASE_SEARCH_SQL)
+    return {kind: count for kind, (count, _) in drift.items()}

@@ -4,10 +4,10 @@ under EXPLAIN, in one transaction, with the planner's cheaper alternatives switc
 from django.db import connection, transaction
 
 
-def plan_of(call, *, disable=("seqscan",)) -> str:
-    """EXPLAIN of the last statement `call()` runs but those putting settings back, after
-    replaying the ones before it (the selectors' SET LOCALs); `disable` names planner methods to
-    switch off (enable_<name>)."""
+def plan_of(call, *, disable=("seqscan",), containing: str = "") -> str:
+    """EXPLAIN of the last statement `call()` runs but those putting settings back (of those
+    `containing` a text, if given), after replaying the ones before it (the selectors' SET
+    LOCALs and reads); `disable` names planner methods to switch off (enable_<name>)."""
     statements = []
 
     def capture(execute, sql, params, many, context):
@@ -18,7 +18,9 @@ def plan_of(call, *, disable=("seqscan",)) -> str:
     with connection.execute_wrapper(capture):
         call()
     # The statement explained is the last that is not setting or putting back settings.
-    last = max(i for i, (sql, _) in enumerate(statements) if "set_config(" not in sql)
+    last = max(
+        i for i, (sql, _) in enumerate(statements) if "set_config(" not in sql and containing in sql
+    )
     *setup, (sql, params) = statements[: last + 1]
     with transaction.atomic(), connection.cursor() as cursor:
         for name in disable:

@@ -20,6 +20,18 @@ INDEXES = [
     "idx_documents_embedding_hnsw",
     "idx_cases_firm_status_opened",
     "idx_tasks_status_due",
+    "idx_cases_search_vector",
+    "idx_cases_opened",
+    "idx_cases_firm_opened",
+    "idx_case_search_words_trgm",
+]
+CASE_SEARCH_TRIGGERS = [
+    "cases_search_vector",
+    "clients_name_to_cases",
+    "case_search_words_insert",
+    "case_search_words_update",
+    "case_search_words_delete",
+    "case_search_words_truncate",
 ]
 
 
@@ -64,9 +76,10 @@ def schema_state(connect):
             row[0]
             for row in conn.execute(
                 "SELECT tgname FROM pg_trigger WHERE tgname = ANY(%s)",
-                [["documents_firm_from_case", "cases_firm_to_documents"]],
+                [["documents_firm_from_case", "cases_firm_to_documents", *CASE_SEARCH_TRIGGERS]],
             )
         }
+        words_table = conn.execute("SELECT to_regclass('case_search_words') IS NOT NULL")
         groups = set()
         if conn.execute("SELECT to_regclass('auth_group') IS NOT NULL").fetchone()[0]:
             groups = {row[0] for row in conn.execute("SELECT name FROM auth_group")}
@@ -74,7 +87,9 @@ def schema_state(connect):
         "indexes": indexes,
         "tables": tables,
         "embedding_state": {"content_hash", "embedding_source_hash"} <= columns,
-        "document_firm": "firm_id" in columns and len(triggers) == 2,
+        "document_firm": "firm_id" in columns
+        and {"documents_firm_from_case", "cases_firm_to_documents"} <= triggers,
+        "case_search": words_table.fetchone()[0] and set(CASE_SEARCH_TRIGGERS) <= triggers,
         "groups": groups,
     }
 
@@ -123,20 +138,33 @@ def test_cases_migrations_reverse_and_apply_again(scratch_database, manage):
         "tables": True,
         "embedding_state": True,
         "document_firm": True,
+        "case_search": True,
         "groups": {"Partner", "Associate", "Paralegal"},
     }
     assert migrate() == full
-    assert migrate("cases", "0003")["document_firm"] is False
-    # Documents written before 0004 get their case's firm when it is applied.
+    state = migrate("cases", "0003")
+    assert state["document_firm"] is False
+    assert state["case_search"] is False
+    # Documents written before 0004 get their case's firm when it is applied, and cases written
+    # before 0005 their words.
     firm = insert_case_with_document(connect)
     assert migrate()["document_firm"] is True
     with connect() as conn:
         assert conn.execute("SELECT firm_id FROM documents").fetchall() == [(firm,)]
+        assert conn.execute("SELECT search_vector::text FROM cases").fetchall() == [
+            ("'001' '2024' 'c' 'case' 't'",)
+        ]
+        assert conn.execute("SELECT word FROM case_search_words ORDER BY 1").fetchall() == [
+            ("c",),
+            ("case",),
+            ("t",),
+        ]
     assert migrate("cases", "0001") == {
         "indexes": set(),
         "tables": True,
         "embedding_state": False,
         "document_firm": False,
+        "case_search": False,
         "groups": set(),
     }
     # All the way down (Django also unapplies admin, which depends on the user model) and up.

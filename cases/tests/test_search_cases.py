@@ -1,6 +1,8 @@
-"""Fuzzy search of cases: misspelled titles, client names and case numbers find the case, the
-best match comes first, a firm sees only its own cases, and the query is one the trigram
-indexes can serve."""
+"""Fuzzy search of cases: misspelled titles, client names and case numbers find the case, every
+word must match, the best match comes first and equally good ones newest first, a firm sees only
+its own cases, and the queries are ones the indexes can serve."""
+
+import datetime
 
 import pytest
 from django.db import connection
@@ -81,20 +83,74 @@ def test_a_firm_sees_only_its_own_cases(demo_cases, firm_b):
     assert numbers(selectors.search_cases("contract dispute", firm=firm_b)) == ["CASE-2024-900"]
 
 
+def test_every_word_must_match_in_the_number_title_or_client_name(demo_cases):
+    assert numbers(selectors.search_cases("patent inventia")) == ["CASE-2024-002"]  # title, client
+    assert numbers(selectors.search_cases("ionescu 2024")) == ["CASE-2024-003"]  # client, number
+    assert selectors.search_cases("contract xylophone") == []
+
+
+def test_the_last_number_matches_as_a_beginning(demo_cases):
+    assert set(numbers(selectors.search_cases("2024-00"))) == {
+        number for number in demo_cases if number.startswith("CASE-2024-00")
+    }
+    assert numbers(selectors.search_cases("2024-00 ionescu")) == []  # not the last word
+
+
+def test_the_word_as_typed_ranks_before_misspellings_of_it(firm_a):
+    smyth = make_case(firm_a, "Debt Recovery", client=make_client(firm_a, "Smyth Ltd"))
+    smith = make_case(firm_a, "Debt Recovery", client=make_client(firm_a, "Smith Ltd"))
+    results = selectors.search_cases("smith debt")
+    assert [case.pk for case in results] == [smith.pk, smyth.pk]
+    assert results[0].score == 1
+    assert 0 < results[1].score < 1
+
+
+@pytest.mark.parametrize("window", [1, 200])
+def test_equally_good_matches_come_newest_first(firm_a, monkeypatch, window):
+    """Through the window of the newest cases (one case per result: too few matches in it,
+    then all cases are searched) and with a window that holds them all."""
+    monkeypatch.setattr(selectors, "NEWEST_CASES_PER_RESULT", window)
+    client = make_client(firm_a, "Northwind Traders")
+    opened = [datetime.date(2020, 1, 1) + datetime.timedelta(days=37 * i) for i in range(12)]
+    for i, date in enumerate(opened):
+        make_case(firm_a, "Contract Dispute", client=client, opened_date=date)
+        make_case(firm_a, f"Unrelated Matter {i}", client=client, opened_date=date)
+    results = selectors.search_cases("contract dispute northwind", limit=5)
+    assert [case.opened_date for case in results] == sorted(opened, reverse=True)[:5]
+    assert {case.score for case in results} == {1}
+
+
+def scans(relation: str) -> int:
+    """Scans so far in this transaction: sequential ones of a table, those of an index."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_get_xact_numscans(%s::regclass)", [relation])
+        return cursor.fetchone()[0]
+
+
+def test_the_query_words_are_looked_up_in_the_trigram_index_of_the_list(demo_cases):
+    """However small the list (the planner would read it whole): the lookup function's
+    settings leave the index as the only way."""
+    relations = ["idx_case_search_words_trgm", "case_search_words", "case_search_words_pkey"]
+    before = [scans(relation) for relation in relations]
+    assert numbers(selectors.search_cases("contrct disput"))[0] == "CASE-2024-001"
+    after = [scans(relation) for relation in relations]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 0, 0]
+
+
 @pytest.mark.parametrize("by_firm", [False, True])
-def test_the_search_is_served_by_the_trigram_indexes(demo_cases, firm_a, by_firm):
-    """With sequential and plain index scans priced out (GIN gives bitmap scans), the plan uses
-    each trigram index: the query has a shape the indexes can serve. On a large table the
-    planner picks them by itself (bench/search.py shows the plan at 1,000,000 cases). The firm
-    filter reaches each branch, where on a table this small the firm's own index is cheaper: it
-    is dropped for the test (the test's transaction brings it back)."""
+def test_the_cases_are_found_through_the_index_of_their_words(demo_cases, firm_a, by_firm):
+    """With sequential and plain index scans priced out (GIN gives bitmap scans), the cases
+    holding the query's words are found through idx_cases_search_vector: the query has a shape
+    the index can serve (on a large table the planner picks it by itself; bench/search.py). On
+    tables this small a firm's own indexes are cheaper: they are dropped for the test (its
+    transaction brings them back)."""
     firm = firm_a if by_firm else None
     if by_firm:
         with connection.cursor() as cursor:
-            cursor.execute("DROP INDEX idx_cases_firm_status_opened")
+            cursor.execute("DROP INDEX idx_cases_firm_status_opened, idx_cases_firm_opened")
     plan = plan_of(
         lambda: selectors.search_cases("contrct disput", firm=firm),
         disable=("seqscan", "indexscan"),
+        containing="search_vector @@",
     )
-    for index in ("idx_cases_title_trgm", "idx_cases_number_trgm", "idx_clients_name_trgm"):
-        assert f"Bitmap Index Scan on {index}" in plan, plan
+    assert "Bitmap Index Scan on idx_cases_search_vector" in plan, plan

@@ -68,7 +68,13 @@ def drop_secondary_indexes(cursor, table: str) -> list[Index]:
 
 
 def rebuild_indexes(cursor, table: str, indexes: list[Index]) -> None:
-    """Create the dropped indexes again and put their constraints back on them."""
+    """Create the dropped indexes again and put their constraints back on them.
+
+    PostgreSQL creates no index on a table with checks still pending, as deferred foreign keys
+    leave after a second UPDATE of rows this transaction wrote (a trigger's, e.g. the cases'
+    words recomputed when their clients were renamed): those checks are run first."""
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     for index in indexes:
         cursor.execute(index.definition)
         if index.constraint:

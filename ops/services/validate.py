@@ -16,6 +16,7 @@ from django.db import DatabaseError, connections, models, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.models.sql import Query
 
+from cases.selectors import case_search_drift
 from ops.extensions import REQUIRED_EXTENSIONS
 from skills.selectors import daily_usage_mismatches
 
@@ -175,6 +176,7 @@ def validate_database(
             ("references", lambda: _check_rows(connection, schema, report)),
             ("statistics", lambda: _check_statistics(connection, schema, report)),
             ("statistics", lambda: _check_daily_usage(connection, schema, report)),
+            ("statistics", lambda: _check_case_search(connection, schema, report)),
         ]
         if expect_seed:
             steps.append(("demo", lambda: _check_demo_dataset(connection, report, fixtures_dir)))
@@ -712,6 +714,35 @@ def _check_daily_usage(connection, schema: _Schema, report: ValidationReport) ->
         rule=rule,
         count=len(mismatches),
         sample_ids=ids,
+    )
+
+
+def _check_case_search(connection, schema: _Schema, report: ValidationReport) -> None:
+    """The words search_cases reads (cases.search_vector, case_search_words) are those the
+    triggers would keep."""
+    table = "case_search_words"
+    if not schema.has(table) or not schema.has("cases", "search_vector"):
+        report.add("statistics", SKIP, table, "search words not migrated")
+        return
+    drift = case_search_drift(using=connection.alias, sample=SAMPLE_SIZE)
+    wrong = {kind: found for kind, found in drift.items() if found[0]}
+    if not wrong:
+        report.add("statistics", PASS, table, "the words of every case, and only those, listed")
+        return
+    rule = (
+        f"cases.search_vector and {table} = the words of number, title and client's name"
+        " (repair: cases.services.refresh_case_search)"
+    )
+    ids = [f"{kind}: {item}" for kind, (_, items) in wrong.items() for item in items]
+    counts = ", ".join(f"{count} {kind}" for kind, (count, _) in wrong.items())
+    report.add(
+        "statistics",
+        FAIL,
+        table,
+        f"{rule}: {counts}{_sample(ids[:SAMPLE_SIZE])}",
+        rule=rule,
+        count=sum(count for count, _ in wrong.values()),
+        sample_ids=ids[:SAMPLE_SIZE],
     )
 
 

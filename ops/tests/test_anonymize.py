@@ -122,6 +122,15 @@ def test_no_original_value_is_left_anywhere_and_nothing_else_changes():
     assert not Document.objects.exclude(content_embedding=None).exists()
     assert SkillUsageLog.objects.filter(error_message=None).count() == 1
     assert all(not user.has_usable_password() for user in User.objects.all())
+    # The words cases are searched by went with the names (cases.search_vector, the word list).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT word FROM case_search_words"
+            " UNION SELECT unnest(tsvector_to_array(search_vector)) FROM cases"
+        )
+        words = {row[0] for row in cursor.fetchall()}
+    assert words.isdisjoint({"bogdan", "lazarescu", "nordvest", "logistica", "zamfirescu"})
+    assert {"demo", "client"} <= words
 
 
 def test_the_same_person_gets_the_same_number_everywhere():

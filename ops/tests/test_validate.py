@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from cases.models import Case, Document, Task
+from cases.models import Case, CaseSearchWord, Document, Task
+from cases.services import refresh_case_search
 from discovery.models import DocumentTypeRegistry, RomanianTemplate
 from ops.services.seed import seed_database
 from ops.services.validate import FAIL, PASS, SKIP, validate_database
@@ -74,6 +75,7 @@ def test_a_freshly_seeded_database_passes_every_check():
     assert statuses[("statistics", "skills")] == PASS
     assert statuses[("statistics", "romanian_templates")] == PASS
     assert statuses[("statistics", "skill_usage_daily")] == PASS
+    assert statuses[("statistics", "case_search_words")] == PASS
     assert statuses[("demo", "-")] == PASS
     # Deadlines and hearings lie ahead on purpose, and do not count as future timestamps.
     assert Task.objects.filter(due_date__gt=timezone.now()).exists()
@@ -248,6 +250,30 @@ def test_a_daily_rollup_that_disagrees_with_the_logs_fails():
     )
     assert result.count == 1
     assert result.sample_ids == [f"{log.skill_id}/{day}"]
+
+
+@pytest.mark.django_db
+def test_search_words_written_past_the_triggers_fail():
+    case = Case.objects.order_by("case_number").first()
+    sql("ALTER TABLE cases DISABLE TRIGGER cases_search_vector")
+    sql("UPDATE cases SET title = 'Zanzibar Matter' WHERE id = %s", [case.id])
+    sql("INSERT INTO case_search_words VALUES ('forgotten')")
+    sql("DELETE FROM case_search_words WHERE word = 'case'")  # every case number holds it
+    result = only_failure(
+        validate_database(), "statistics", "case_search_words", "number, title and client"
+    )
+    assert result.count == 3
+    assert result.sample_ids == [
+        f"stale cases: {case.id}",
+        "missing words: case",
+        "extra words: forgotten",
+    ]
+    # The repair the report points to.
+    sql("ALTER TABLE cases ENABLE TRIGGER cases_search_vector")
+    counts = refresh_case_search()
+    assert counts == {"stale cases": 1, "missing words": 1, "extra words": 1}
+    assert validate_database().ok
+    assert "zanzibar" in set(CaseSearchWord.objects.values_list("word", flat=True))
 
 
 @pytest.mark.django_db
