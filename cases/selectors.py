@@ -385,20 +385,28 @@ def documents_needing_embedding(embedder_name: str) -> QuerySet[Document]:
     )
 
 
-SEARCH_DRIFT_SQL = """
+# The words without digits the cases hold: what case_search_words must list.
+HELD_WORDS_SQL = """
+SELECT word
+  FROM (SELECT DISTINCT unnest(tsvector_to_array(search_vector)) AS word FROM cases) AS words
+ WHERE word !~ '[0-9]'
+"""
+
+# The cases whose words are not those of their number, title and client's name.
+STALE_CASES_CONDITION = """
+cases.search_vector IS DISTINCT FROM
+case_search_vector(cases.case_number, cases.title, clients.name)
+"""
+
+SEARCH_DRIFT_SQL = f"""
 -- What the search triggers keep, computed afresh: the cases whose words are not those of their
 -- number, title and client's name, and the words missing from or left in case_search_words.
-WITH held AS (
-    SELECT word
-      FROM (SELECT DISTINCT unnest(tsvector_to_array(search_vector)) AS word FROM cases) AS words
-     WHERE word !~ '[0-9]'
-),
+WITH held AS ({HELD_WORDS_SQL}),
 stale AS (
     SELECT cases.id::text AS item
       FROM cases
       JOIN clients ON clients.id = cases.client_id
-     WHERE cases.search_vector IS DISTINCT FROM
-           case_search_vector(cases.case_number, cases.title, clients.name)
+     WHERE {STALE_CASES_CONDITION}
 ),
 missing AS (SELECT word AS item FROM held EXCEPT SELECT word FROM case_search_words),
 extra AS (SELECT word AS item FROM case_search_words EXCEPT SELECT word FROM held)

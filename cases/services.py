@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from cases.embeddings import Embedder, get_embedder
 from cases.models import Case, CaseStatus, Document, DocumentStatus, User, UserAuditLog
-from cases.selectors import case_search_drift, documents_needing_embedding
+from cases.selectors import HELD_WORDS_SQL, STALE_CASES_CONDITION, documents_needing_embedding
 
 
 def _require(actor: User, permission: str, firm_id, action: str) -> None:
@@ -174,39 +174,43 @@ def embed_documents(
 
 # --- Search words --------------------------------------------------------------------------------
 
-REFRESH_CASE_SEARCH_SQL = """
--- The cases whose words are not those of their number, title and client's name: emptied, which
--- the cases_search_vector trigger computes again (and case_search_words_update lists).
-UPDATE cases
-   SET search_vector = NULL
-  FROM clients
- WHERE clients.id = cases.client_id
-   AND cases.search_vector IS DISTINCT FROM
-       case_search_vector(cases.case_number, cases.title, clients.name);
-
--- Then the list: exactly the words without digits the cases hold.
-CREATE TEMPORARY TABLE held_words ON COMMIT DROP AS
-    SELECT word
-      FROM (SELECT DISTINCT unnest(tsvector_to_array(search_vector)) AS word FROM cases) AS words
-     WHERE word !~ '[0-9]';
-
-DELETE FROM case_search_words
- WHERE NOT EXISTS (SELECT FROM held_words WHERE held_words.word = case_search_words.word);
-
-INSERT INTO case_search_words (word)
-SELECT word FROM held_words ORDER BY word
-    ON CONFLICT DO NOTHING;
-"""
+# Each statement's row count is one kind of drift (cases.selectors.case_search_drift), so the
+# repair finds and counts it in one pass. The list first, from the words the cases hold now; then
+# the stale cases are emptied, which the cases_search_vector trigger computes again (and
+# case_search_words_update lists).
+REFRESH_CASE_SEARCH_SQL = {
+    "extra words": """
+        DELETE FROM case_search_words
+         WHERE NOT EXISTS (SELECT FROM held_words WHERE held_words.word = case_search_words.word)
+    """,
+    "missing words": """
+        INSERT INTO case_search_words (word)
+        SELECT word FROM held_words ORDER BY word
+            ON CONFLICT DO NOTHING
+    """,
+    "stale cases": f"""
+        UPDATE cases
+           SET search_vector = NULL
+          FROM clients
+         WHERE clients.id = cases.client_id
+           AND {STALE_CASES_CONDITION}
+    """,
+}
 
 
 @transaction.atomic
 def refresh_case_search() -> dict[str, int]:
     """Put the words search_cases reads back in step with the cases, in one transaction: after
     cases or clients were written with the triggers disabled (`session_replication_role =
-    replica`), as `validate` reports. Returns the counts of drift it found
-    (cases.selectors.case_search_drift); writes to cases wait for it."""
+    replica`), as `validate` reports. Returns how much of each kind of drift it repaired (the
+    kinds of cases.selectors.case_search_drift); writes to cases wait for it."""
+    counts = {}
     with connection.cursor() as cursor:
         cursor.execute("LOCK TABLE cases, case_search_words IN SHARE ROW EXCLUSIVE MODE")
-        drift = case_search_drift()
-        cursor.execute(REFRESH_CASE_SEARCH_SQL)
-    return {kind: count for kind, (count, _) in drift.items()}
+        # Dropped here, not on commit: a caller's transaction may repair twice.
+        cursor.execute(f"CREATE TEMPORARY TABLE held_words AS {HELD_WORDS_SQL}")
+        for kind, statement in REFRESH_CASE_SEARCH_SQL.items():
+            cursor.execute(statement)
+            counts[kind] = cursor.rowcount
+        cursor.execute("DROP TABLE held_words")
+    return counts

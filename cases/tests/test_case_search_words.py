@@ -9,6 +9,7 @@ from django.db import connection
 
 from cases import selectors
 from cases.models import Case, CaseSearchWord
+from cases.selectors import HELD_WORDS_SQL
 from cases.tests.builders import make_case, make_client
 
 
@@ -19,10 +20,7 @@ def listed() -> set[str]:
 def held() -> set[str]:
     """The words without digits the cases hold: what the list must be."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT word FROM cases, unnest(tsvector_to_array(search_vector)) AS word"
-            " WHERE word !~ '[0-9]'"
-        )
+        cursor.execute(HELD_WORDS_SQL)
         return {row[0] for row in cursor.fetchall()}
 
 
