@@ -54,7 +54,16 @@ class RomanianTemplateFactory(factory.django.DjangoModelFactory):
     template_slug = factory.Sequence(lambda n: f"notificare-reziliere-{n}")
     legal_category = LegalCategory.NOTICE
     template_structure = factory.LazyFunction(
-        lambda: {"sections": ["antet", "obiect", "semnături"]}
+        lambda: {
+            "sections": [
+                {"key": key, "title_ro": title, "title_en": "", "required": True}
+                for key, title in (
+                    ("antet", "Antet"),
+                    ("obiect", "Obiect"),
+                    ("semnaturi", "Semnături"),
+                )
+            ]
+        }
     )
 
 

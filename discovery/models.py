@@ -6,6 +6,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
+from discovery import schemas
+from legalplatform.json_schema import SchemaJSONField
 from legalplatform.models import UUIDPrimaryKey, created_at_field, enum_check, timestamp_field
 
 
@@ -90,8 +92,12 @@ class DocumentTypeRegistry(UUIDPrimaryKey):
         blank=True,
         db_comment="3-5 example documents",
     )
-    common_clauses = models.JSONField(default=dict, db_default={}, blank=True)
-    typical_structure = models.JSONField(default=dict, db_default={}, blank=True)
+    common_clauses = SchemaJSONField(
+        schema=schemas.COMMON_CLAUSES, default=dict, db_default={}, blank=True
+    )
+    typical_structure = SchemaJSONField(
+        schema=schemas.TYPICAL_STRUCTURE, default=dict, db_default={}, blank=True
+    )
     created_at = created_at_field()
     updated_at = timestamp_field(
         editable=False, db_comment="Kept by trigger update_registry_updated_at"
@@ -228,9 +234,13 @@ class RomanianTemplate(UUIDPrimaryKey):
     )
     civil_code_references = ArrayField(models.TextField(), default=list, db_default=[], blank=True)
     jurisdiction = models.CharField(max_length=50, default="RO", db_default="RO")
-    template_structure = models.JSONField()
-    standard_clauses = models.JSONField(default=dict, db_default={}, blank=True)
-    variable_mappings = models.JSONField(default=dict, db_default={}, blank=True)
+    template_structure = SchemaJSONField(schema=schemas.TEMPLATE_STRUCTURE)
+    standard_clauses = SchemaJSONField(
+        schema=schemas.STANDARD_CLAUSES, default=dict, db_default={}, blank=True
+    )
+    variable_mappings = SchemaJSONField(
+        schema=schemas.VARIABLE_MAPPINGS, default=dict, db_default={}, blank=True
+    )
     created_from_pattern = models.BooleanField(default=True, db_default=True)
     source_document_ids = ArrayField(models.UUIDField(), default=list, db_default=[], blank=True)
     usage_count = models.IntegerField(

@@ -31,6 +31,7 @@ from discovery.models import (
 )
 from discovery.normalization import clean_spelling, normalize_type_name
 from discovery.selectors import find_similar_types
+from legalplatform.json_schema import validate_json_fields
 from skills.models import Skill
 
 __all__ = [
@@ -336,11 +337,17 @@ def load_demo_data(data_dir: Path = DEMO_DATA_DIR) -> DemoDataResult:
 
 @contextmanager
 def _demo_entry(path: Path, number: int):
-    """Name the file and entry when a demo entry lacks a field or has one of the wrong kind."""
+    """Name the file and entry when a demo entry lacks a field or has one of the wrong kind or
+    shape."""
     try:
         yield
-    except (KeyError, TypeError, DocumentTypeRegistry.DoesNotExist) as exc:
-        problem = f"lacks the field {exc}" if isinstance(exc, KeyError) else str(exc)
+    except (KeyError, TypeError, ValidationError, DocumentTypeRegistry.DoesNotExist) as exc:
+        if isinstance(exc, KeyError):
+            problem = f"lacks the field {exc}"
+        elif isinstance(exc, ValidationError):
+            problem = "; ".join(exc.messages)
+        else:
+            problem = str(exc)
         raise ValidationError(f"{path.name}, entry {number}: {problem}") from None
 
 
@@ -356,6 +363,8 @@ def _load_demo_document_type(entry: dict, now) -> bool:
     occurrences = entry["total_occurrences"]
     status = entry.get("mapping_status", MappingStatus.PENDING)
     auto_mapped = status == MappingStatus.AUTO_MAPPED
+    content = {field: entry[field] for field in ("common_clauses", "typical_structure")}
+    validate_json_fields(DocumentTypeRegistry, content)
     _, created = DocumentTypeRegistry.objects.get_or_create(
         discovered_type_normalized=normalize_type_name(entry["original"], entry["language"]),
         primary_language=entry["language"],
@@ -377,8 +386,7 @@ def _load_demo_document_type(entry: dict, now) -> bool:
             "document_length_count": occurrences,
             "complexity_score": entry["complexity_score"],
             "business_value_score": entry["business_value_score"],
-            "common_clauses": entry["common_clauses"],
-            "typical_structure": entry["typical_structure"],
+            **content,
         },
     )
     return created
@@ -391,6 +399,11 @@ def _load_demo_template(entry: dict, now) -> tuple[int, int] | None:
         discovered_type_normalized=normalize_type_name(**entry["document_type"]),
         primary_language=entry["document_type"]["language"],
     )
+    content = {
+        field: entry[field]
+        for field in ("template_structure", "standard_clauses", "variable_mappings")
+    }
+    validate_json_fields(RomanianTemplate, content)
     template, created = RomanianTemplate.objects.get_or_create(
         template_slug=entry["slug"],
         defaults={
@@ -399,9 +412,7 @@ def _load_demo_template(entry: dict, now) -> tuple[int, int] | None:
             "legal_category": entry["legal_category"],
             "document_type": document_type,
             "civil_code_references": entry["civil_code_references"],
-            "template_structure": entry["template_structure"],
-            "standard_clauses": entry["standard_clauses"],
-            "variable_mappings": entry["variable_mappings"],
+            **content,
             "version": entry["version"],
             "created_by": DEMO_REVIEWER,
             "last_modified_by": DEMO_REVIEWER,

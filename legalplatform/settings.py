@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django.contrib.humanize",
+    # Forms drawn from JSON Schemas for the admin's JSON columns (legalplatform/json_schema.py).
+    "django_json_schema_editor",
     "cases",
     "skills",
     "discovery",

@@ -4,7 +4,9 @@ schema.md ("skills app"); the statistics columns on `skills` are kept by databas
 from django.conf import settings
 from django.db import models
 
+from legalplatform.json_schema import SchemaJSONField
 from legalplatform.models import UUIDPrimaryKey, created_at_field, timestamp_field
+from skills import schemas
 
 
 def statistic(field_class, comment: str, **options):
@@ -62,7 +64,9 @@ class Skill(UUIDPrimaryKey):
         editable=False, db_comment="Kept by trigger update_skills_updated_at"
     )
     created_by = models.UUIDField(null=True, blank=True, db_comment="Id of the user who created it")
-    metadata = models.JSONField(default=dict, db_default={}, blank=True)
+    metadata = SchemaJSONField(
+        schema=schemas.SKILL_METADATA, default=dict, db_default={}, blank=True
+    )
 
     class Meta:
         db_table = "skills"

@@ -43,6 +43,7 @@ from cases.models import (
 )
 from cases.services import embed_documents
 from discovery.services import load_demo_data as load_discovery_demo_data
+from legalplatform.json_schema import validate_json_fields
 from ops.safety import production_reason
 from ops.services import synthetic
 from skills.models import Skill, SkillUsageLog, SkillVersion
@@ -547,6 +548,7 @@ def _seed_skills(data, firm, users, report, calendar, using) -> None:
     skills = []
     for entry in data.skills:
         current = next(v for v in entry["versions"] if v.get("deprecated_days_ago") is None)
+        validate_json_fields(Skill, {"metadata": entry.get("metadata", {})})
         skills.append(
             Skill(
                 skill_id=entry["skill_id"],
