@@ -1,5 +1,6 @@
-"""Ending one user's sessions among many: the per-user index against the original's way (read and
-decode every session), in the same run; and the latency of a cache read.
+"""Ending one user's sessions among many, Django's logins and the seed README's `userId` sessions
+alike: the per-user index against the original's way (read and decode every session), in the same
+run; and the latency of a cache read.
 
     python bench/sessions.py [--sessions 100000] [--per-user 5] [--rounds 30] [--gets 20000]
     REDIS_URL=redis://127.0.0.1:6379 python bench/sessions.py      # over the loopback
@@ -34,11 +35,29 @@ def chunks(items, size: int):
         yield chunk
 
 
-def populate_sessions(client, sessions: int, per_user: int) -> list[str]:
-    """`sessions` Django-like login sessions, `per_user` for each user, with the index the
-    session store keeps (written in pipelines: the set-up is not what is measured)."""
+def session_data(user_id: str, kind: int) -> dict:
+    """A Django login session (kind 0) or a session of the seed README (kind 1, `userId`)."""
     from django.contrib.auth import SESSION_KEY
 
+    if kind:
+        return {
+            "userId": user_id,
+            "role": "Partner",
+            "firmId": "firm-456",
+            "lastActivity": datetime.now(UTC).isoformat(),
+        }
+    return {
+        SESSION_KEY: user_id,
+        "_auth_user_backend": BACKEND,
+        "_auth_user_hash": f"{random.getrandbits(256):064x}",
+        "lastActivity": datetime.now(UTC),
+    }
+
+
+def populate_sessions(client, sessions: int, per_user: int) -> list[str]:
+    """`sessions` sessions, `per_user` for each user, half the users signed in through Django
+    and half with the seed README's sessions, with the index the session manager keeps (written
+    in pipelines: the set-up is not what is measured)."""
     from legalplatform.sessions import session_manager
     from ops.progress import progress_bar
 
@@ -50,14 +69,10 @@ def populate_sessions(client, sessions: int, per_user: int) -> list[str]:
             with client.pipeline(transaction=False) as pipe:
                 for user_id in batch:
                     index = session_manager.index_key(user_id)
+                    kind = int(user_id[-1], 16) % 2
                     for _ in range(per_user):
                         session_id = f"{random.getrandbits(128):032x}"
-                        data = {
-                            SESSION_KEY: user_id,
-                            "_auth_user_backend": BACKEND,
-                            "_auth_user_hash": f"{random.getrandbits(256):064x}",
-                            "lastActivity": datetime.now(UTC),
-                        }
+                        data = session_data(user_id, kind)
                         pipe.set(session_manager.key(session_id), encode(data), ex=ttl)
                         pipe.sadd(index, session_id)
                     pipe.expire(index, ttl)
@@ -69,9 +84,7 @@ def populate_sessions(client, sessions: int, per_user: int) -> list[str]:
 def scan_and_decode_delete(client, user_id: str) -> int:
     """The baseline: find the user's sessions by reading and decoding every session (batched
     SCAN and MGET, so that only the approach differs), then delete them."""
-    from django.contrib.auth import SESSION_KEY
-
-    from legalplatform.sessions import session_manager
+    from legalplatform.sessions import OWNER_FIELDS, session_manager
 
     decode = session_manager.cache.client.decode
     pattern = session_manager.cache.client.make_pattern("*")
@@ -80,7 +93,7 @@ def scan_and_decode_delete(client, user_id: str) -> int:
         for keys in chunks(client.scan_iter(match=pattern, count=SCAN_BATCH), SCAN_BATCH)
         for key, value in zip(keys, client.mget(keys), strict=True)
         # the index keys are sets, for which MGET answers None
-        if value is not None and decode(value).get(SESSION_KEY) == user_id
+        if value is not None and user_id in map(decode(value).get, OWNER_FIELDS)
     ]
     return client.delete(*doomed) if doomed else 0
 

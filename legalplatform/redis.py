@@ -13,6 +13,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,6 +53,13 @@ class RedisUnavailable(RuntimeError):
 def describe(exc: BaseException) -> str:
     """The error on one line, for messages and logs."""
     return " ".join(str(exc).split()) or exc.__class__.__name__
+
+
+def chunks(iterable, size: int):
+    """The items of `iterable` in lists of `size` (the last one shorter)."""
+    iterator = iter(iterable)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def ttl_seconds(ttl, default: int) -> int:

@@ -1,17 +1,21 @@
-"""The session manager against a real Redis: every method, the per-user index under logins,
-logouts, expiry and cleanup, and Django's admin sessions seen and ended through it."""
+"""The session manager against a real Redis: every method, the per-user index of both kinds of
+session (Django's logins and the seed README's `userId` sessions) under logins, logouts, changes
+of user, expiry and cleanup, and Django's admin sessions seen and ended through it."""
 
 import io
+import string
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
+from legalplatform.redis import RedisUnavailable
 from legalplatform.sessions import SessionStore, session_manager
 from tests.redis_support import (
     admin_login,
@@ -48,7 +52,7 @@ def test_set_get_exists_under_the_session_prefix_with_a_24_hour_ttl(redis_client
     assert session_manager.set("session-abc123", data) is True
     assert session_manager.get("session-abc123") == data
     assert session_manager.exists("session-abc123") is True
-    assert redis_client.keys("*") == [b"session:session-abc123"]
+    assert sorted(redis_client.keys("*")) == [b"session:session-abc123", b"session:user:123"]
     assert DAY - 2 <= redis_client.ttl("session:session-abc123") <= DAY
     assert redis_client.get("session:session-abc123").startswith(b"{")  # JSON, not pickle
 
@@ -129,6 +133,109 @@ def test_user_sessions_and_delete_user_sessions_touch_only_that_user(redis_clien
     assert session_manager.delete_user_sessions(ana) == 0
 
 
+def test_the_readme_flow_finds_and_ends_a_session_through_its_user_id(redis_client):
+    session_manager.set(
+        "session-abc123",
+        {
+            "userId": "123",
+            "role": "Partner",
+            "firmId": "firm-456",
+            "lastActivity": datetime.now(UTC).isoformat(),
+        },
+    )
+    session = session_manager.get("session-abc123")
+    assert f"User {session['userId']} is a {session['role']}" == "User 123 is a Partner"
+    assert list(session_manager.user_sessions("123")) == ["session-abc123"]
+    assert session_manager.refresh("session-abc123") is True
+    assert session_manager.delete_user_sessions("123") == 1
+    assert session_manager.get("session-abc123") is None
+    assert redis_client.keys("*") == []
+
+
+@pytest.mark.parametrize(
+    "user_id", ["123", 123, uuid.UUID("2f1b6c1e-8a7e-4d3c-9a55-0f6e1d2c3b4a")], ids=type
+)
+def test_a_user_id_is_a_string_a_whole_number_or_a_uuid(redis_client, user_id):
+    session_manager.set("s1", {"userId": user_id, "role": "Associate"})
+    assert index_of(redis_client, user_id) == {"s1"}
+    assert session_manager.user_sessions(str(user_id)) == {
+        "s1": {"userId": user_id, "role": "Associate"}
+    }
+    assert session_manager.delete_user_sessions(user_id) == 1
+
+
+@pytest.mark.parametrize("value", [None, "", True, 1.5, ["123"], {"id": "123"}])
+def test_other_values_of_user_id_name_no_user(redis_client, value):
+    session_manager.set("s1", {"userId": value})
+    assert redis_client.keys("*") == [b"session:s1"]
+
+
+def test_logins_and_readme_sessions_of_one_user_are_found_and_ended_together(redis_client):
+    session_manager.set("login", {SESSION_KEY: "42", "_auth_user_backend": "x"})
+    session_manager.set("readme", {"userId": "42", "role": "Partner"})
+    session_manager.set("same-user-twice", {SESSION_KEY: "42", "userId": 42})
+    session_manager.set("someone-else", {"userId": "43"})
+    assert sorted(session_manager.user_sessions(42)) == ["login", "readme", "same-user-twice"]
+    assert index_of(redis_client, "42") == {"login", "readme", "same-user-twice"}
+    assert session_manager.delete_user_sessions("42") == 3
+    assert sorted(redis_client.keys("*")) == [b"session:someone-else", b"session:user:43"]
+
+
+def test_a_session_naming_two_users_is_in_both_indexes_and_ended_by_either(redis_client):
+    session_manager.set("s1", {SESSION_KEY: "7", "userId": "8"})
+    assert index_of(redis_client, "7") == index_of(redis_client, "8") == {"s1"}
+    assert session_manager.delete_user_sessions("8") == 1
+    assert not session_manager.exists("s1")
+    assert redis_client.keys("*") == []  # out of user 7's index too
+
+
+def test_a_session_whose_user_changes_moves_to_the_new_users_index(redis_client):
+    session_manager.set("s1", {"userId": "1"})
+    session_manager.set("s1", {"userId": "2"})
+    assert index_of(redis_client, "1") == set() and index_of(redis_client, "2") == {"s1"}
+    session_manager.set("s1", {SESSION_KEY: "3"}, only_if="existing")
+    assert index_of(redis_client, "2") == set() and index_of(redis_client, "3") == {"s1"}
+    session_manager.set("s1", {"cart": []})  # signed out, the session kept
+    assert redis_client.keys("*") == [b"session:s1"]
+    assert session_manager.delete_user_sessions("1") == 0
+    assert session_manager.exists("s1")
+
+
+def test_a_session_whose_key_disappears_leaves_its_users_indexes(redis_client):
+    session_manager.set("ended", {"userId": "1"})
+    session_manager.set("expired", {"userId": "1"})
+    session_manager.set("kept", {"userId": "1"})
+    assert session_manager.delete("ended") is True
+    assert index_of(redis_client, "1") == {"expired", "kept"}
+    expire_now(redis_client, "expired")
+    assert session_manager.cleanup() == 1
+    assert index_of(redis_client, "1") == {"kept"}
+
+
+def test_a_session_rewritten_behind_the_managers_back_is_not_ended_with_its_old_user(
+    redis_client,
+):
+    session_manager.set("s1", {"userId": "1"})
+    redis_client.set("session:s1", b'{"userId":"2"}', ex=60)  # another writer, no index upkeep
+    assert session_manager.user_sessions("1") == {}
+    assert index_of(redis_client, "1") == set()  # pruned on the way
+    session_manager.set("s2", {"userId": "1"})
+    redis_client.set("session:s2", b'{"userId":"2"}', ex=60)
+    assert session_manager.delete_user_sessions("1") == 0
+    assert session_manager.exists("s2")
+
+
+def test_a_session_dict_holding_the_tag_key_still_names_its_user(redis_client):
+    session_manager.set("s1", {"__t": "the caller's own", "userId": "9"})
+    assert session_manager.user_sessions("9") == {"s1": {"__t": "the caller's own", "userId": "9"}}
+
+
+def test_refresh_extends_the_index_of_a_readme_session(redis_client):
+    session_manager.set("s1", {"userId": "u1"}, ttl=60)
+    assert session_manager.refresh("s1") is True
+    assert redis_client.ttl("session:user:u1") > DAY - 5
+
+
 def test_expired_sessions_leave_user_sessions_and_the_index(redis_client):
     session_manager.set("live", {SESSION_KEY: "u1"})
     session_manager.set("gone", {SESSION_KEY: "u1"})
@@ -154,8 +261,9 @@ def test_the_index_expires_with_its_longest_lived_session(redis_client):
 
 def test_cleanup_removes_index_entries_of_expired_sessions_and_counts_them(redis_client):
     for user in range(30):
-        session_manager.set(f"live{user}", {SESSION_KEY: f"u{user}"})
-        session_manager.set(f"gone{user}", {SESSION_KEY: f"u{user}"})
+        owner = SESSION_KEY if user % 2 else "userId"  # both kinds of session
+        session_manager.set(f"live{user}", {owner: f"u{user}"})
+        session_manager.set(f"gone{user}", {owner: f"u{user}"})
         if user % 3 == 0:
             expire_now(redis_client, f"gone{user}")
     assert session_manager.cleanup() == 10
@@ -246,6 +354,44 @@ def test_the_store_refuses_an_update_of_a_session_ended_meanwhile(redis_client):
     store["a"] = 2
     with pytest.raises(UpdateError):
         store.save()
+
+
+@pytest.mark.parametrize(
+    "session_key", [None, "", "short", "user:42", "a b", "x" * 256, string.printable * 20]
+)
+def test_the_store_loads_no_key_or_an_invalid_one_as_an_empty_session(redis_client, session_key):
+    store = SessionStore(session_key)
+    assert store.load() == {}
+    assert store.session_key is None
+    assert store.exists(session_key) is False
+
+
+def test_the_store_needs_no_redis_to_load_a_session_without_a_key(settings):
+    settings.CACHES = caches_at("redis://127.0.0.1:1/0")
+    assert SessionStore().load() == {}
+    with pytest.raises(RedisUnavailable):
+        SessionStore("a" * 32).load()  # a key: Redis must answer (a 503 in a request)
+
+
+@pytest.mark.parametrize("expiry", [-timedelta(seconds=10), -1, "past datetime"])
+def test_a_session_saved_with_an_expiry_in_the_past_is_gone_at_once(redis_client, expiry):
+    store = SessionStore()
+    store[SESSION_KEY] = "u1"
+    store.save()
+    assert index_of(redis_client, "u1") == {store.session_key}
+    if expiry == "past datetime":
+        expiry = timezone.now() - timedelta(minutes=1)
+    store.set_expiry(expiry)
+    store.save()
+    assert not session_manager.exists(store.session_key)
+    assert SessionStore(store.session_key).load() == {}
+    assert redis_client.keys("*") == []  # out of the index too
+
+    new = SessionStore()
+    new["a"] = 1
+    new.set_expiry(-1)
+    new.save()  # never stored
+    assert redis_client.keys("*") == []
 
 
 def test_clearsessions_runs_the_cleanup(redis_client):
