@@ -1,5 +1,6 @@
 """The application cache: `cache_manager` on Django's default cache (django-redis), with keys
-`cache:{service}:{entity}:{id}` and JSON-safe values. A Redis outage turns reads and writes into
+`cache:{service}:{entity}:{id}` and JSON-safe values (Django's `cache` API, versions included,
+works on the same keys). A Redis outage turns reads and writes into
 misses, logged once a minute, so pages keep being served from the database."""
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 
-from legalplatform.redis import OUTAGE_ERRORS, OutageLog, RedisUnavailable, ttl_seconds
+from legalplatform.redis import (
+    OUTAGE_ERRORS,
+    OutageLog,
+    RedisUnavailable,
+    any_version,
+    chunks,
+    ttl_seconds,
+)
 from legalplatform.sessions import session_manager
 
 logger = logging.getLogger(__name__)
@@ -64,30 +72,44 @@ class CacheManager:
         return self._degrading(lambda: self.cache.delete(key), False)
 
     def invalidate(self, pattern: str) -> int:
-        """Remove every entry whose key matches the glob `pattern` (`case:*`, `user:42:*`);
-        returns how many. Walks the keyspace with SCAN in batches of DJANGO_REDIS_SCAN_ITERSIZE,
-        never KEYS, so Redis keeps serving others meanwhile. Sessions are never matched: only
-        keys under this cache's prefix are."""
+        """Remove every entry whose key matches the glob `pattern` (`case:*`, `user:42:*`), at
+        every cache version; returns how many. Walks the keyspace with SCAN in batches of
+        DJANGO_REDIS_SCAN_ITERSIZE, never KEYS, so Redis keeps serving others meanwhile.
+        Sessions are never matched: only keys under this cache's prefix are."""
         if not pattern:
             raise ValueError("an invalidation pattern must not be empty")
-        return self._degrading(lambda: self.cache.delete_pattern(pattern), 0)
+        return self._degrading(lambda: self._delete_matching(pattern), 0)
+
+    def _delete_matching(self, pattern: str) -> int:
+        # One SCAN for every version: its pattern also matches keys such as `cache:user:1:case:2`
+        # for `case:*` (its `*` cannot tell a version's `@v2:` from a key's own colons), which
+        # the exact expression then leaves out.
+        scan, exact = any_version(self.cache.key_prefix, pattern)
+        client = self.cache.client.get_client(write=True)
+        batch = settings.DJANGO_REDIS_SCAN_ITERSIZE
+        deleted = 0
+        for keys in chunks(client.scan_iter(match=scan, count=batch), batch):
+            if doomed := [key for key in keys if exact.fullmatch(key)]:
+                deleted += client.unlink(*doomed)
+        return deleted
 
     def stats(self) -> dict:
         """Keys by kind, memory and hit rate. Key counts come from one SCAN pass over the
         keyspace (about 1 ms per 1,000 keys); `hit_rate` is the server's keyspace hits over
         hits and misses since it started (or since CONFIG RESETSTAT), None before any read.
         Raises RedisUnavailable."""
+        cache_prefix = self.cache.key_prefix
         prefixes = {
-            "cache_keys": f"{self.cache.key_prefix}:",
-            "session_index_keys": session_manager.index_key(""),
-            "session_keys": f"{caches[settings.SESSION_CACHE_ALIAS].key_prefix}:",
+            "cache_keys": (f"{cache_prefix}:".encode(), f"{cache_prefix}@v".encode()),
+            "session_index_keys": session_manager.index_key("").encode(),
+            "session_keys": session_manager.key_prefix.encode(),
         }  # checked in this order: the index keys also start with the sessions' prefix
         counts = dict.fromkeys(prefixes, 0)
         try:
             client = self.cache.client.get_client(write=False)
             for key in client.scan_iter(count=settings.DJANGO_REDIS_SCAN_ITERSIZE):
                 for kind, prefix in prefixes.items():
-                    if key.startswith(prefix.encode()):
+                    if key.startswith(prefix):
                         counts[kind] += 1
                         break
             total_keys = client.dbsize()

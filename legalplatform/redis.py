@@ -1,12 +1,14 @@
 """Redis plumbing shared by the cache and the sessions: connection options from the environment
-(pool, timeouts, retries, TLS), keys without Django's version segment, a JSON serializer that keeps
-dates, decimals and UUIDs, the connection factory that starts the embedded Valkey, and the one
-exception and once-a-minute log by which the rest of the project sees a Redis outage."""
+(pool, timeouts, retries, TLS), keys in the reference's layout with a distinct one per cache
+version, a JSON serializer that keeps dates, decimals and UUIDs, the connection factory that
+starts the embedded Valkey, and the one exception and once-a-minute log by which the rest of
+the project sees a Redis outage."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -20,8 +22,11 @@ from urllib.parse import urlsplit
 import redis.exceptions
 from django.conf import settings
 from django.utils.functional import Promise
+from django_redis.client import DefaultClient
+from django_redis.client.default import glob_escape
 from django_redis.exceptions import ConnectionInterrupted
 from django_redis.pool import ConnectionFactory as DjangoRedisConnectionFactory
+from django_redis.util import CacheKey
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
@@ -101,7 +106,7 @@ def cache_options(
     }
     pool.update(_tls_options(url, ca_certs=tls_ca_certs, cert_reqs=tls_cert_reqs))
     return {
-        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "CLIENT_CLASS": "legalplatform.redis.CacheClient",
         "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
         "CONNECTION_POOL_KWARGS": pool,
         "SOCKET_CONNECT_TIMEOUT": connect_timeout,
@@ -127,6 +132,31 @@ def _tls_options(url: str, *, ca_certs: str | None, cert_reqs: str) -> dict:
     return options
 
 
+class CacheClient(DefaultClient):
+    """django-redis's client (CLIENT_CLASS) with Django's incr_version: django-redis's reads the
+    value and writes it again, so it takes a cached None for a missing key (ValueError) and
+    rounds the TTL to seconds; this renames the key, in one atomic command that keeps the value
+    and the TTL as they are. decr_version goes through it."""
+
+    def incr_version(self, key, delta: int = 1, version: int | None = None, client=None) -> int:
+        if client is None:
+            client = self.get_client(write=True)
+        if version is None:
+            version = self._backend.version
+        if isinstance(key, CacheKey):
+            key = reverse_key(key)
+        old_key, new_key = self.make_key(key, version), self.make_key(key, version + delta)
+        try:
+            client.rename(old_key, new_key)
+        except redis.exceptions.ResponseError as exc:
+            if "no such key" not in str(exc).lower():
+                raise
+            raise ValueError(f"Key {key!r} not found") from None
+        except OUTAGE_ERRORS as exc:
+            raise ConnectionInterrupted(connection=client) from exc
+        return version + delta
+
+
 class ConnectionFactory(DjangoRedisConnectionFactory):
     """Starts the embedded Valkey the first time a process connects to it (only when REDIS_URL
     is unset), so nothing starts for commands that never use Redis."""
@@ -141,15 +171,79 @@ class ConnectionFactory(DjangoRedisConnectionFactory):
 # --- Keys ---------------------------------------------------------------------------------------
 
 
+# The version of Django's cache framework that keeps the reference's key layout: its default,
+# settings.CACHES[…]["VERSION"] unless an alias sets another.
+DEFAULT_VERSION = 1
+_VERSION = re.compile(r"-?[0-9]+")
+
+
 def make_key(key: str, key_prefix: str, version: int | str) -> str:
-    """`{prefix}:{key}`, e.g. `cache:case:123` (KEY_FUNCTION). Django's version segment is left
-    out so keys read as the reference names them; cache versioning is therefore not used."""
-    return f"{key_prefix}:{key}"
+    """KEY_FUNCTION: `{prefix}:{key}` at the default version, as the reference names keys
+    (`cache:case:123`); `{prefix}@v{version}:{key}` at any other (`cache@v2:case:123`), which
+    no key of the default version can equal, since those all continue `{prefix}:`. django-redis
+    also builds SCAN patterns with it, passing prefix and version already glob-escaped."""
+    if isinstance(version, str) and _VERSION.fullmatch(version):
+        version = int(version)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"a cache version is a whole number; got {version!r}")
+    if version == DEFAULT_VERSION:
+        return f"{key_prefix}:{key}"
+    return f"{key_prefix}@v{version}:{key}"
 
 
 def reverse_key(key: str) -> str:
-    """The key a caller used, from the key in Redis (REVERSE_KEY_FUNCTION)."""
+    """REVERSE_KEY_FUNCTION: the key a caller used, from the key in Redis, of any version."""
     return key.split(":", 1)[1]
+
+
+def any_version(key_prefix: str, pattern: str) -> tuple[str, re.Pattern]:
+    """How to find the keys under `key_prefix` whose caller's key matches the glob `pattern`, at
+    every version: a SCAN pattern that matches all of them (and possibly more), and a regular
+    expression over a key in Redis (bytes) that matches exactly those."""
+    scan = f"{glob_escape(key_prefix)}[:@]*{pattern}"
+    prefix = re.escape(key_prefix.encode())
+    exact = re.compile(prefix + rb"(?::|@v-?[0-9]+:)" + _glob_regex(pattern.encode()), re.DOTALL)
+    return scan, exact
+
+
+def _glob_regex(pattern: bytes) -> bytes:
+    """Redis's glob-style `pattern` as a regular expression over bytes, read as Redis reads it
+    (util.c, stringmatchlen): `*`, `?` (one byte), `[abc]`, `[^a-z]` (a class left open ends
+    with the pattern), `\\` before a character that stands for itself."""
+    parts, position, end = [], 0, len(pattern)
+    while position < end:
+        char = pattern[position : position + 1]
+        if char == b"*":
+            parts.append(b".*")
+        elif char == b"?":
+            parts.append(b".")
+        elif char == b"\\" and position + 1 < end:
+            position += 1
+            parts.append(re.escape(pattern[position : position + 1]))
+        elif char == b"[":
+            position += 1
+            negate = pattern[position : position + 1] == b"^"
+            position += negate
+            members = []
+            while position < end and pattern[position : position + 1] != b"]":
+                if pattern[position : position + 1] == b"\\" and position + 1 < end:
+                    position += 1
+                    members.append(re.escape(pattern[position : position + 1]))
+                elif position + 2 < end and pattern[position + 1 : position + 2] == b"-":
+                    low, high = sorted((pattern[position], pattern[position + 2]))
+                    members.append(re.escape(bytes([low])) + b"-" + re.escape(bytes([high])))
+                    position += 2
+                else:
+                    members.append(re.escape(pattern[position : position + 1]))
+                position += 1
+            if members:
+                parts.append(b"[" + b"^" * negate + b"".join(members) + b"]")
+            else:  # `[]` matches no character, `[^]` any one
+                parts.append(b"." if negate else b"(?!)")
+        else:
+            parts.append(re.escape(char))
+        position += 1
+    return b"".join(parts)
 
 
 # --- Values ---------------------------------------------------------------------------------------
@@ -159,6 +253,15 @@ def reverse_key(key: str) -> str:
 _TAG = "__t"
 
 
+# What the cache and the sessions can hold (README, "Sessions and cache"). Each comes back as the
+# same type, except a tuple (a list), a frozenset (a set) and subclasses such as enums or lazy
+# translations (their plain str, int … value).
+SUPPORTED_TYPES = (
+    "None, bool, int, float, str, list, tuple, dict with str keys, set, frozenset, date, "
+    "datetime, time, timedelta, Decimal, UUID"
+)
+
+
 def to_json_safe(value):
     """`value` as plain JSON data, with dates, times, decimals, UUIDs, timedeltas and sets tagged
     so that `from_json_object` turns them back into the same types. Raises TypeError for anything
@@ -166,8 +269,12 @@ def to_json_safe(value):
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, dict):
-        if not all(isinstance(name, str) for name in value):
-            raise TypeError("dicts stored in Redis must have string keys")
+        for name in value:
+            if not isinstance(name, str):
+                raise TypeError(
+                    f"a dict with keys of type {type(name).__qualname__} cannot be stored in "
+                    "Redis: the keys of a JSON object are strings"
+                )
         items = {name: to_json_safe(item) for name, item in value.items()}
         return {_TAG: "dict", "v": list(items.items())} if _TAG in value else items
     if isinstance(value, list | tuple):
@@ -177,7 +284,10 @@ def to_json_safe(value):
             return {_TAG: kind, "v": encode(value)}
     if isinstance(value, Promise):  # lazy translations
         return str(value)
-    raise TypeError(f"a {type(value).__name__} cannot be stored in Redis as JSON")
+    raise TypeError(
+        f"a value of type {type(value).__qualname__} cannot be stored in Redis as JSON; "
+        f"supported: {SUPPORTED_TYPES}"
+    )
 
 
 def from_json_object(obj: dict):

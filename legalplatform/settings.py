@@ -111,7 +111,8 @@ _redis_options = redis.cache_options(
     tls_cert_reqs=config.env_choice("REDIS_TLS_CERT_REQS", redis.TLS_CERT_REQS, "required"),
 )
 # Both aliases share the server and its pool. Keys are `cache:{service}:{entity}:{id}` and
-# `session:{session id}`: no version segment (legalplatform.redis.make_key).
+# `session:{session id}` at the default cache version, `cache@v{n}:…` at another
+# (legalplatform.redis.make_key).
 _redis_cache = {
     "BACKEND": "django_redis.cache.RedisCache",
     "LOCATION": _redis_location,

@@ -1,7 +1,9 @@
-"""The cache manager against a real Redis: keys and TTLs, JSON-safe values, pattern invalidation
-by SCAN, statistics, and the cache_stats command."""
+"""The cache manager against a real Redis: keys and TTLs, Django's cache versions on their own keys,
+JSON-safe values, pattern invalidation by SCAN at every version, statistics, and the cache_stats
+command."""
 
 import json
+import random
 import re
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -9,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.core.cache import cache
 
 from legalplatform.cache import cache_manager
 from legalplatform.sessions import session_manager
@@ -75,11 +78,123 @@ def test_values_are_stored_as_json(redis_client):
     }
 
 
-@pytest.mark.parametrize("value", [object(), b"bytes", {1: "int key"}])
-def test_values_json_cannot_carry_are_refused(redis_client, value):
-    with pytest.raises(TypeError):
-        cache_manager.set("case:1", value)
-    assert not redis_client.exists("cache:case:1")
+class Case:
+    """A value JSON cannot carry, as a model instance would be."""
+
+
+@pytest.mark.parametrize(
+    "value, type_name",
+    [
+        (Case(), "value of type Case"),
+        (b"bytes", "value of type bytes"),
+        ({"nested": [1, {"pdf": bytearray(b"%PDF")}]}, "value of type bytearray"),
+        (1 + 2j, "value of type complex"),
+        ({1: "int key"}, "dict with keys of type int"),
+        ({"ok": {None: "a None key"}}, "dict with keys of type NoneType"),
+    ],
+)
+def test_values_json_cannot_carry_are_refused_naming_their_type(redis_client, value, type_name):
+    for write in (cache_manager.set, cache.set, cache.add, lambda key, v: cache.get_or_set(key, v)):
+        with pytest.raises(TypeError, match=f"^a {type_name} cannot be stored in Redis"):
+            write("case:1", value)
+    with pytest.raises(TypeError, match=f"^a {type_name} cannot be stored in Redis"):
+        session_manager.set("s1", {"value": value})
+    assert redis_client.keys("*") == []
+
+
+def test_the_refusal_lists_what_can_be_cached(redis_client):
+    with pytest.raises(TypeError) as refused:
+        cache_manager.set("case:1", object())
+    assert str(refused.value).endswith(
+        "supported: None, bool, int, float, str, list, tuple, dict with str keys, set, "
+        "frozenset, date, datetime, time, timedelta, Decimal, UUID"
+    )
+
+
+# --- Django's cache versions ------------------------------------------------------------------
+
+
+def test_the_default_version_keeps_the_reference_keys_and_others_get_their_own(redis_client):
+    cache.set("case:123", "v1")
+    cache.set("case:123", "v2", version=2)
+    cache.set("v2:case:123", "a key of version 1 that looks versioned")
+    cache.set("case:123", "v-1", version=-1)
+    assert sorted(redis_client.keys("*")) == [
+        b"cache:case:123",
+        b"cache:v2:case:123",
+        b"cache@v-1:case:123",
+        b"cache@v2:case:123",
+    ]
+    assert (cache.get("case:123"), cache.get("case:123", version=2)) == ("v1", "v2")
+    assert cache_manager.get("case:123") == "v1"  # the manager reads the default version
+
+
+def test_incr_version_moves_the_value_with_its_ttl_and_keeps_a_cached_none(redis_client):
+    cache.set("case:1", {"title": "Popescu"}, timeout=100)
+    assert cache.incr_version("case:1") == 2
+    assert cache.get("case:1") is None and cache.get("case:1", version=2) == {"title": "Popescu"}
+    assert 99_000 < redis_client.pttl("cache@v2:case:1") <= 100_000
+    assert cache.decr_version("case:1", version=2) == 1
+    assert cache.get("case:1") == {"title": "Popescu"}
+    cache.set("nothing", None)
+    assert cache.incr_version("nothing") == 2 and cache.has_key("nothing", version=2)
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr_version("never-cached")
+
+
+@pytest.mark.parametrize("version", ["2", 2.5, None, True])
+def test_a_version_is_a_whole_number(redis_client, version):
+    if version is None:  # the alias's default
+        cache.set("case:1", 1, version=version)
+        assert redis_client.keys("*") == [b"cache:case:1"]
+    elif version == "2":  # what django-redis passes when it builds a SCAN pattern
+        cache.set("case:1", 1, version=version)
+        assert redis_client.keys("*") == [b"cache@v2:case:1"]
+    else:
+        with pytest.raises(ValueError, match="a cache version is a whole number"):
+            cache.set("case:1", 1, version=version)
+
+
+def test_invalidate_covers_every_version(redis_client):
+    for version in (1, 2, 3, -1):
+        cache.set("case:1", version, version=version)
+        cache.set("case:2:documents", version, version=version)
+        cache.set("user:1:case:2", version, version=version)  # matches `case:*` nowhere
+    cache.set("v2:case:1", "a key of version 1")
+    assert cache_manager.invalidate("case:*") == 8
+    assert sorted(redis_client.keys("*")) == [
+        b"cache:user:1:case:2",
+        b"cache:v2:case:1",
+        b"cache@v-1:user:1:case:2",
+        b"cache@v2:user:1:case:2",
+        b"cache@v3:user:1:case:2",
+    ]
+    assert cache_manager.invalidate("user:1:*") == 4
+    assert cache_manager.invalidate("*") == 1
+
+
+def test_invalidate_reads_a_pattern_as_redis_does(redis_client):
+    """Random glob patterns against Redis's own matching (KEYS over the same keys stored bare,
+    outside the cache's prefix): invalidate removes exactly those Redis matches, at every
+    version."""
+    rng = random.Random(17)
+    keys = {
+        "k" + "".join(rng.choice("ab:-^]\\[") for _ in range(rng.randint(0, 5))) for _ in range(60)
+    }
+    stored = {f"bare|{key}": 0 for key in keys}
+    stored |= {cache.make_key(key): 1 for key in keys}
+    stored |= {cache.make_key(key, version=2): 2 for key in keys}
+    for _ in range(150):
+        pattern = "k" + "".join(rng.choice("ab:-^]\\[*?") for _ in range(rng.randint(1, 6)))
+        redis_client.mset(stored)
+        matched = {key.decode()[5:] for key in redis_client.keys(f"bare|{pattern}")}
+        assert cache_manager.invalidate(pattern) == 2 * len(matched), pattern
+        left = set(redis_client.keys("cache*"))
+        for version in (1, 2):
+            gone = {
+                key for key in keys if cache.make_key(key, version=version).encode() not in left
+            }
+            assert gone == matched, pattern
 
 
 def test_invalidate_removes_what_the_pattern_matches_and_counts(redis_client):
@@ -125,6 +240,7 @@ def test_stats_count_keys_by_kind_and_the_hit_rate(redis_client):
     session_manager.set("s2", {"anonymous": True})
     for n in range(3):
         cache_manager.set(f"case:{n}", n)
+    cache.set("case:0", "another version", version=2)
     redis_client.set("foreign", 1)
     before = cache_manager.stats()
     cache_manager.get("case:1")
@@ -132,8 +248,8 @@ def test_stats_count_keys_by_kind_and_the_hit_rate(redis_client):
     cache_manager.get("case:404")
     after = cache_manager.stats()
 
-    assert after["total_keys"] == 7
-    assert (after["session_keys"], after["session_index_keys"], after["cache_keys"]) == (2, 1, 3)
+    assert after["total_keys"] == 8
+    assert (after["session_keys"], after["session_index_keys"], after["cache_keys"]) == (2, 1, 4)
     assert after["memory_used"] > 0 and after["memory_used_human"].endswith(("K", "M", "G"))
     assert after["hits"] - before["hits"] == 2 and after["misses"] - before["misses"] == 1
     assert after["hit_rate"] == after["hits"] / (after["hits"] + after["misses"])
