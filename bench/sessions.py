@@ -59,7 +59,7 @@ def populate_sessions(client, sessions: int, per_user: int) -> list[str]:
     and half with the seed README's sessions, with the index the session manager keeps (written
     in pipelines: the set-up is not what is measured)."""
     from legalplatform.sessions import session_manager
-    from ops.progress import progress_bar
+    from core.progress import progress_bar
 
     encode = session_manager.cache.client.encode
     users = [str(uuid.UUID(int=random.getrandbits(128))) for _ in range(sessions // per_user)]

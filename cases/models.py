@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models.functions import MD5, Concat, Now
 from pgvector.django import HnswIndex, VectorField
 
-from legalplatform.models import UUIDPrimaryKey, created_at_field, enum_check
+from core.models import UUIDPrimaryKey, created_at_field, enum_check
 
 EMBEDDING_DIMENSIONS = 1536
 

@@ -6,9 +6,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
+from core.models import UUIDPrimaryKey, created_at_field, enum_check, timestamp_field
 from discovery import schemas
 from legalplatform.json_schema import SchemaJSONField
-from legalplatform.models import UUIDPrimaryKey, created_at_field, enum_check, timestamp_field
 
 
 def unit_interval_check(field: str, table: str) -> models.CheckConstraint:

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     # Forms drawn from JSON Schemas for the admin's JSON columns (legalplatform/json_schema.py).
     "django_json_schema_editor",
+    "core",
     "cases",
     "skills",
     "discovery",

@@ -4,8 +4,8 @@ schema.md ("skills app"); the statistics columns on `skills` are kept by databas
 from django.conf import settings
 from django.db import models
 
+from core.models import UUIDPrimaryKey, created_at_field, timestamp_field
 from legalplatform.json_schema import SchemaJSONField
-from legalplatform.models import UUIDPrimaryKey, created_at_field, timestamp_field
 from skills import schemas
 
 

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("ops", "0001_extensions_and_shared_functions"),
+        ("core", "0001_extensions_and_shared_functions"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 

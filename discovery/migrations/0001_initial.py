@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("ops", "0001_extensions_and_shared_functions"),
+        ("core", "0001_extensions_and_shared_functions"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations
 
 CREATE_UPDATED_AT_TRIGGERS = """
 -- document_type_registry.updated_at: the time of the last write to the row, record_discovery's
--- included. update_updated_at_column() is shared (ops 0001).
+-- included. update_updated_at_column() is shared (core 0001).
 CREATE TRIGGER update_registry_updated_at
     BEFORE UPDATE ON document_type_registry
     FOR EACH ROW
@@ -215,7 +215,7 @@ DROP FUNCTION IF EXISTS template_effectiveness_score(bigint, bigint);
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ops", "0001_extensions_and_shared_functions"),  # update_updated_at_column()
+        ("core", "0001_extensions_and_shared_functions"),  # update_updated_at_column()
         ("discovery", "0002_variations_running_totals_trigram_indexes"),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ops", "0001_extensions_and_shared_functions"),
+        ("core", "0001_extensions_and_shared_functions"),
     ]
 
     operations = [

@@ -105,7 +105,7 @@ class _NoBar:
 
 
 def no_progress(**kwargs) -> _NoBar:
-    """The default progress factory: draws nothing (commands pass ops.progress.progress_bar)."""
+    """The default progress factory: draws nothing (commands pass core.progress.progress_bar)."""
     return _NoBar()
 
 

@@ -128,7 +128,7 @@ def create_backup(
     - `keep_days`: afterwards prune backups of this APP_ENV older than that many days (None:
       BACKUP_RETENTION_DAYS; 0: keep all); never the one just made. Pruning happens only when
       `label` is None: a labelled backup is a safety copy taken by another operation.
-    - `progress(total=, desc=, unit=)` returns a bar with update()/close() (see ops.progress).
+    - `progress(total=, desc=, unit=)` returns a bar with update()/close() (see core.progress).
 
     Raises BackupError (one line, no password) and leaves no partial file behind.
     """

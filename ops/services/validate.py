@@ -17,7 +17,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.models.sql import Query
 
 from cases.selectors import case_search_drift
-from ops.extensions import REQUIRED_EXTENSIONS
+from core.extensions import REQUIRED_EXTENSIONS
 from skills.selectors import daily_usage_mismatches
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"

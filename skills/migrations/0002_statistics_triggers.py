@@ -1,11 +1,11 @@
 """The triggers of the skills app: `updated_at` on skills, and the usage statistics on skills
-kept exact and O(1) per statement from running totals (schema.md, "skills app", Triggers)."""
+kept exact and O(1) per statement from running totals (docs/schema.md, "skills app", triggers)."""
 
 from django.db import migrations
 
 CREATE_UPDATED_AT_TRIGGER = """
 -- updated_at becomes the time of the transaction on every UPDATE of a skill, through the shared
--- function of ops.0001. Statistics updates bump it too, as in the original schema, but set it
+-- function of core.0001. Statistics updates bump it too, as in the original schema, but set it
 -- themselves: they run inside update_skill_statistics() (trigger depth 1), where this trigger
 -- is skipped by its WHEN clause, saving a PL/pgSQL call on every logged execution.
 CREATE TRIGGER update_skills_updated_at
@@ -210,7 +210,7 @@ DROP_REFRESH_FUNCTION = "DROP FUNCTION IF EXISTS refresh_skill_statistics(uuid[]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ops", "0001_extensions_and_shared_functions"),
+        ("core", "0001_extensions_and_shared_functions"),
         ("skills", "0001_initial"),
     ]
 

@@ -9,7 +9,7 @@ from django.db import connections
 from cases.embeddings import EmbeddingError, get_embedder
 from cases.selectors import documents_needing_embedding
 from cases.services import embed_documents
-from ops.progress import progress_bar
+from core.progress import progress_bar
 
 
 def positive_int(value: str) -> int:

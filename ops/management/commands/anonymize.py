@@ -5,7 +5,7 @@ production."""
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from ops.progress import progress_bar
+from core.progress import progress_bar
 from ops.safety import confirm_database_name, database_label
 from ops.services.anonymize import AnonymizationError, anonymize_database
 

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from ops.progress import progress_bar
+from core.progress import progress_bar
 from ops.services.backup import FORMATS, BackupError, create_backup, format_size
 
 

@@ -4,7 +4,7 @@ file still matches the checksum of its manifest."""
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from ops.progress import progress_bar
+from core.progress import progress_bar
 from ops.services.backup import format_size, list_backups
 
 

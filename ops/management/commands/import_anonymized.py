@@ -4,7 +4,7 @@ anonymized and validated in a scratch database before it is swapped in."""
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from ops.progress import progress_bar
+from core.progress import progress_bar
 from ops.safety import confirm_database_name
 from ops.services.anonymize import AnonymizationError
 from ops.services.backup import BackupError

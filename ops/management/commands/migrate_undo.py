@@ -6,7 +6,7 @@ from functools import partial
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from ops.progress import progress_bar
+from core.progress import progress_bar
 from ops.safety import confirm_database_name, database_label, production_reason
 from ops.services.migrations import UndoFailed, UndoRefused, plan_undo, undo_migrations
 

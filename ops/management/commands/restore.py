@@ -5,7 +5,7 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from ops.progress import progress_bar
+from core.progress import progress_bar
 from ops.safety import confirm_database_name, production_reason
 from ops.services.backup import BackupError
 from ops.services.restore import restore_backup

@@ -4,7 +4,7 @@ import argparse
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ops.progress import progress_bar
+from core.progress import progress_bar
 from ops.safety import confirm_database_name
 from ops.services import synthetic
 from ops.services.seed import SeedError, seed_database

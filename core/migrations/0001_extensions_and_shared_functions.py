@@ -50,6 +50,8 @@ DROP_UPDATED_AT_FUNCTION = "DROP FUNCTION IF EXISTS update_updated_at_column();"
 class Migration(migrations.Migration):
     initial = True
     dependencies = []
+    # Recorded as ops.0001 by databases migrated before the foundation moved to core.
+    replaces = [("ops", "0001_extensions_and_shared_functions")]
 
     operations = [
         CreateExtension("vector"),  # pgvector: embeddings, 1536 dimensions
