@@ -204,7 +204,7 @@ def bare_update(connection) -> None:
 
 
 def anonymize(connection) -> None:
-    from ops.services.anonymize import anonymize_database
+    from ops.anonymization.run import anonymize_database
 
     result = anonymize_database(clear_caches=False)
     print(f"anonymize: {result.originals_searched:,} original values searched, none found")

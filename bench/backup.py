@@ -159,9 +159,9 @@ def main() -> None:
     from django.db import connections
 
     connections["default"].settings_dict.update(_django_entry(base))
-    from ops.services.backup import create_backup
-    from ops.services.postgres_client import client_programs, server_version, subprocess_target
-    from ops.services.restore import restore_backup
+    from ops.backups.client import client_programs, server_version, subprocess_target
+    from ops.backups.create import create_backup
+    from ops.backups.restore import restore_backup
 
     size = admin.execute("SELECT pg_database_size(%s)", [BENCH_DB]).fetchone()[0]
     major, version = server_version(admin)

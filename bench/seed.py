@@ -34,9 +34,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from scratch import scratch_database  # noqa: E402
 
+from ops.integrity.validate import validate_database  # noqa: E402
 from ops.safety import production_reason  # noqa: E402
-from ops.services import synthetic  # noqa: E402
-from ops.services.validate import validate_database  # noqa: E402
+from ops.seeding import synthetic  # noqa: E402
 
 SEED = 20261122
 BATCH_SIZE = 1000

@@ -58,8 +58,8 @@ def populate_sessions(client, sessions: int, per_user: int) -> list[str]:
     """`sessions` sessions, `per_user` for each user, half the users signed in through Django
     and half with the seed README's sessions, with the index the session manager keeps (written
     in pipelines: the set-up is not what is measured)."""
-    from legalplatform.sessions import session_manager
     from core.progress import progress_bar
+    from legalplatform.sessions import session_manager
 
     encode = session_manager.cache.client.encode
     users = [str(uuid.UUID(int=random.getrandbits(128))) for _ in range(sessions // per_user)]

@@ -185,7 +185,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 
-# --- Backups (manage.py backup / backups / restore; ops/services/backup.py) ---------------------
+# --- Backups (manage.py backup / backups / restore; ops/backups/create.py) ---------------------
 # Where backups are written and listed; created owner-only (0700) when missing.
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups"))).resolve()
 # Backups of this APP_ENV older than this many days are pruned after each backup; 0 keeps all.
@@ -196,7 +196,7 @@ BACKUP_ENCRYPT = env.bool("BACKUP_ENCRYPT", default=False)
 BACKUP_AGE_RECIPIENT = env.str("BACKUP_AGE_RECIPIENT", default="")
 BACKUP_AGE_IDENTITY = env.str("BACKUP_AGE_IDENTITY", default="")
 
-# --- Anonymization (manage.py anonymize, import_anonymized; ops/services/anonymize.py) ---------
+# --- Anonymization (manage.py anonymize, import_anonymized; ops/anonymization/run.py) ---------
 # table -> column -> strategy; a table mapped to "delete" loses all its rows. Strategies:
 #   "person:<template>"  a value that identifies someone (name, email, address, phone, judge);
 #                        {n} = the row's stable number (created_at, then id), {v} = the number of

@@ -5,7 +5,7 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 
 from legalplatform.charts import bar_chart
-from ops.selectors.dbstats import database_statistics
+from ops.dbstats import database_statistics
 
 LARGEST_TABLES = 10
 

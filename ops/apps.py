@@ -8,6 +8,6 @@ class OpsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from ops.services.migrations import record_migration_plan
+        from ops.history.services import record_migration_plan
 
         post_migrate.connect(record_migration_plan, sender=self)

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from ops.services.seed import seed_database
+from ops.seeding.demo import seed_database
 from skills.models import Skill, SkillUsageLog
 from tests.browser import Browser
 

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from cases.models import Firm, User
-from ops.selectors import dbstats
-from ops.selectors.dbstats import database_statistics
+from ops import dbstats
+from ops.dbstats import database_statistics
 
 
 @pytest.fixture

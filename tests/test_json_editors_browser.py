@@ -5,7 +5,7 @@ and a section key the schema refuses comes back as the field's error with nothin
 import pytest
 
 from discovery.models import RomanianTemplate
-from ops.services.seed import seed_database
+from ops.seeding.demo import seed_database
 from tests.browser import Browser
 from tests.test_admin_browser import log_in
 

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
-from ops.services.postgres_client import user_tables
-from ops.tests.scratch import copy_project, scratch_database
+from ops.backups.client import user_tables
+from tests.support.scratch import copy_project, scratch_database
 
 SAMPLE_SQL = """
 INSERT INTO firms (name, address, vat_id, email, phone, website)

@@ -17,8 +17,9 @@ from psycopg import sql
 from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
 from discovery.models import DocumentPattern, RomanianTemplate
 from legalplatform import embedded
-from ops.services import anonymization_rules, anonymize
-from ops.services.anonymize import AnonymizationError, LeakFound, anonymize_database
+from ops.anonymization import rules as anonymization_rules
+from ops.anonymization import run as anonymize
+from ops.anonymization.run import AnonymizationError, LeakFound, anonymize_database
 from ops.tests.personal_data import plant_personal_data
 from skills.models import Skill, SkillUsageLog
 

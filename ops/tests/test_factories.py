@@ -9,7 +9,7 @@ from discovery.factories import (
     DocumentTypeInstanceFactory,
     TemplateUsageLogFactory,
 )
-from ops.services.validate import validate_database
+from ops.integrity.validate import validate_database
 from skills.factories import SkillUsageLogFactory, SkillVersionFactory
 
 

@@ -12,16 +12,16 @@ from django.db.migrations import Migration, RunPython, RunSQL, SeparateDatabaseA
 from django.db.migrations.recorder import MigrationRecorder
 from django.test import override_settings
 
-from ops.models import MigrationRecord
-from ops.selectors.migrations import disk_migrations, project_app_labels
-from ops.selectors.schema import schema_differences, schema_snapshot
-from ops.services.migrations import (
+from ops.history.selectors import disk_migrations, project_app_labels
+from ops.history.services import (
     UndoRefused,
     irreversible_operation,
     plan_undo,
     undo_migrations,
 )
-from ops.tests.scratch import create_table_operations, leaf_migration, write_migration
+from ops.models import MigrationRecord
+from tests.support.catalog import schema_differences, schema_snapshot
+from tests.support.scratch import create_table_operations, leaf_migration, write_migration
 
 
 def migration_keys() -> list:

@@ -12,8 +12,7 @@ from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from ops.models import MigrationRecord
-from ops.selectors.migrations import (
+from ops.history.selectors import (
     APPLIED,
     MISSING,
     MODIFIED,
@@ -22,8 +21,9 @@ from ops.selectors.migrations import (
     file_checksum,
     migration_history,
 )
-from ops.services.migrations import backfill_migration_records
-from ops.tests.scratch import create_table_operations, leaf_migration, write_migration
+from ops.history.services import backfill_migration_records
+from ops.models import MigrationRecord
+from tests.support.scratch import create_table_operations, leaf_migration, write_migration
 
 CREATE_TABLE = '[migrations.RunSQL("CREATE TABLE {0} (id int)", "DROP TABLE {0}")]'  # reversible
 

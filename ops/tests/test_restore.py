@@ -14,8 +14,8 @@ import pytest
 from django.db import connection
 
 from conftest import ROOT, subprocess_env
-from ops.services.backup import create_backup, manifest_path_for
-from ops.services.restore import RestoreError, restore_backup
+from ops.backups.create import create_backup, manifest_path_for
+from ops.backups.restore import RestoreError, restore_backup
 from ops.tests.conftest import fill_sample_data, fingerprint, leftover_databases
 
 pytestmark = pytest.mark.django_db(transaction=True)

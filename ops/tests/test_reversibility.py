@@ -7,11 +7,11 @@ from django.core.management import call_command
 from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
 
-from ops.selectors.migrations import project_app_labels
-from ops.selectors.schema import schema_differences, schema_snapshot
-from ops.tests.scratch import database_alias, new_database
+from ops.history.selectors import project_app_labels
+from tests.support.catalog import schema_differences, schema_snapshot
+from tests.support.scratch import database_alias, new_database
 
-PROJECT_APPS = ["cases", "skills", "discovery", "ops"]
+PROJECT_APPS = ["core", "cases", "skills", "discovery", "ops"]
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
-from ops.services import synthetic
-from ops.services.seed import DEFAULT_FIXTURES_DIR, SeedError, seed_database
-from ops.services.synthetic import (
+from ops.seeding import synthetic
+from ops.seeding.demo import DEFAULT_FIXTURES_DIR, SeedError, seed_database
+from ops.seeding.synthetic import (
     TABLES,
     USERS,
     FirmGenerator,

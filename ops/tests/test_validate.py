@@ -15,8 +15,8 @@ from django.utils import timezone
 from cases.models import Case, CaseSearchWord, Document, Task
 from cases.services import refresh_case_search
 from discovery.models import DocumentTypeRegistry, RomanianTemplate
-from ops.services.seed import seed_database
-from ops.services.validate import FAIL, PASS, SKIP, validate_database
+from ops.integrity.validate import FAIL, PASS, SKIP, validate_database
+from ops.seeding.demo import seed_database
 from skills.models import Skill, SkillUsageLog
 
 

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from core.progress import progress_bar
+from ops.anonymization.run import AnonymizationError, anonymize_database
 from ops.safety import confirm_database_name, database_label
-from ops.services.anonymize import AnonymizationError, anonymize_database
 
 
 class Command(BaseCommand):

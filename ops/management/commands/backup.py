@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from core.progress import progress_bar
-from ops.services.backup import FORMATS, BackupError, create_backup, format_size
+from ops.backups.create import FORMATS, BackupError, create_backup, format_size
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from core.progress import progress_bar
-from ops.services.backup import format_size, list_backups
+from ops.backups.create import format_size, list_backups
 
 
 class Command(BaseCommand):

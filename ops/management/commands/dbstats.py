@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand
 from django.template.defaultfilters import filesizeformat
 
-from ops.selectors.dbstats import database_statistics
+from ops.dbstats import database_statistics
 
 
 class Command(BaseCommand):

@@ -5,10 +5,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from core.progress import progress_bar
+from ops.anonymization.imports import delete_export_file, import_anonymized
+from ops.anonymization.run import AnonymizationError
+from ops.backups.create import BackupError
 from ops.safety import confirm_database_name
-from ops.services.anonymize import AnonymizationError
-from ops.services.backup import BackupError
-from ops.services.import_anonymized import delete_export_file, import_anonymized
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from core.progress import progress_bar
+from ops.history.services import UndoFailed, UndoRefused, plan_undo, undo_migrations
 from ops.safety import confirm_database_name, database_label, production_reason
-from ops.services.migrations import UndoFailed, UndoRefused, plan_undo, undo_migrations
 
 
 class Command(BaseCommand):

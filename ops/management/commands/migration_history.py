@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
-from ops.selectors.migrations import (
+from ops.history.selectors import (
     APPLIED,
     MISSING,
     MODIFIED,

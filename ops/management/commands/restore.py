@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from core.progress import progress_bar
+from ops.backups.create import BackupError
+from ops.backups.restore import restore_backup
 from ops.safety import confirm_database_name, production_reason
-from ops.services.backup import BackupError
-from ops.services.restore import restore_backup
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.progress import progress_bar
 from ops.safety import confirm_database_name
-from ops.services import synthetic
-from ops.services.seed import SeedError, seed_database
+from ops.seeding import synthetic
+from ops.seeding.demo import SeedError, seed_database
 
 
 def non_negative(text: str) -> int:

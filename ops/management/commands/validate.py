@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ops.services.validate import FAIL, PASS, validate_database
+from ops.integrity.validate import FAIL, PASS, validate_database
 
 
 class Command(BaseCommand):

@@ -26,9 +26,9 @@ from django.db import connections
 from psycopg import sql
 
 from ops.safety import database_label, production_reason
-from ops.services import encryption
-from ops.services import postgres_client as pg
-from ops.services.backup import (
+from ops.backups import encryption
+from ops.backups import client as pg
+from ops.backups.create import (
     Backup,
     BackupError,
     ProgressFactory,

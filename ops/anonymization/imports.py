@@ -20,17 +20,17 @@ from django.core.management import call_command
 from django.db import connections
 from django.db.utils import load_backend
 
-from ops.safety import database_label, production_reason
-from ops.services.anonymize import (
+from ops.anonymization.run import (
     AnonymizationError,
     AnonymizationResult,
     anonymize_database,
     clear_redis_caches,
     no_progress,
 )
-from ops.services.backup import BackupError, manifest_path_for
-from ops.services.restore import RestoreResult, restore_backup
-from ops.services.validate import validate_database
+from ops.backups.create import BackupError, manifest_path_for
+from ops.backups.restore import RestoreResult, restore_backup
+from ops.integrity.validate import validate_database
+from ops.safety import database_label, production_reason
 
 STAGING_ALIAS = "anonymize_staging"
 

@@ -1,6 +1,6 @@
 """`manage.py seed`: the demo dataset of schema.md, read from the data files under fixtures/ and
 written idempotently (every row found again by a natural key) in one transaction, optionally with
-synthetic firms at volume on top (ops.services.synthetic)."""
+synthetic firms at volume on top (ops.seeding.synthetic)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from cases.services import embed_documents
 from discovery.services import load_demo_data as load_discovery_demo_data
 from legalplatform.json_schema import validate_json_fields
 from ops.safety import production_reason
-from ops.services import synthetic
+from ops.seeding import synthetic
 from skills.models import Skill, SkillUsageLog, SkillVersion
 
 DEFAULT_FIXTURES_DIR = settings.BASE_DIR / "fixtures"

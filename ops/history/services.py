@@ -17,8 +17,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.operations import SeparateDatabaseAndState
 from django.utils import timezone
 
-from ops.models import MigrationRecord
-from ops.selectors.migrations import (
+from ops.backups.create import BackupError, ProgressFactory, create_backup, no_progress
+from ops.history.selectors import (
     MigrationKey,
     applied_migrations,
     disk_migrations,
@@ -27,7 +27,7 @@ from ops.selectors.migrations import (
     project_app_labels,
     records_table_exists,
 )
-from ops.services.backup import BackupError, ProgressFactory, create_backup, no_progress
+from ops.models import MigrationRecord
 
 # --- Recording ----------------------------------------------------------------------------------
 

@@ -17,9 +17,8 @@ from django.core.cache import caches
 from django.db import DatabaseError, connections, transaction
 from psycopg import sql
 
-from ops.safety import database_label, production_reason
-from ops.services import anonymization_rules as rules_sql
-from ops.services.anonymization_rules import (
+from ops.anonymization import rules as rules_sql
+from ops.anonymization.rules import (
     Column,
     Rule,
     RuleError,
@@ -28,8 +27,9 @@ from ops.services.anonymization_rules import (
     parse_rules,
     q,
 )
-from ops.services.pii_search import Leak, create_original_tables, search_originals
-from ops.services.table_indexes import drop_secondary_indexes, rebuild_indexes
+from ops.anonymization.verification import Leak, create_original_tables, search_originals
+from ops.bulk import drop_secondary_indexes, rebuild_indexes
+from ops.safety import database_label, production_reason
 
 # Columns that order a table's rows for the stable number N (then the primary key).
 ORDER_COLUMNS = ("created_at", "timestamp", "executed_at", "used_at", "action_time")
@@ -41,7 +41,7 @@ PEOPLE_SOURCES = (
 )
 APPLICATION_NAME = "legalplatform anonymize"
 # Tables of at least this many rows are rewritten without their secondary indexes, which are
-# built again right after (ops.services.table_indexes): several times faster than maintaining
+# built again right after (ops.bulk): several times faster than maintaining
 # them row by row, at the price of locking those tables for readers too until the commit.
 REBUILD_INDEXES_FROM_ROWS = 10_000
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from ops.services.anonymization_rules import (
+from ops.anonymization.rules import (
     MIN_SEARCH_LENGTH,
     NON_WORD_SQL,
     Shape,

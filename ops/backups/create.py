@@ -27,8 +27,8 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 
-from ops.services import encryption
-from ops.services.postgres_client import (
+from ops.backups import encryption
+from ops.backups.client import (
     ClientProgramError,
     StderrReader,
     client_programs,

@@ -93,7 +93,7 @@ def copy_project(destination: Path) -> Path:
     """A copy of the project's code (not its data or tests) whose migration files a test may
     edit, delete or add to; run it with `ScratchDatabase.manage(project=...)`."""
     destination.mkdir(parents=True)
-    for item in ("manage.py", "legalplatform", "cases", "skills", "discovery", "ops"):
+    for item in ("manage.py", "legalplatform", "core", "cases", "skills", "discovery", "ops"):
         source = ROOT / item
         if source.is_dir():
             ignore = shutil.ignore_patterns("__pycache__", "tests")

@@ -777,7 +777,7 @@ def _document_traits(documents: Iterable[dict]) -> Counter:
 def _check_demo_dataset(connection, report: ValidationReport, fixtures_dir) -> None:
     """The demo firm's rows against the demo data files: counts and every distribution."""
     from cases.models import Document, Firm, Task, User
-    from ops.services.seed import SeedError, load_demo_data
+    from ops.seeding.demo import SeedError, load_demo_data
     from skills.models import Skill, SkillUsageLog
 
     try:

@@ -1,0 +1,2 @@
+"""Helpers shared by the tests of every app and by the benchmarks: scratch databases, catalog
+snapshots."""
