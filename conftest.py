@@ -1,43 +1,17 @@
-"""Test-suite plumbing shared by every app: the tests' own Redis database, and running
-`manage.py` in a subprocess against the test database, as an operator would."""
+"""Fixtures shared by every app's tests: the tests' own Redis database, `manage.py` in a
+subprocess against the test database, as an operator runs it, and scratch databases migrated once
+per session. The helpers behind them live in the test-support package, tests/support/."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
-
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, connections
 from django.test.utils import override_settings
 
-ROOT = Path(__file__).resolve().parent
-TEST_REDIS_DB = 15  # the development data lives in db 0; tests never touch it
-
-
-def redis_url_for_db(url: str, db: int) -> str:
-    """The same Redis server as `url`, database `db` (redis://…/N or unix://…?db=N)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        query = [p for p in parts.query.split("&") if p and not p.startswith("db=")]
-        return f"unix://{parts.path}?" + "&".join([*query, f"db={db}"])
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
-def current_database_url() -> str:
-    """A DATABASE_URL naming the database the tests use right now (the test database)."""
-    params = connection.get_connection_params()
-    user = quote(params.get("user") or "")
-    password = params.get("password")
-    auth = f"{user}:{quote(password)}@" if password else (f"{user}@" if user else "")
-    host = params.get("host") or "localhost"
-    dbname = quote(params["dbname"])
-    if host.startswith("/"):
-        return f"postgresql://{auth}/{dbname}?host={quote(host)}"
-    return f"postgresql://{auth}{host}:{params.get('port') or 5432}/{dbname}"
+from tests.support.processes import TEST_REDIS_DB, redis_url_for_db, run_manage
+from tests.support.scratch import scratch_database
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -64,21 +38,6 @@ def redis_client():
     return client
 
 
-def subprocess_env(**overrides: str | None) -> dict:
-    """The environment for a `manage.py` subprocess: the test database and Redis db, plus
-    overrides (a value of None removes the variable)."""
-    env = dict(os.environ)
-    env["DATABASE_URL"] = current_database_url()
-    env["REDIS_URL"] = redis_url_for_db(settings.CACHES["default"]["LOCATION"], TEST_REDIS_DB)
-    env["PYTHONPATH"] = str(ROOT)
-    for name, value in overrides.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
-
-
 @pytest.fixture
 def manage(django_db_blocker):
     """Run `manage.py ARGS` in a subprocess against the test database; returns the result.
@@ -89,15 +48,28 @@ def manage(django_db_blocker):
 
     def run(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 300):
         with django_db_blocker.unblock():
-            full_env = subprocess_env(**(env or {}))
-        return subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            cwd=ROOT,
-            env=full_env,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+            return run_manage(*args, env=env, input=input, timeout=timeout)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def migrated_template(django_db_setup, django_db_blocker):
+    """Name of a database with every migration applied, the template of the scratch copies."""
+    with django_db_blocker.unblock():
+        name = f"{connection.settings_dict['NAME']}_migrations_template"
+        with scratch_database(name) as template:
+            call_command("migrate", database=template.alias, verbosity=0, interactive=False)
+            connections[template.alias].close()  # a template must have no sessions
+            yield name
+
+
+@pytest.fixture
+def scratch_db(db, migrated_template, django_db_blocker):
+    """A fresh, fully migrated database of its own (alias and URL), for one test. With `db`, the
+    default connection is the test database, never the developer's, in the meantime; unblocking
+    after it lets the test use the alias Django's test case does not know about."""
+    with django_db_blocker.unblock():
+        name = f"{migrated_template.removesuffix('_template')}_scratch"
+        with scratch_database(name, template=migrated_template) as scratch:
+            yield scratch

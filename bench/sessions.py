@@ -170,9 +170,9 @@ def main() -> None:
     from django.test.utils import override_settings
     from django_redis import get_redis_connection
 
-    from conftest import redis_url_for_db
     from legalplatform.config import mask_url
     from legalplatform.sessions import session_manager
+    from tests.support.processes import redis_url_for_db
 
     url = redis_url_for_db(settings.CACHES["default"]["LOCATION"], args.db)
     override_settings(

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import ROOT, subprocess_env
 from legalplatform.embedded import CONFIGURED_MARKER, POSTGRES_SETTINGS
+from tests.support.processes import ROOT, subprocess_env
 
 LOCAL_POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 

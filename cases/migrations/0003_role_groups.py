@@ -1,4 +1,4 @@
-"""The three roles as Django groups with their permissions (schema.md, "users"): a Partner
+"""The three roles as Django groups with their permissions (docs/schema.md, "users"): a Partner
 approves documents and manages cases; an Associate manages cases; a Paralegal does neither but
 drafts documents and works on tasks. cases.backends.RoleBackend grants a user the permissions
 of the group named after their role. Superusers may tune the groups in the admin afterwards;

@@ -17,7 +17,7 @@ from cases.embeddings import EmbeddingError, HashingEmbedder, OpenAIEmbedder, ge
 from cases.models import Document
 from cases.services import embed_documents
 from cases.tests.builders import make_case, make_document
-from conftest import ROOT
+from tests.support.processes import ROOT
 
 # --- Hashing embedder ----------------------------------------------------------------------------
 

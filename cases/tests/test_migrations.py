@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from psycopg import sql
 
-from conftest import current_database_url
+from tests.support.processes import current_database_url
 
 INDEXES = [
     "idx_cases_title_trgm",

@@ -1,4 +1,5 @@
-"""The three reporting views of schema.md and the read-only, unmanaged models over them."""
+"""The three reporting views (docs/schema.md, "Reporting views") and the read-only, unmanaged
+models over them."""
 
 import django.db.models.deletion
 from django.db import migrations, models

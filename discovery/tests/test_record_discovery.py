@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from conftest import ROOT, subprocess_env
 from discovery.models import DocumentTypeInstance, DocumentTypeRegistry, DocumentTypeVariation
 from discovery.selectors import spellings_of
 from discovery.services import record_discovery
+from tests.support.processes import ROOT, subprocess_env
 
 pytestmark = pytest.mark.django_db
 

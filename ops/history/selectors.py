@@ -52,7 +52,7 @@ class MigrationState:
 
 def project_app_labels() -> list[str]:
     """Labels of the project's own apps (packages in the project directory, not libraries),
-    in INSTALLED_APPS order: cases, skills, discovery, ops."""
+    in INSTALLED_APPS order: core, cases, skills, discovery, ops."""
     base_dir = Path(settings.BASE_DIR).resolve()
     labels = []
     for app_config in apps.get_app_configs():
@@ -92,13 +92,31 @@ def disk_migrations(labels: list[str]) -> dict[MigrationKey, Migration]:
     return {key: found[key] for key in sorter.static_order()}
 
 
+def replaced_migrations(labels: list[str]) -> dict[MigrationKey, MigrationKey]:
+    """Migration names that a migration on disk replaces -> that migration (ops.0001 -> core.0001:
+    databases migrated before the foundation moved to core recorded the old name)."""
+    return {
+        tuple(replaced): key
+        for key, migration in disk_migrations(labels).items()
+        for replaced in migration.replaces
+    }
+
+
 def applied_migrations(labels: list[str], using: str = "default") -> dict[MigrationKey, datetime]:
-    """Applied migrations of `labels` from django_migrations, in the order they were applied."""
+    """Applied migrations of `labels` from django_migrations, in the order they were applied.
+
+    A migration recorded under the name of one it replaces counts once, under its own name, at
+    the place and time of the first of its names to be recorded.
+    """
     recorder = MigrationRecorder(connections[using])
     if not recorder.has_table():
         return {}
+    replaced = replaced_migrations(labels)
     rows = recorder.migration_qs.filter(app__in=labels).order_by("id")
-    return {(app, name): at for app, name, at in rows.values_list("app", "name", "applied")}
+    applied = {}
+    for app, name, at in rows.values_list("app", "name", "applied"):
+        applied.setdefault(replaced.get((app, name), (app, name)), at)
+    return applied
 
 
 def records_table_exists(using: str = "default") -> bool:

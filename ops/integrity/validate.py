@@ -204,7 +204,10 @@ def _sample(ids: Iterable) -> str:
 
 def _check_migrations(connection, report: ValidationReport) -> None:
     loader = MigrationLoader(connection, ignore_no_migrations=True)
-    graph, applied = loader.graph, loader.applied_migrations
+    graph = loader.graph
+    # a name that a migration of the code replaces (ops.0001 -> core.0001) is that migration
+    replaced = {tuple(key) for m in loader.replacements.values() for key in m.replaces}
+    applied = {key for key in loader.applied_migrations if key not in replaced}
     pending = []
     for leaf in graph.leaf_nodes():
         for node in graph.forwards_plan(leaf):

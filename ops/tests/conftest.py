@@ -1,16 +1,14 @@
 """Fixtures of the ops tests. Backup and restore: sample rows in the real tables, a fingerprint
 of every table to prove a database unchanged or restored exactly, and a private backup directory.
-Migrations: a database migrated once per session, per-test copies of it, and a project copy
-whose migration files a test may change."""
+Migrations: a project copy whose migration files a test may change."""
 
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from ops.backups.client import user_tables
-from tests.support.scratch import copy_project, scratch_database
+from tests.support.scratch import copy_project
 
 SAMPLE_SQL = """
 INSERT INTO firms (name, address, vat_id, email, phone, website)
@@ -95,28 +93,6 @@ def age_keys(settings):
     settings.BACKUP_AGE_RECIPIENT = str(identity.to_public())
     settings.BACKUP_AGE_IDENTITY = str(identity)
     return str(identity.to_public()), str(identity)
-
-
-@pytest.fixture(scope="session")
-def migrated_template(django_db_setup, django_db_blocker):
-    """Name of a database with every migration applied, the template of the scratch copies."""
-    with django_db_blocker.unblock():
-        name = f"{connection.settings_dict['NAME']}_migrations_template"
-        with scratch_database(name) as template:
-            call_command("migrate", database=template.alias, verbosity=0, interactive=False)
-            connections[template.alias].close()  # a template must have no sessions
-            yield name
-
-
-@pytest.fixture
-def scratch_db(db, migrated_template, django_db_blocker):
-    """A fresh, fully migrated database of its own (alias and URL), for one test. With `db`, the
-    default connection is the test database, never the developer's, in the meantime; unblocking
-    after it lets the test use the alias Django's test case does not know about."""
-    with django_db_blocker.unblock():
-        name = f"{migrated_template.removesuffix('_template')}_scratch"
-        with scratch_database(name, template=migrated_template) as scratch:
-            yield scratch
 
 
 @pytest.fixture

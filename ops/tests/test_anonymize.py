@@ -400,8 +400,8 @@ def test_a_run_killed_midway_leaves_the_data_as_it_was():
 
     import psycopg
 
-    from conftest import ROOT, current_database_url, subprocess_env
     from ops.tests.conftest import fingerprint
+    from tests.support.processes import ROOT, current_database_url, subprocess_env
 
     originals = plant_personal_data()
     before = fingerprint()

@@ -191,7 +191,9 @@ def test_undo_without_a_prompt_is_refused_on_production(scratch_db, settings):
 
 def test_undo_refuses_what_it_cannot_do(scratch_db):
     using = scratch_db.alias
-    with pytest.raises(UndoRefused, match=r"^'nope' is not one of the project's apps \(cases, "):
+    with pytest.raises(
+        UndoRefused, match=r"^'nope' is not one of the project's apps \(core, cases, "
+    ):
         plan_undo(app="nope", using=using)
     with pytest.raises(UndoRefused, match="^--steps must be at least 1; got 0$"):
         plan_undo(steps=0, using=using)

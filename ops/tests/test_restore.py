@@ -13,10 +13,10 @@ import time
 import pytest
 from django.db import connection
 
-from conftest import ROOT, subprocess_env
 from ops.backups.create import create_backup, manifest_path_for
 from ops.backups.restore import RestoreError, restore_backup
 from ops.tests.conftest import fill_sample_data, fingerprint, leftover_databases
+from tests.support.processes import ROOT, subprocess_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,5 +1,6 @@
-"""Example of adding an index to a large table without blocking writes: CREATE INDEX
-CONCURRENTLY, which cannot run in a transaction, hence a non-atomic migration holding nothing else.
+"""Indexes of skill_usage_logs by skill and by user, newest first, built without blocking writes:
+CREATE INDEX CONCURRENTLY, which cannot run in a transaction, hence a non-atomic migration holding
+nothing else.
 
 The indexes serve queries the platform runs all the time: one skill's logs over a period,
 newest first (`skills.selectors.skill_usage_stats`, the admin usage-log list filtered by skill),

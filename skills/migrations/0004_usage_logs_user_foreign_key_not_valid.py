@@ -1,5 +1,5 @@
-"""Example of adding a foreign key to a large table without a long lock, step 1 of 2:
-skill_usage_logs.user_id → users(id) ON DELETE SET NULL, added NOT VALID.
+"""The foreign key skill_usage_logs.user_id → users(id) ON DELETE SET NULL, step 1 of 2: added
+NOT VALID, so that the large table is never locked for long.
 
 `ADD CONSTRAINT … NOT VALID` checks new and updated rows from now on but skips the existing
 ones, so it holds its lock (SHARE ROW EXCLUSIVE on both tables, which blocks writes) only for a

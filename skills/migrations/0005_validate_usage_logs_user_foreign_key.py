@@ -1,5 +1,5 @@
-"""Example of adding a foreign key to a large table without a long lock, step 2 of 2: validate
-the constraint added NOT VALID by 0004.
+"""The foreign key skill_usage_logs.user_id → users(id), step 2 of 2: the constraint added
+NOT VALID by 0004 is validated, while reads and writes go on.
 
 VALIDATE CONSTRAINT scans the table but takes only SHARE UPDATE EXCLUSIVE, so reads and writes
 go on meanwhile; the scan may take minutes on millions of logs, hence no statement_timeout. If a

@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -17,7 +15,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.db.migrations.loader import MigrationLoader
 
-from conftest import ROOT, current_database_url, subprocess_env
+from tests.support.processes import ROOT, current_database_url, run_manage
 
 
 @dataclass(frozen=True)
@@ -28,20 +26,12 @@ class ScratchDatabase:
 
     def manage(self, *args: str, project: Path = ROOT, input: str | None = None):
         """Run `manage.py ARGS` of `project` (the real one or a copy) against this database."""
-        environment = subprocess_env(
-            DATABASE_URL=self.url,
-            PYTHONPATH=str(project),
-            LEGALPLATFORM_DATA_DIR=str(settings.DATA_DIR),
-        )
-        return subprocess.run(
-            [sys.executable, str(project / "manage.py"), *args],
-            cwd=project,
-            env=environment,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        environment = {
+            "DATABASE_URL": self.url,
+            "PYTHONPATH": str(project),
+            "LEGALPLATFORM_DATA_DIR": str(settings.DATA_DIR),
+        }
+        return run_manage(*args, project=project, env=environment, input=input)
 
 
 def _execute_on_server(sql: str) -> None:
