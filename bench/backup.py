@@ -161,7 +161,7 @@ def main() -> None:
     connections["default"].settings_dict.update(_django_entry(base))
     from ops.backups.client import client_programs, server_version, subprocess_target
     from ops.backups.create import create_backup
-    from ops.backups.restore import restore_backup
+    from ops.backups.restore import RestoreOptions, restore_backup
 
     size = admin.execute("SELECT pg_database_size(%s)", [BENCH_DB]).fetchone()[0]
     major, version = server_version(admin)
@@ -212,7 +212,7 @@ def main() -> None:
                         admin, programs, base, env, fmt, file, j
                     ),
                     lambda j=jobs, path=ours.path: restore_backup(
-                        path, jobs=j, safety_backup=False, report=report
+                        path, RestoreOptions(jobs=j, safety_backup=False, report=report)
                     ),
                     report,
                 )

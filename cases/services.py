@@ -6,7 +6,6 @@ admin and any other caller share them."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.utils import timezone
 from cases.embeddings import Embedder, get_embedder
 from cases.models import Case, CaseStatus, Document, DocumentStatus, User, UserAuditLog
 from cases.selectors import HELD_WORDS_SQL, STALE_CASES_CONDITION, documents_needing_embedding
+from core.progress import ProgressFactory, no_progress
 
 
 def _require(actor: User, permission: str, firm_id, action: str) -> None:
@@ -132,7 +132,7 @@ def embed_documents(
     within: QuerySet[Document] | None = None,
     embedder: Embedder | None = None,
     batch_size: int | None = None,
-    on_batch: Callable[[int], object] | None = None,
+    progress: ProgressFactory = no_progress,
     using: str = "default",
 ) -> EmbeddingRun:
     """Give every document whose embedding is missing or stale (its text or the embedder
@@ -140,8 +140,9 @@ def embed_documents(
 
     The embedder is called outside any transaction; each batch is written in one UPDATE that
     records the hash of the text it embedded, so a document edited meanwhile stays stale, and an
-    interrupted run keeps its finished batches and resumes with the rest. `on_batch(n)` is
-    called after each batch of n documents. `within` limits the run to those documents.
+    interrupted run keeps its finished batches and resumes with the rest. `progress` (the
+    progress protocol of core.progress) counts the documents. `within` limits the run to those
+    documents.
     """
     embedder = embedder or get_embedder()
     batch_size = batch_size or settings.EMBEDDING_BATCH_SIZE
@@ -152,22 +153,22 @@ def embed_documents(
     pending = pending.only("id", "title", "content", "content_hash")
     embedded = 0
     after = None
-    while documents := list(
-        (pending if after is None else pending.filter(pk__gt=after))[:batch_size]
-    ):
-        vectors = embedder.embed([document.embedding_text for document in documents])
-        for document, vector in zip(documents, vectors, strict=True):
-            document.content_embedding = vector
-            document.embedding_source_hash = document.content_hash
-            document.embedding_model = embedder.name
-        with transaction.atomic(using=using):
-            Document.objects.using(using).bulk_update(
-                documents, ["content_embedding", "embedding_source_hash", "embedding_model"]
-            )
-        embedded += len(documents)
-        after = documents[-1].pk
-        if on_batch is not None:
-            on_batch(len(documents))
+    with progress(total=needing.count(), desc="embedding", unit="docs") as bar:
+        while documents := list(
+            (pending if after is None else pending.filter(pk__gt=after))[:batch_size]
+        ):
+            vectors = embedder.embed([document.embedding_text for document in documents])
+            for document, vector in zip(documents, vectors, strict=True):
+                document.content_embedding = vector
+                document.embedding_source_hash = document.content_hash
+                document.embedding_model = embedder.name
+            with transaction.atomic(using=using):
+                Document.objects.using(using).bulk_update(
+                    documents, ["content_embedding", "embedding_source_hash", "embedding_model"]
+                )
+            embedded += len(documents)
+            after = documents[-1].pk
+            bar.update(len(documents))
     remaining = needing.count()
     return EmbeddingRun(embedder=embedder.name, embedded=embedded, remaining=remaining)
 

@@ -20,15 +20,15 @@ from django.core.management import call_command
 from django.db import connections
 from django.db.utils import load_backend
 
+from core.progress import ProgressFactory, no_progress
 from ops.anonymization.run import (
     AnonymizationError,
     AnonymizationResult,
     anonymize_database,
     clear_redis_caches,
-    no_progress,
 )
 from ops.backups.create import BackupError, manifest_path_for
-from ops.backups.restore import RestoreResult, restore_backup
+from ops.backups.restore import RestoreOptions, RestoreResult, restore_backup
 from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
 
@@ -49,7 +49,7 @@ def import_anonymized(
     no_owner: bool = False,
     delete_export: bool = False,
     confirm: Callable[[], None] | None = None,
-    progress=no_progress,
+    progress: ProgressFactory = no_progress,
     report: Callable[[str], None] = lambda message: None,
 ) -> ImportResult:
     """Replace the development database `using` by the anonymized contents of the export `path`.
@@ -89,13 +89,15 @@ def import_anonymized(
 
     restored = restore_backup(
         path,
+        RestoreOptions(
+            require_manifest=manifest_path_for(path).exists(),
+            no_owner=no_owner,
+            confirm=confirm,
+            before_swap=anonymize_staging,
+            progress=progress,
+            report=report,
+        ),
         using=using,
-        require_manifest=manifest_path_for(path).exists(),
-        no_owner=no_owner,
-        confirm=confirm,
-        before_swap=anonymize_staging,
-        progress=progress,
-        report=report,
     )
     # What the cache and sessions held was about the replaced database.
     clear_redis_caches(outcome["result"].warnings)

@@ -17,6 +17,7 @@ from django.core.cache import caches
 from django.db import DatabaseError, connections, transaction
 from psycopg import sql
 
+from core.progress import no_progress
 from ops.anonymization import rules as rules_sql
 from ops.anonymization.rules import (
     Column,
@@ -94,19 +95,6 @@ class AnonymizationResult:
     cache_keys_deleted: int = 0
     warnings: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
-
-
-class _NoBar:
-    def update(self, amount: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def no_progress(**kwargs) -> _NoBar:
-    """The default progress factory: draws nothing (commands pass core.progress.progress_bar)."""
-    return _NoBar()
 
 
 def anonymize_database(

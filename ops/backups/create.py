@@ -20,13 +20,13 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 from django.conf import settings
 
+from core.progress import ProgressFactory, no_progress
 from ops.backups import encryption
 from ops.backups.client import (
     ClientProgramError,
@@ -83,22 +83,6 @@ class BackupListing:
     manifest: dict | None
     problem: str | None  # why the file does not verify; None when it does (or was not checked)
     verified: bool
-
-
-class _NoProgress:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def no_progress(*, total: int | None, desc: str, unit: str = "items") -> _NoProgress:
-    """The default progress factory of the services: reports nothing."""
-    return _NoProgress()
-
-
-ProgressFactory = Callable[..., object]
 
 
 # --- Creating a backup -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Public API: `restore_backup`, `RestoreError`, `RestoreResult`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import gzip
 import os
@@ -25,20 +26,20 @@ from django.conf import settings
 from django.db import connections
 from psycopg import sql
 
-from ops.safety import database_label, production_reason
-from ops.backups import encryption
+from core.progress import ProgressFactory, no_progress
 from ops.backups import client as pg
+from ops.backups import encryption
 from ops.backups.create import (
     Backup,
     BackupError,
-    ProgressFactory,
     checksum_problem,
     create_backup,
     guarded,
-    no_progress,
     read_manifest,
     remove_orphans,
 )
+from ops.integrity.validate import ValidationReport, validate_database
+from ops.safety import database_label, production_reason
 
 # What a restore leaves behind only when it was killed: found and dropped by the next one.
 SCRATCH_MARK = "__restore_"
@@ -72,6 +73,42 @@ class RestoreResult:
     duration_seconds: float
     leftovers_dropped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    validation: ValidationReport | None = None  # with RestoreOptions.validate
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    """How `restore_backup` goes about it; the defaults are the careful choices.
+
+    `jobs` > 1: parallel pg_restore (archives only). `require_manifest=False` accepts a file
+    without a manifest (it is still read end to end). `allow_production`: the caller has obtained
+    a typed confirmation for a production-looking target. `safety_backup=False` skips the backup
+    of the target, for callers that just made one. `no_owner` restores archives without their
+    owners and grants (objects belong to the connecting role): for a dump from another server
+    whose roles do not exist here. `validate` runs the integrity report on the restored database
+    once it is swapped in (RestoreResult.validation).
+    `confirm()` is called once the backup is verified and before anything changes (the command
+    asks for the database name there); it aborts the restore by raising.
+    `before_swap(scratch_name)` runs once the scratch database is restored and checked, before
+    it is swapped in (import_anonymized anonymizes and validates it there); raising aborts the
+    restore with the scratch database dropped.
+    `report(message)` receives one line per stage.
+    """
+
+    jobs: int = 1
+    require_manifest: bool = True
+    allow_production: bool = False
+    safety_backup: bool = True
+    no_owner: bool = False
+    validate: bool = False
+    confirm: Callable[[], None] | None = None
+    before_swap: Callable[[str], None] | None = None
+    progress: ProgressFactory = no_progress
+    report: Callable[[str], None] = _quiet
 
 
 @dataclass(frozen=True)
@@ -85,27 +122,17 @@ class _Checked:
 
 
 def restore_backup(
-    path: Path | str,
-    *,
-    using: str = "default",
-    jobs: int = 1,
-    require_manifest: bool = True,
-    allow_production: bool = False,
-    safety_backup: bool = True,
-    no_owner: bool = False,
-    confirm: Callable[[], None] | None = None,
-    before_swap: Callable[[str], None] | None = None,
-    progress: ProgressFactory = no_progress,
-    report: Callable[[str], None] = lambda message: None,
+    path: Path | str, options: RestoreOptions | None = None, *, using: str = "default"
 ) -> RestoreResult:
-    """Replace the database `using` with the contents of the backup file `path`.
+    """Replace the database `using` with the contents of the backup file `path`, as `options`
+    (RestoreOptions) say.
 
     Accepts what `create_backup` writes (custom `.dump`, plain `.sql.gz`, either `.age`
     encrypted, decrypted with BACKUP_AGE_IDENTITY) and plain `.sql` / pg_dump archives made
     elsewhere. In order:
 
     1. Refuses a production-looking target (ops.safety.production_reason) unless
-       `allow_production` (the caller has obtained a typed confirmation).
+       `allow_production`.
     2. Verifies before touching anything: the file exists, matches its manifest's size and
        SHA-256 (a missing manifest is refused unless `require_manifest=False`), decrypts, and
        reads as an archive (`pg_restore --list`; a full read without a manifest) or as a
@@ -118,23 +145,17 @@ def restore_backup(
     5. Swaps it in: ends the other sessions on the target, closes this process's pool, renames
        target → `{name}__replaced_…` and scratch → target in one transaction, then drops the
        replaced database.
+    6. With `validate`, runs the integrity report on the restored database.
 
-    `no_owner=True` restores archives without their owners and grants (objects belong to the
-    connecting role): for a dump from another server whose roles do not exist here.
-    `confirm()` is called once the backup is verified and before anything changes (the command
-    asks for the database name there); it aborts the restore by raising.
-    `before_swap(scratch_name)` runs once the scratch database is restored and checked, before
-    it is swapped in (import_anonymized anonymizes and validates it there); raising aborts the
-    restore with the scratch database dropped.
-    `report(message)` receives one line per stage. Raises RestoreError (one line); on any
-    failure or interrupt before the swap commits, the target is untouched and the scratch
-    database is dropped.
+    Raises RestoreError (one line); on any failure or interrupt before the swap commits, the
+    target is untouched and the scratch database is dropped.
     """
+    options = options or RestoreOptions()
     path = Path(path).expanduser()
-    if jobs < 1:
-        raise RestoreError(f"--jobs must be 1 or more; got {jobs}")
+    if options.jobs < 1:
+        raise RestoreError(f"--jobs must be 1 or more; got {options.jobs}")
     reason = production_reason(using)
-    if reason and not allow_production:
+    if reason and not options.allow_production:
         raise RestoreError(
             f"refusing to restore into {database_label(using)}: it looks like production "
             f"({reason}); pass --allow-production and type the database name to confirm"
@@ -142,58 +163,41 @@ def restore_backup(
     if not path.is_file():
         raise RestoreError(f"backup file {path} does not exist")
     try:
-        return _restore(
-            path,
-            using,
-            jobs,
-            require_manifest,
-            safety_backup,
-            no_owner,
-            confirm,
-            before_swap,
-            progress,
-            report,
-        )
+        result = _restore(path, using, options)
     except psycopg.Error as exc:  # the swap handles its own: any other comes before it
         raise RestoreError(
             f"the restore stopped, the database is unchanged: {pg.error_line(exc)}"
         ) from None
+    if options.validate:
+        options.report(f"validating {result.database}")
+        result = dataclasses.replace(result, validation=validate_database(using))
+    return result
 
 
-def _restore(
-    path,
-    using,
-    jobs,
-    require_manifest,
-    safety_backup,
-    no_owner,
-    confirm,
-    before_swap,
-    progress,
-    report,
-) -> RestoreResult:
+def _restore(path: Path, using: str, options: RestoreOptions) -> RestoreResult:
     started = time.monotonic()
+    jobs, progress, report = options.jobs, options.progress, options.report
     target = connections[using].settings_dict["NAME"]
     with _maintenance_connection(using) as admin:
         major, _ = pg.server_version(admin)
         programs = guarded(pg.client_programs, major, using, error=RestoreError)
         with _work_directory() as workdir:
-            checked = _verify(path, programs, workdir, require_manifest, progress)
+            checked = _verify(path, programs, workdir, options.require_manifest, progress)
             report(f"verified {path.name} ({_describe(checked)})")
             if jobs > 1 and checked.kind != "archive":
                 jobs = 1
                 report("--jobs ignored: a plain SQL dump restores in one session")
-            if no_owner and checked.kind != "archive":
+            if options.no_owner and checked.kind != "archive":
                 raise RestoreError("--no-owner needs a custom-format dump, not a SQL script")
             _check_privileges(admin, target)
-            if confirm:
-                confirm()
+            if options.confirm:
+                options.confirm()
             _lock_target(admin, target)
             dropped = _drop_leftovers(admin, target)
             for name in dropped:
                 report(f"dropped {name}, left by an interrupted restore")
             safety = None
-            if safety_backup:
+            if options.safety_backup:
                 safety = create_backup(using=using, label="before-restore", progress=progress)
                 report(f"safety backup: {safety.path}")
             scratch = _scratch_name(target, SCRATCH_MARK)
@@ -201,14 +205,14 @@ def _restore(
             try:
                 _create_like(admin, scratch, like=target)
                 report(f"restoring into scratch database {scratch}")
-                _restore_into(checked, programs, using, scratch, jobs, no_owner, progress)
+                _restore_into(checked, programs, using, scratch, jobs, options.no_owner, progress)
                 counts = _check_counts(using, scratch, checked.manifest)
                 report(
                     f"restored {len(counts)} tables, {sum(counts.values())} rows"
                     + (", as many as the manifest lists" if checked.manifest else "")
                 )
-                if before_swap:
-                    before_swap(scratch)
+                if options.before_swap:
+                    options.before_swap(scratch)
                 _copy_database_properties(admin, source=target, target=scratch)
                 _close_own_connections(using)
                 replaced = _scratch_name(target, REPLACED_MARK)

@@ -49,6 +49,20 @@ class MigrationState:
             return bool(self.checksum)
         return self.status != APPLIED
 
+    def as_dict(self) -> dict:
+        """The state as JSON-ready values (`migration_history --json`): times in ISO 8601, an
+        unknown checksum as None."""
+        return {
+            "app": self.app,
+            "name": self.name,
+            "status": self.status,
+            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "rolled_back_at": self.rolled_back_at.isoformat() if self.rolled_back_at else None,
+            "steps": self.steps,
+            "checksum": self.checksum or None,
+            "recorded_checksum": self.recorded_checksum or None,
+        }
+
 
 def project_app_labels() -> list[str]:
     """Labels of the project's own apps (packages in the project directory, not libraries),

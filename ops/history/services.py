@@ -8,6 +8,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from django.core.management import call_command
 from django.db import connections, transaction
@@ -17,7 +18,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.operations import SeparateDatabaseAndState
 from django.utils import timezone
 
-from ops.backups.create import BackupError, ProgressFactory, create_backup, no_progress
+from core.progress import ProgressFactory, no_progress
+from ops.backups.create import BackupError, create_backup
 from ops.history.selectors import (
     MigrationKey,
     applied_migrations,
@@ -211,11 +213,12 @@ def undo_migrations(
     using: str = "default",
     backup: bool = True,
     verbosity: int = 1,
-    stdout=None,
+    stdout: TextIO | None = None,
     progress: ProgressFactory = no_progress,
 ) -> UndoResult:
     """Take a safety backup (unless `backup` is False), then unapply `plan`'s migrations with
-    Django's `migrate`; the post_migrate signal records the rollback times.
+    Django's `migrate`, which writes its lines to the text stream `stdout` (sys.stdout when
+    None); the post_migrate signal records the rollback times.
 
     When every migration is atomic, the whole undo is one transaction: a failure changes
     nothing. Raises UndoFailed (naming the backup) when the undo itself fails.
@@ -232,8 +235,7 @@ def undo_migrations(
                     database=using,
                     interactive=False,
                     verbosity=verbosity,
-                    # the raw stream: migrate writes partial lines, which a wrapper would end
-                    stdout=getattr(stdout, "_out", stdout),
+                    stdout=stdout,
                 )
     except Exception as exc:  # a reverse operation failed: report it as one line
         state = (

@@ -9,7 +9,7 @@ import datetime
 import json
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from cases.models import (
     UserStatus,
 )
 from cases.services import embed_documents
+from core.progress import ProgressFactory, no_progress
 from discovery.services import load_demo_data as load_discovery_demo_data
 from legalplatform.json_schema import validate_json_fields
 from ops.safety import production_reason
@@ -308,7 +309,7 @@ def seed_database(
     reset: bool = False,
     scale: int = 0,
     random_seed: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressFactory = no_progress,
     now: datetime.datetime | None = None,
 ) -> SeedReport:
     """Seed the demo dataset (and `scale` synthetic firms) in one transaction.

@@ -18,6 +18,7 @@ from django.db.models import Model
 
 from cases.factories import ascii_slug, romanian_faker, romanian_vocabulary, storage_url
 from cases.models import Case, Client, Document, Firm, Task, User
+from core.progress import ProgressFactory, no_progress
 from skills.models import Skill, SkillUsageLog, SkillVersion
 
 # Version-4 UUIDs from seeded bits: clear the version and variant bits, then set them.
@@ -598,7 +599,7 @@ class LoadPipeline:
     server releases the GIL. The thread uses the caller's connection, inside the caller's
     transaction; the main thread does not touch that connection until close()."""
 
-    def __init__(self, using: str, progress: Callable[[int], None] | None):
+    def __init__(self, using: str, progress: Callable[[int], object] | None):
         self.connection = connections[using]
         self.connection.ensure_connection()
         self.raw = self.connection.connection
@@ -721,7 +722,7 @@ def seed_synthetic_firms(
     random_seed: int,
     using: str = "default",
     as_of: datetime.datetime | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressFactory = no_progress,
 ) -> SyntheticResult:
     """Add `count` synthetic firms (skipping those whose VAT id exists) in the caller's
     transaction. The same seed on the same day gives the same rows, ids included.
@@ -747,12 +748,12 @@ def seed_synthetic_firms(
             else:
                 existing.add(vat_id)
                 new.append(index)
-        if progress and result.firms_found:
-            progress(result.firms_found * rows_per_firm())
         per_firm = {FIRMS.name: 1, **{t.name: generator.counts[k] for k, t in _COUNTED.items()}}
         incoming = {table: rows * len(new) for table, rows in per_firm.items()}
         rebuild = drop_deferrable_maintenance(using, incoming)
-        pipeline = LoadPipeline(using, progress)
+        bar = progress(total=count * rows_per_firm(), desc="synthetic rows")
+        bar.update(result.firms_found * rows_per_firm())
+        pipeline = LoadPipeline(using, bar.update)
         try:
             firms = []
             for index in new:
@@ -769,6 +770,7 @@ def seed_synthetic_firms(
                 pipeline.execute([RESTORE_DEFERRED_CONSTRAINTS])
         finally:
             pipeline.close()
+            bar.close()
         result.firms_created = len(new)
         result.rows = {table: rows for table, rows in incoming.items() if rows}
     return result

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from ops.backups.create import create_backup, manifest_path_for
-from ops.backups.restore import RestoreError, restore_backup
+from ops.backups.restore import RestoreError, RestoreOptions, restore_backup
 from ops.tests.conftest import fill_sample_data, fingerprint, leftover_databases
 from tests.support.processes import ROOT, subprocess_env
 
@@ -45,7 +45,7 @@ def test_round_trip_brings_the_data_back_exactly(backup_dir, age_keys, fmt, encr
     assert fingerprint() != before
 
     reports = []
-    result = restore_backup(backup.path, jobs=jobs, report=reports.append)
+    result = restore_backup(backup.path, RestoreOptions(jobs=jobs, report=reports.append))
 
     assert fingerprint() == before
     assert result.row_counts == backup.manifest["row_counts"]
@@ -115,7 +115,7 @@ def test_damage_inside_an_unmanifested_archive_is_found_by_reading_it_whole(back
     before = fingerprint()
 
     with pytest.raises(RestoreError, match="damaged or truncated"):
-        restore_backup(backup.path, require_manifest=False)
+        restore_backup(backup.path, RestoreOptions(require_manifest=False))
 
     assert fingerprint() == before and leftover_databases() == []
 
@@ -154,7 +154,7 @@ def test_a_restore_killed_midway_leaves_the_original_intact(backup_dir):
         assert len(leftover_databases()) == 1  # the scratch database, never swapped in
 
         # The next restore clears the leftover (ending the orphan) and completes.
-        result = restore_backup(backup.path, safety_backup=False)
+        result = restore_backup(backup.path, RestoreOptions(safety_backup=False))
         assert result.leftovers_dropped and leftover_databases() == []
         assert fingerprint() != before
     finally:

@@ -2,30 +2,21 @@
 (settings.ANONYMIZATION), verified before it commits; refuses anything that looks like
 production."""
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS
-
-from core.progress import progress_bar
+from core.commands import OperatorCommand
 from ops.anonymization.run import AnonymizationError, anonymize_database
 from ops.safety import confirm_database_name, database_label
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Anonymize the database in one transaction: names, emails, contacts, free text, logs "
         "and sessions by settings.ANONYMIZATION; commits only if no original value is found "
         "anywhere afterwards."
     )
+    noinput_help = "Do not ask for the database name."
+    service_errors = (AnonymizationError,)
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--noinput",
-            "--no-input",
-            action="store_false",
-            dest="interactive",
-            help="Do not ask for the database name.",
-        )
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -39,15 +30,9 @@ class Command(BaseCommand):
             def confirm():
                 confirm_database_name(database, "Anonymize (irreversibly)")
 
-        try:
-            result = anonymize_database(
-                using=database,
-                dry_run=dry_run,
-                confirm=confirm,
-                progress=lambda **kw: progress_bar(self.stderr, **kw),
-            )
-        except AnonymizationError as exc:
-            raise CommandError(str(exc)) from None
+        result = anonymize_database(
+            using=database, dry_run=dry_run, confirm=confirm, progress=self.progress
+        )
         verb = "would change" if dry_run else "changed"
         if dry_run or verbosity >= 2:
             for table, columns in result.changes.items():

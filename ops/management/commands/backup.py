@@ -2,22 +2,20 @@
 of stdout is its path, so scripts can capture it."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
 
-from core.progress import progress_bar
+from core.commands import OperatorCommand
 from ops.backups.create import FORMATS, BackupError, create_backup, format_size
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Back up the database with pg_dump into BACKUP_DIR (or --output-dir): custom format, or "
         "gzip-compressed SQL with --format plain; a manifest with checksum and row counts beside "
         "it; older backups of this environment pruned afterwards."
     )
+    service_errors = (BackupError,)
 
     def add_arguments(self, parser):
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="database alias")
         parser.add_argument(
             "--format", dest="fmt", choices=FORMATS, default="custom", help="default: custom"
         )
@@ -34,28 +32,16 @@ class Command(BaseCommand):
             help="prune backups of this environment older than this many days; 0 keeps all "
             f"(default BACKUP_RETENTION_DAYS={settings.BACKUP_RETENTION_DAYS})",
         )
-        parser.add_argument(
-            "--noinput",
-            "--no-input",
-            action="store_false",
-            dest="interactive",
-            help="accepted for symmetry with restore; backup never asks anything",
-        )
 
     def handle(self, *args, database, fmt, output_dir, encrypt, keep_days, verbosity, **options):
-        if database not in connections:
-            raise CommandError(f"unknown database alias {database!r}")
-        try:
-            backup = create_backup(
-                using=database,
-                output_dir=output_dir,
-                fmt=fmt,
-                encrypt=encrypt,
-                keep_days=keep_days,
-                progress=lambda **kwargs: progress_bar(self.stderr, **kwargs),
-            )
-        except BackupError as exc:
-            raise CommandError(str(exc)) from None
+        backup = create_backup(
+            using=database,
+            output_dir=output_dir,
+            fmt=fmt,
+            encrypt=encrypt,
+            keep_days=keep_days,
+            progress=self.progress,
+        )
         manifest = backup.manifest
         if verbosity >= 1:
             rows = sum(manifest["row_counts"].values())

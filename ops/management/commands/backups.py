@@ -1,22 +1,20 @@
 """`manage.py backups`: the backups in BACKUP_DIR with date, size, environment and whether each
 file still matches the checksum of its manifest."""
 
-from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from core.progress import progress_bar
+from core.commands import OperatorCommand
 from ops.backups.create import format_size, list_backups
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "List backups (newest first) with date, size, environment and checksum verification."
+    database_default = None
+    database_help = "only backups of this database alias (default: every backup)"
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--dir", dest="directory", help="directory to list (default BACKUP_DIR)"
-        )
-        parser.add_argument(
-            "--database", help="only backups of this database alias (default: every backup)"
         )
         parser.add_argument(
             "--no-verify",
@@ -25,29 +23,36 @@ class Command(BaseCommand):
             help="do not read the files to check their checksums (fast)",
         )
 
-    def handle(self, *args, directory, database, verify, **options):
-        if database is not None and database not in connections:
-            raise CommandError(f"unknown database alias {database!r}")
+    def handle(self, *args, directory, database, verify, verbosity, **options):
         listings = list_backups(
             directory,
             database=connections[database].settings_dict["NAME"] if database else None,
             verify=verify,
-            progress=lambda **kwargs: progress_bar(self.stderr, **kwargs),
+            progress=self.progress,
         )
         if not listings:
             self.stdout.write("no backups")
             return
-        self.stdout.write(
-            f"{'created (UTC)':<20} {'size':>10}  {'environment':<12} {'checksum':<12} file"
-        )
-        for item in listings:
-            if item.problem:
-                status = "FAILED" if item.manifest else "NO MANIFEST"
-            else:
-                status = "ok" if item.verified else "not checked"
-            self.stdout.write(
-                f"{item.created_at:%Y-%m-%d %H:%M:%S}  {format_size(item.size):>10}  "
-                f"{item.environment or '?':<12} {status:<12} {item.path.name}"
+        rows = [
+            (
+                f"{item.created_at:%Y-%m-%d %H:%M:%S}",
+                format_size(item.size),
+                item.environment or "?",
+                _status(item),
+                item.path.name,
             )
-            if item.problem and options["verbosity"] >= 1:
+            for item in listings
+        ]
+        columns = ("created (UTC)", "size", "environment", "checksum", "file")
+        lines = self.table_lines(columns, rows, right=("size",))
+        self.stdout.write(next(lines))
+        for item, line in zip(listings, lines, strict=True):
+            self.stdout.write(line)
+            if item.problem and verbosity >= 1:
                 self.stdout.write(f"    {item.problem}")
+
+
+def _status(item) -> str:
+    if item.problem:
+        return "FAILED" if item.manifest else "NO MANIFEST"
+    return "ok" if item.verified else "not checked"

@@ -11,12 +11,11 @@ class Command(RedisCommand):
     help = "Show Redis's keys (total, sessions, cache), memory used and cache hit rate."
 
     def add_arguments(self, parser):
-        super().add_arguments(parser)
         parser.add_argument(
             "--json", action="store_true", dest="as_json", help="Print the figures as JSON."
         )
 
-    def handle_redis(self, as_json: bool, **options):
+    def handle(self, *args, as_json: bool, **options):
         stats = cache_manager.stats()
         if as_json:
             self.stdout.write(json.dumps(stats, indent=2))

@@ -2,17 +2,16 @@
 
 import json
 
-from django.core.management.base import BaseCommand
 from django.template.defaultfilters import filesizeformat
 
+from core.commands import OperatorCommand
 from ops.dbstats import database_statistics
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Print the database's statistics (the same figures as the admin's database page)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--database", default="default", help="database alias")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
         parser.add_argument("--slow", type=int, default=10, help="how many slow statements to show")
 
@@ -39,24 +38,29 @@ class Command(BaseCommand):
                 f"{stats.pool['max_idle_s']:g} s; statement_timeout {stats.statement_timeout}"
             )
         ratio = "n/a" if stats.cache_hit_ratio is None else f"{stats.cache_hit_ratio:.2%}"
-        write(f"cache hits   {ratio}")
-        write("")
-        write(f"{'table':32}{'rows':>14}{'table':>12}{'indexes':>12}{'total':>12}")
-        for table in stats.tables:
-            rows = f"{'~' if table.rows_estimated else ''}{table.rows:,}"
-            write(
-                f"{table.name:32}{rows:>14}{filesizeformat(table.table_bytes):>12}"
-                f"{filesizeformat(table.index_bytes):>12}{filesizeformat(table.total_bytes):>12}"
-            )
-        write("")
-        write(f"unused indexes ({len(stats.unused_indexes)}):")
+        write(f"cache hits   {ratio}\n")
+        sizes = ("size", "indexes", "total")
+        self.write_table(
+            ("table", "rows", *sizes),
+            [
+                (
+                    table.name,
+                    f"{'~' if table.rows_estimated else ''}{table.rows:,}",
+                    filesizeformat(table.table_bytes),
+                    filesizeformat(table.index_bytes),
+                    filesizeformat(table.total_bytes),
+                )
+                for table in stats.tables
+            ],
+            right=("rows", *sizes),
+        )
+        write(f"\nunused indexes ({len(stats.unused_indexes)}):")
         for index in stats.unused_indexes:
             write(f"  {index['index']} on {index['table']} ({filesizeformat(index['bytes'])})")
-        write("")
         if stats.slowest_statements is None:
-            write(f"slowest statements: {stats.slowest_statements_note}")
+            write(f"\nslowest statements: {stats.slowest_statements_note}")
             return
-        write("slowest statements (mean ms, calls, total ms):")
+        write("\nslowest statements (mean ms, calls, total ms):")
         for statement in stats.slowest_statements:
             write(
                 f"  {statement['mean_ms']:>10} {statement['calls']:>8} {statement['total_ms']:>12}"

@@ -1,13 +1,15 @@
 """`manage.py embedded start|status|stop`: the embedded development servers, by hand."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.commands import OperatorCommand
 from legalplatform import embedded
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Start, show or stop the embedded PostgreSQL and Valkey used when no URL is set."
+    uses_database = False  # the servers, not a database alias
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["start", "status", "stop"])

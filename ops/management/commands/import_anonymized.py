@@ -1,33 +1,24 @@
 """`manage.py import_anonymized FILE`: a production export becomes the development database,
 anonymized and validated in a scratch database before it is swapped in."""
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
-
-from core.progress import progress_bar
+from core.commands import OperatorCommand
 from ops.anonymization.imports import delete_export_file, import_anonymized
 from ops.anonymization.run import AnonymizationError
 from ops.backups.create import BackupError
 from ops.safety import confirm_database_name
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Import a production export (pg_dump archive or SQL script) as the development database: "
         "restored into a scratch database, anonymized and validated there, then swapped in, with "
         "a safety backup of the previous one. Real data never reaches the working database."
     )
+    noinput_help = "ask nothing: do not ask for the database name nor about deleting the export"
+    service_errors = (AnonymizationError, BackupError)
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="the production export")
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="database alias")
-        parser.add_argument(
-            "--noinput",
-            "--no-input",
-            action="store_false",
-            dest="interactive",
-            help="ask nothing: do not ask for the database name nor about deleting the export",
-        )
         parser.add_argument(
             "--delete-export",
             action="store_true",
@@ -40,26 +31,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file, database, interactive, delete_export, no_owner, **options):
-        if database not in connections:
-            raise CommandError(f"unknown database alias {database!r}")
         confirm = None
         if interactive:
 
             def confirm():
                 confirm_database_name(database, "Replace (with an anonymized import)")
 
-        try:
-            result = import_anonymized(
-                file,
-                using=database,
-                no_owner=no_owner,
-                delete_export=delete_export,
-                confirm=confirm,
-                progress=lambda **kw: progress_bar(self.stderr, **kw),
-                report=lambda message: self.stdout.write(message),
-            )
-        except (AnonymizationError, BackupError) as exc:
-            raise CommandError(str(exc)) from None
+        result = import_anonymized(
+            file,
+            using=database,
+            no_owner=no_owner,
+            delete_export=delete_export,
+            confirm=confirm,
+            progress=self.progress,
+            report=self.stdout.write,
+        )
         restore = result.restore
         for warning in [*restore.warnings, *result.anonymization.warnings]:
             self.stderr.write(f"warning: {warning}")

@@ -1,22 +1,22 @@
 """`manage.py migrate_undo [APP] [--steps N]`: roll back the last migrations after naming them,
 asking for confirmation and taking a safety backup; refuses irreversible ones up front."""
 
-from functools import partial
+from django.core.management.base import CommandError
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS
-
-from core.progress import progress_bar
+from core.commands import OperatorCommand
 from ops.history.services import UndoFailed, UndoRefused, plan_undo, undo_migrations
 from ops.safety import confirm_database_name, database_label, production_reason
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Roll back the last N applied migrations of APP (default: the most recently applied "
         "migration of the project), after a confirmation naming them and a safety backup. "
         "Refuses, changing nothing, when a migration in the way is irreversible."
     )
+    noinput_help = "Do not ask for confirmation (refused for a production-looking database)."
+    database_help = 'The database to roll back (default: "default").'
+    service_errors = (UndoRefused, UndoFailed)
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -29,22 +29,10 @@ class Command(BaseCommand):
             help="How many applied migrations to roll back (default 1).",
         )
         parser.add_argument(
-            "--noinput",
-            "--no-input",
-            action="store_false",
-            dest="interactive",
-            help="Do not ask for confirmation (refused for a production-looking database).",
-        )
-        parser.add_argument(
             "--no-backup",
             action="store_false",
             dest="backup",
             help="Skip the safety backup taken before the rollback.",
-        )
-        parser.add_argument(
-            "--database",
-            default=DEFAULT_DB_ALIAS,
-            help='The database to roll back (default: "default").',
         )
 
     def handle(self, *args, app, steps, interactive, backup, database, verbosity, **options):
@@ -53,14 +41,11 @@ class Command(BaseCommand):
                 f"the database looks like production ({reason}): --noinput is refused; "
                 "type its name at the prompt (or pipe it in)"
             )
-        try:
-            plan = plan_undo(app=app, steps=steps, using=database)
-        except UndoRefused as exc:
-            raise CommandError(str(exc)) from None
+        plan = plan_undo(app=app, steps=steps, using=database)
         count = len(plan.migrations)
+        migrations = f"{count} migration{'s' if count != 1 else ''}"
         self.stdout.write(
-            f"Rolling back {count} migration{'s' if count != 1 else ''} "
-            f"on {database_label(database)}, in this order:"
+            f"Rolling back {migrations} on {database_label(database)}, in this order:"
         )
         for app_label, name in plan.migrations:
             self.stdout.write(f"  {app_label}.{name}")
@@ -69,22 +54,16 @@ class Command(BaseCommand):
                 confirm_database_name(database, "Roll back the migrations above on")
             except EOFError:
                 raise CommandError("no confirmation given; nothing was changed") from None
-        try:
-            result = undo_migrations(
-                plan,
-                using=database,
-                backup=backup,
-                verbosity=verbosity,
-                stdout=self.stdout,
-                progress=partial(progress_bar, self.stderr),
-            )
-        except (UndoRefused, UndoFailed) as exc:
-            raise CommandError(str(exc)) from None
+        result = undo_migrations(
+            plan,
+            using=database,
+            backup=backup,
+            verbosity=verbosity,
+            stdout=self.stream,
+            progress=self.progress,
+        )
         if result.backup_path:
             self.stdout.write(f"Safety backup: {result.backup_path}")
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Rolled back {count} migration{'s' if count != 1 else ''}; "
-                "`manage.py migrate` applies them again."
-            )
+            self.style.SUCCESS(f"Rolled back {migrations}; `manage.py migrate` applies them again.")
         )

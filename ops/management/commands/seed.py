@@ -2,11 +2,10 @@
 
 import argparse
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from core.progress import progress_bar
+from core.commands import OperatorCommand
 from ops.safety import confirm_database_name
-from ops.seeding import synthetic
 from ops.seeding.demo import SeedError, seed_database
 
 
@@ -20,11 +19,13 @@ def non_negative(text: str) -> int:
     return value
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Create the demo dataset (firm, users, cases, documents, tasks, skills, discovery data) "
         "unless it exists, and print the demo login. --scale N adds N synthetic firms."
     )
+    noinput_help = "do not ask for confirmation of --reset"
+    service_errors = (SeedError,)
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -48,64 +49,45 @@ class Command(BaseCommand):
             metavar="DIR",
             help="directory of the demo data files (default: fixtures/ of the project)",
         )
-        parser.add_argument("--database", default="default", help="database alias")
-        parser.add_argument(
-            "--noinput",
-            "--no-input",
-            action="store_false",
-            dest="interactive",
-            help="do not ask for confirmation of --reset",
-        )
+
+    def error_message(self, exc):
+        return f"{super().error_message(exc)} (nothing was changed)"
 
     def handle(self, *args, reset, scale, random_seed, fixtures, database, interactive, **options):
-        self.verbosity = options["verbosity"]
         if random_seed is not None and not scale:
             raise CommandError("--random-seed only applies with --scale N")
         if reset and interactive:
             confirm_database_name(database, "Remove the demo firm's data from")
-        bar = (
-            progress_bar(
-                self.stderr, total=scale * synthetic.rows_per_firm(), desc="synthetic rows"
-            )
-            if scale
-            else None
+        report = seed_database(
+            using=database,
+            fixtures_dir=fixtures,
+            reset=reset,
+            scale=scale,
+            random_seed=random_seed,
+            progress=self.progress,
         )
-        try:
-            report = seed_database(
-                using=database,
-                fixtures_dir=fixtures,
-                reset=reset,
-                scale=scale,
-                random_seed=random_seed,
-                progress=bar.update if bar else None,
-            )
-        except SeedError as exc:
-            raise CommandError(f"{exc} (nothing was changed)") from None
-        finally:
-            if bar:
-                bar.close()
-        self.print_report(report)
+        if options["verbosity"] >= 1:
+            self.write_report(report)
+        self.write_login(report.login)
 
-    def print_report(self, report):
-        verbose = self.verbosity >= 1
-        if report.removed and verbose:
+    def write_report(self, report):
+        if report.removed:
             removed = ", ".join(
                 f"{n} {label.split('.')[-1]}" for label, n in report.removed.items()
             )
             self.stdout.write(f"reset: removed {removed}")
-        if verbose:
-            self.stdout.write(f"demo dataset in {report.database}:")
-            for tally in report.tallies:
-                found = f"{tally.found:>4} found" if tally.found is not None else " " * 10
-                note = f"  {tally.note}" if tally.note else ""
-                self.stdout.write(f"  {tally.what:<18} {tally.created:>4} created {found}{note}")
-        if report.synthetic and verbose:
-            result = report.synthetic
+        self.stdout.write(f"demo dataset in {report.database}:")
+        for tally in report.tallies:
+            found = f"{tally.found:>4} found" if tally.found is not None else " " * 10
+            note = f"  {tally.note}" if tally.note else ""
+            self.stdout.write(f"  {tally.what:<18} {tally.created:>4} created {found}{note}")
+        if result := report.synthetic:
             self.stdout.write(
                 f"synthetic firms (random seed {report.random_seed}): {result.firms_created} "
                 f"created, {result.firms_found} found, {result.total_rows:,} rows"
             )
-        login = report.login
+
+    def write_login(self, login):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo login (development only): {login.email} / {login.password}  "

@@ -11,7 +11,7 @@ class Command(RedisCommand):
         "sessions themselves) and print how many. Run nightly."
     )
 
-    def handle_redis(self, verbosity, **options):
+    def handle(self, *args, verbosity, **options):
         removed = session_manager.cleanup()
         if verbosity:
             self.stdout.write(f"Cleaned up {removed} expired session{'' if removed == 1 else 's'}")
