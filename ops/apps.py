@@ -9,5 +9,6 @@ class OpsConfig(AppConfig):
 
     def ready(self):
         from ops.history.services import record_migration_plan
+        from ops.integrity import rows, schema  # noqa: F401 - the checks every schema has
 
         post_migrate.connect(record_migration_plan, sender=self)

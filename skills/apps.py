@@ -7,4 +7,4 @@ class SkillsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from skills import checks  # noqa: F401 - checks register themselves
+        from skills import checks, integrity  # noqa: F401 - they register themselves

@@ -100,23 +100,36 @@ class StatisticsCheck:
         return self.stored == self.from_logs
 
 
+# Per skill: its logs, the successful ones and their tokens_saved, the totals the trigger keeps.
+LOG_TOTALS = """
+    SELECT skill_id AS parent, count(*) AS logs, count(*) FILTER (WHERE success) AS successes,
+           coalesce(sum(tokens_saved) FILTER (WHERE success), 0) AS saved
+    FROM skill_usage_logs GROUP BY skill_id
+"""
+# Each statistics column of skills from those totals (`a`), the derived two by the SQL functions
+# the trigger and refresh_skill_statistics() use (migration 0002): one definition of each figure.
+STATISTICS_FROM_LOGS = {
+    "usage_count": "coalesce(a.logs, 0)",
+    "success_count": "coalesce(a.successes, 0)",
+    "tokens_saved_success_sum": "coalesce(a.saved, 0)",
+    "token_savings_avg": "skill_token_savings_avg(coalesce(a.saved, 0), coalesce(a.successes, 0))",
+    "effectiveness_score": (
+        "skill_effectiveness_score(coalesce(a.successes, 0), coalesce(a.logs, 0))"
+    ),
+}
+_COMPARED = ("usage_count", "token_savings_avg", "effectiveness_score")
+
+
 def check_statistics(*, using: str = "default") -> list[StatisticsCheck]:
-    """Every skill's stored statistics next to an aggregate over all its logs, read in one
-    statement (one snapshot), ordered by skill_id."""
+    """Every skill's stored statistics next to what its logs give, read in one statement (one
+    snapshot), ordered by skill_id."""
+    stored = ", ".join(f"s.{column}" for column in _COMPARED)
+    from_logs = ", ".join(STATISTICS_FROM_LOGS[column] for column in _COMPARED)
     with connections[using].cursor() as cursor:
         cursor.execute(
-            """
-            SELECT s.skill_id,
-                   s.usage_count, s.token_savings_avg, s.effectiveness_score,
-                   count(l.id),
-                   coalesce(avg(l.tokens_saved) FILTER (WHERE l.success)::integer, 0),
-                   least(100, coalesce(round(
-                       100.0 * count(l.id) FILTER (WHERE l.success) / nullif(count(l.id), 0), 2
-                   ), 0))
-            FROM skills AS s LEFT JOIN skill_usage_logs AS l ON l.skill_id = s.id
-            GROUP BY s.id
-            ORDER BY s.skill_id
-            """
+            f"SELECT s.skill_id, {stored}, {from_logs} "
+            f"FROM skills AS s LEFT JOIN ({LOG_TOTALS}) AS a ON a.parent = s.id "
+            "ORDER BY s.skill_id"
         )
         return [
             StatisticsCheck(skill_id, tuple(figures[:3]), tuple(figures[3:]))

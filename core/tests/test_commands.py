@@ -23,9 +23,7 @@ def project_commands() -> dict[str, str]:
 # positional arguments a command needs before it looks at anything else
 ARGUMENTS = {"restore": ["missing.dump"], "import_anonymized": ["missing.sql"]}
 WITH_DATABASE = [
-    name
-    for name, app in project_commands().items()
-    if load_command_class(app, name).uses_database
+    name for name, app in project_commands().items() if load_command_class(app, name).uses_database
 ]
 
 

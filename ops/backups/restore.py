@@ -38,7 +38,8 @@ from ops.backups.create import (
     read_manifest,
     remove_orphans,
 )
-from ops.integrity.validate import ValidationReport, validate_database
+from core.integrity import ValidationReport
+from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
 
 # What a restore leaves behind only when it was killed: found and dropped by the next one.

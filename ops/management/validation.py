@@ -1,7 +1,7 @@
 """The integrity report as the operator commands print it (validate, and restore afterwards)."""
 
 from core.commands import OperatorCommand, Styled
-from ops.integrity.validate import FAIL, PASS, ValidationReport
+from core.integrity import FAIL, PASS, ValidationReport
 
 
 def failure_message(report: ValidationReport) -> str:

@@ -19,6 +19,7 @@ from django.db.models import Model
 from cases.factories import ascii_slug, romanian_faker, romanian_vocabulary, storage_url
 from cases.models import Case, Client, Document, Firm, Task, User
 from core.progress import ProgressFactory, no_progress
+from ops import bulk
 from skills.models import Skill, SkillUsageLog, SkillVersion
 
 # Version-4 UUIDs from seeded bits: clear the version and variant bits, then set them.
@@ -655,32 +656,6 @@ class LoadPipeline:
             self.progress(len(lines))
 
 
-def _deferrable_maintenance(cursor, table: str) -> list[tuple[str, str]]:
-    """The secondary indexes and foreign keys of `table` that a bulk load may rebuild, as (drop,
-    create) statements: not the primary key or unique indexes (they keep duplicates out), not
-    vector indexes (costlier to rebuild than to maintain, and synthetic documents have no
-    embeddings)."""
-    cursor.execute(
-        """
-        SELECT 'DROP INDEX ' || i.indexrelid::regclass, pg_get_indexdef(i.indexrelid)
-        FROM pg_index i
-        JOIN pg_class c ON c.oid = i.indexrelid
-        JOIN pg_am am ON am.oid = c.relam
-        WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT i.indisunique
-          AND am.amname IN ('btree', 'gin', 'gist', 'brin', 'hash')
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-        UNION ALL
-        SELECT format('ALTER TABLE %%I DROP CONSTRAINT %%I', %s, conname),
-               format('ALTER TABLE %%I ADD CONSTRAINT %%I %%s', %s, conname,
-                      pg_get_constraintdef(oid))
-        FROM pg_constraint
-        WHERE conrelid = %s::regclass AND contype = 'f'
-        """,
-        [table, table, table, table],
-    )
-    return cursor.fetchall()
-
-
 def drop_deferrable_maintenance(using: str, incoming: dict[str, int]) -> dict[str, list[str]]:
     """For each table that `incoming` rows will at least double: drop its secondary indexes and
     foreign keys, and return the statements that recreate them (table -> statements), to be run
@@ -700,17 +675,24 @@ def drop_deferrable_maintenance(using: str, incoming: dict[str, int]) -> dict[st
         )
         present = dict(cursor.fetchall())
         tables = [t for t, rows in incoming.items() if rows and rows >= present.get(t, 0)]
-        deferred = {table: _deferrable_maintenance(cursor, table) for table in tables}
-        if any(deferred.values()):
-            # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: rows written earlier in
-            # this transaction wait for their checks, and ALTER TABLE refuses a table with
-            # pending checks. Run them now, and check the load's rows at once as well.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        for statements in deferred.values():
-            for drop, _ in statements:
-                cursor.execute(drop)
-    return {table: [create for _, create in statements] for table, statements in deferred.items()}
+        if not tables:
+            return {}
+        # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: rows written earlier in this
+        # transaction wait for their checks, and ALTER TABLE refuses a table with pending
+        # checks. Run them now, and check the load's rows at once as well.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        rebuild = {}
+        for table in tables:
+            # unique indexes stay, to refuse duplicates at once
+            indexes = bulk.drop_secondary_indexes(
+                cursor, table, unique=False, methods=bulk.PLAIN_METHODS
+            )
+            rebuild[table] = [
+                *bulk.rebuild_statements(cursor.connection, table, indexes),
+                *bulk.drop_foreign_keys(cursor, table),
+            ]
+    return rebuild
 
 
 RESTORE_DEFERRED_CONSTRAINTS = "SET CONSTRAINTS ALL DEFERRED"
@@ -766,7 +748,7 @@ def seed_synthetic_firms(
                 for firm in firms:
                     pipeline.copy(table, generator.activity_rows(table, firm))
                 pipeline.execute(rebuild.get(table.name, []))
-            if any(rebuild.values()):
+            if rebuild:  # constraints were made immediate for the load
                 pipeline.execute([RESTORE_DEFERRED_CONSTRAINTS])
         finally:
             pipeline.close()

@@ -1,0 +1,257 @@
+"""The integrity checks' registry, in the spirit of Django's system checks: each app registers
+the checks of its own rules (statistics kept by its triggers, references its tables hold without
+a foreign key, dates that must come in order), and `validate` runs them all, in one snapshot, as
+a PASS / FAIL / SKIP report. This module holds what the apps and the runner share; the runner
+and the checks every schema has (migrations, extensions, tables, row rules) are in ops.integrity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+from django.apps import apps
+from django.db import models
+
+PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
+# The kinds of check, in the order the report lists them.
+CHECKS = (
+    "connection",
+    "migrations",
+    "extensions",
+    "tables",
+    "references",
+    "values",
+    "dates",
+    "statistics",
+)
+SAMPLE_SIZE = 5  # offending ids named per failed rule
+
+
+@dataclass
+class CheckResult:
+    """One line of the report: a check on one table (or the database), its status and why."""
+
+    check: str
+    status: str
+    target: str = "-"
+    detail: str = ""
+    rule: str = ""
+    count: int = 0  # offending rows, for FAIL
+    sample_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ValidationReport:
+    database: str
+    results: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if r.status == FAIL]
+
+    def add(self, check: str, status: str, target: str = "-", detail: str = "", **extra):
+        self.results.append(CheckResult(check, status, target, detail, **extra))
+
+    def as_dict(self) -> dict:
+        return {
+            "database": self.database,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "results": [asdict(r) for r in self.results],
+        }
+
+
+def failed(check: str, target: str, rule: str, count: int, ids: Iterable, unit: str = "rows"):
+    """The FAIL of `rule` on `target`: how many offend and the first of them."""
+    ids = [str(i) for i in ids][:SAMPLE_SIZE]
+    return CheckResult(
+        check,
+        FAIL,
+        target,
+        f"{rule}: {count:,} {unit}{sample(ids)}",
+        rule=rule,
+        count=count,
+        sample_ids=ids,
+    )
+
+
+def sample(ids: Iterable) -> str:
+    """` (ids: a, b)` for a detail, or nothing."""
+    ids = [str(i) for i in ids]
+    return f" (ids: {', '.join(ids)})" if ids else ""
+
+
+# --- what a check sees ----------------------------------------------------------------------------
+
+
+@dataclass
+class Schema:
+    """The tables and views the code expects, and which of them (and their columns) exist."""
+
+    models: dict[str, type[models.Model]]  # table -> model, for managed tables
+    views: list[str]
+    columns: dict[str, set[str]]  # relation -> columns, as in the database
+
+    @classmethod
+    def read(cls, connection) -> Schema:
+        tables, views = {}, []
+        for model in apps.get_models(include_auto_created=True):
+            if model._meta.proxy:
+                continue
+            if model._meta.managed:
+                tables[model._meta.db_table] = model
+            else:
+                views.append(model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT c.relname, a.attname
+                FROM pg_class c
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm')
+                """
+            )
+            columns: dict[str, set[str]] = {}
+            for relation, column in cursor.fetchall():
+                columns.setdefault(relation, set()).add(column)
+        return cls(models=tables, views=sorted(views), columns=columns)
+
+    def has(self, table: str, *columns: str) -> bool:
+        present = self.columns.get(table)
+        return present is not None and all(c in present for c in columns)
+
+    def present_models(self) -> list[tuple[str, type[models.Model]]]:
+        return [(t, m) for t, m in sorted(self.models.items()) if t in self.columns]
+
+
+@dataclass(frozen=True)
+class Database:
+    """What a check is given: the connection (inside the report's read-only snapshot) and the
+    schema as it is, to skip what is not migrated."""
+
+    connection: object
+    schema: Schema
+
+    @property
+    def alias(self) -> str:
+        return self.connection.alias
+
+    def cursor(self):
+        return self.connection.cursor()
+
+
+# --- what the apps declare ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column that points at rows of another table without a foreign key in the database."""
+
+    table: str
+    column: str
+    target_table: str
+    target_column: str = "id"
+    array: bool = False
+
+
+@dataclass(frozen=True)
+class DateOrder:
+    """`earlier` ≤ `later` in every row of `table`; `constraint` names a check constraint that
+    says the same (reported once, as this date rule)."""
+
+    table: str
+    earlier: str
+    later: str
+    constraint: str | None = None
+
+
+Check = Callable[[Database], Iterable[CheckResult]]
+
+
+@dataclass
+class Registry:
+    """Every app's integrity checks and row-rule declarations."""
+
+    checks: list[tuple[str, Check]] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    date_orders: list[DateOrder] = field(default_factory=list)
+    future_allowed: set[tuple[str, str]] = field(default_factory=set)
+
+    def register(self, kind: str) -> Callable[[Check], Check]:
+        """Decorator: `check(database)` yields CheckResults of `kind` (one of CHECKS)."""
+        if kind not in CHECKS:
+            raise ValueError(f"unknown kind of integrity check {kind!r}; one of {CHECKS}")
+
+        def decorator(check: Check) -> Check:
+            if (kind, check) not in self.checks:
+                self.checks.append((kind, check))
+            return check
+
+        return decorator
+
+    def declare(
+        self,
+        *,
+        references: Iterable[Reference] = (),
+        date_orders: Iterable[DateOrder] = (),
+        future_allowed: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Row rules of an app's tables: references without a foreign key, dates in order, and
+        the (table, column) whose times may lie ahead (deadlines, hearings)."""
+        self.references += [r for r in references if r not in self.references]
+        self.date_orders += [d for d in date_orders if d not in self.date_orders]
+        self.future_allowed |= set(future_allowed)
+
+    def ordered_checks(self) -> list[tuple[str, Check]]:
+        """The checks in the report's order of kinds, each kind in the order registered."""
+        return sorted(self.checks, key=lambda item: CHECKS.index(item[0]))
+
+
+registry = Registry()
+register = registry.register
+declare = registry.declare
+
+
+# --- a check the apps share -----------------------------------------------------------------------
+
+
+def stored_statistics_match(
+    database: Database, *, table: str, logs: str, totals: str, expected: dict[str, str]
+) -> list[CheckResult]:
+    """The statistics columns of `table` kept by triggers from `logs` against their value from
+    the logs: `totals` is SQL giving one row per parent (`parent`, then its totals), `expected`
+    maps each column to SQL over those totals (`a`) and the stored row (`s`). Read in one
+    statement; one FAIL per column that differs somewhere, naming the first rows."""
+    kept = {column: sql for column, sql in expected.items() if database.schema.has(table, column)}
+    if not database.schema.has(table) or not database.schema.has(logs) or not kept:
+        return [CheckResult("statistics", SKIP, table, "statistics columns or log table missing")]
+    with database.cursor() as cursor:
+        cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")')
+        if not cursor.fetchone()[0]:
+            return [CheckResult("statistics", SKIP, table, "table is empty")]
+        differs = [f's."{column}" IS DISTINCT FROM ({sql})' for column, sql in kept.items()]
+        per_column = ", ".join(
+            f"count(*) FILTER (WHERE {d}), "
+            f"(array_agg(s.id ORDER BY s.id) FILTER (WHERE {d}))[1:{SAMPLE_SIZE}]"
+            for d in differs
+        )
+        cursor.execute(
+            f'SELECT count(*), {per_column} FROM "{table}" AS s '
+            f"LEFT JOIN ({totals}) AS a ON a.parent = s.id"
+        )
+        total, *found = cursor.fetchone()
+    results = [
+        failed("statistics", table, f"{table}.{column} = aggregate of {logs}", count, ids)
+        for column, count, ids in zip(kept, found[0::2], found[1::2], strict=True)
+        if count
+    ]
+    return results or [
+        CheckResult("statistics", PASS, table, f"{', '.join(kept)} match {logs} ({total} rows)")
+    ]
