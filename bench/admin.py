@@ -1,6 +1,7 @@
 """Benchmark of the admin's pages at a million usage logs: server time of the usage analytics
 (from the daily rollup, against the same page computed straight from skill_usage_logs), the
-usage-log list and the database statistics; and what keeping the rollup costs the writes.
+usage-log list and the database statistics; what keeping the rollup costs the writes; and the
+CSV export of every usage log (rows per second, and the serving process's memory growth).
 
     python bench/admin.py [--logs 1000000] [--skills 30] [--days 180] [--repeat 7] [--quick]
 
@@ -10,15 +11,21 @@ the last --days days into skill_usage_logs (the statistics and rollup triggers r
 statement), VACUUM ANALYZE, then each page is requested --repeat times through Django's test
 Client, logged in as a superuser, after one warm-up request; the table shows the median and
 the slowest. "Server time" is the whole request in process: middleware, queries, templates.
+
+The export is downloaded in a fresh process (its memory is then the export's alone), through
+Django's test Client, reading the streamed response chunk by chunk; its baseline is the same
+SELECT copied out by psycopg into nothing, in that process, in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -54,6 +61,7 @@ from skills.services import record_usage, record_usages  # noqa: E402
 
 SEED = 20261122
 FLOORS_MS = {"analytics": 500, "list": 300}  # the issue's floors for server time
+EXPORT_FLOORS = {"rows_per_second": 50_000, "rss_growth_mb": 50}  # the issue's floors
 ROLLUP_TRIGGERS = ("update_skill_usage_daily_on_insert",)
 INGEST_BATCH = 100_000
 INGEST_SINGLE = 500
@@ -160,6 +168,70 @@ def single_ingest(skills, rng) -> float:
     return (time.perf_counter() - started) / INGEST_SINGLE
 
 
+# --- the CSV export -------------------------------------------------------------------------------
+
+
+def memory_kib(field: str) -> int:
+    """A VmRSS / VmHWM figure of this process, in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def measure_export(admin_email: str) -> dict:
+    """In this (fresh) process: download the usage-log export, chunk by chunk, and the bare COPY
+    of the same SELECT; rows, seconds and memory of each."""
+    from legalplatform.exports import csv_rows
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    client = Client()
+    client.force_login(User.objects.get(email=admin_email))
+    url = reverse("admin:skills_skillusagelog_export")
+    model_admin = admin.site.get_model_admin(SkillUsageLog)
+    # Warm up: imports, the connection, the first page's queries.
+    client.get(f"{url}?skill__id__exact={uuid.uuid4()}")  # no rows
+    Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) to the current RSS
+    before = memory_kib("VmRSS")
+    started = time.perf_counter()
+    response = client.get(url)
+    rows = size = 0
+    for chunk in response.streaming_content:
+        rows += chunk.count(b"\n")
+        size += len(chunk)
+    seconds = time.perf_counter() - started
+    peak = memory_kib("VmHWM")
+    # The baseline: the same SELECT (the list's queryset, all logs) copied out and dropped.
+    queryset = SkillUsageLog.objects.order_by("-executed_at")
+    started = time.perf_counter()
+    bare_rows = sum(chunk.count(b"\n") for chunk in csv_rows(queryset, model_admin.export_fields))
+    bare_seconds = time.perf_counter() - started
+    return {
+        "rows": rows - 1,  # the header
+        "bytes": size,
+        "seconds": seconds,
+        "rss_before_mb": before / 1024,
+        "rss_growth_mb": (peak - before) / 1024,
+        "bare_rows": bare_rows,
+        "bare_seconds": bare_seconds,
+    }
+
+
+def export_in_fresh_process(database: str, admin_email: str) -> dict:
+    """measure_export() in a new Python process on the scratch database."""
+    env = {**os.environ, "BENCH_ADMIN_DATABASE": database}
+    completed = subprocess.run(
+        [sys.executable, __file__, "--measure-export", admin_email],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"the export process failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
 # --- pages --------------------------------------------------------------------------------------
 
 
@@ -204,7 +276,15 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=180, help="days the logs span (180)")
     parser.add_argument("--repeat", type=int, default=7, help="requests per page (7)")
     parser.add_argument("--quick", action="store_true", help="100,000 logs, 3 requests a page")
+    parser.add_argument("--measure-export", metavar="ADMIN_EMAIL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure_export:  # the child process of export_in_fresh_process
+        settings_dict = connection.settings_dict
+        settings_dict["NAME"] = settings_dict["EMBEDDED_DATABASE"] = os.environ[
+            "BENCH_ADMIN_DATABASE"
+        ]
+        print(json.dumps(measure_export(args.measure_export)))
+        return 0
     if args.quick:
         args.logs, args.repeat = 100_000, 3
     if args.logs < 1000 or args.skills < 2 or args.days < 90 or args.repeat < 1:
@@ -254,6 +334,8 @@ def main() -> int:
 
         client = Client()
         client.force_login(User.objects.create_superuser("bench-admin@example.com", None))
+        print("CSV export of every usage log, in a fresh process …", file=sys.stderr)
+        exported = export_in_fresh_process(scratch, "bench-admin@example.com")
         analytics = reverse("admin:usage_analytics")
         logs = reverse("admin:skills_skillusagelog_changelist")
         popular = skills[0]
@@ -325,7 +407,24 @@ def main() -> int:
             f"{what:<42} {with_rollup:>8.3f} {unit} with the rollup, {bare:>8.3f} {unit} "
             f"without: {with_rollup / bare:.2f}×"
         )
-    return 0 if all(f is None or t.median <= f for _, t, f, _ in results) else 1
+    rate = exported["rows"] / exported["seconds"]
+    bare_rate = exported["bare_rows"] / exported["bare_seconds"]
+    rate_met = rate >= EXPORT_FLOORS["rows_per_second"]
+    memory_met = exported["rss_growth_mb"] <= EXPORT_FLOORS["rss_growth_mb"]
+    print(
+        f"\nCSV export of the usage-log list, all {exported['rows']:,} logs "
+        f"({exported['bytes'] / 1e6:,.0f} MB), streamed through the admin: "
+        f"{exported['seconds']:.1f} s, {rate:,.0f} rows/s "
+        f"(floor {EXPORT_FLOORS['rows_per_second']:,}: {'met' if rate_met else 'MISSED'}); "
+        f"bare COPY of the same SELECT {bare_rate:,.0f} rows/s: {rate / bare_rate:.2f}×"
+    )
+    print(
+        f"Memory of the serving process: {exported['rss_before_mb']:.0f} MB before, peak growth "
+        f"{exported['rss_growth_mb']:.1f} MB during the download "
+        f"(floor {EXPORT_FLOORS['rss_growth_mb']} MB: {'met' if memory_met else 'MISSED'})"
+    )
+    pages_met = all(f is None or t.median <= f for _, t, f, _ in results)
+    return 0 if pages_met and rate_met and memory_met and exported["rows"] == args.logs else 1
 
 
 if __name__ == "__main__":

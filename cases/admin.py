@@ -3,16 +3,24 @@ sees, chooses and edits only their own firm's rows (another firm's object is a 4
 they may do follows their role (cases.backends.RoleBackend). Status and role changes of users,
 document approval and closing cases go through cases.services, which keep the audit trail."""
 
+from datetime import UTC, datetime
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import display_for_value
+from django.contrib.admin.views.main import ORDER_VAR
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.db.models import Case as CaseWhen
+from django.db.models import FloatField, Model, QuerySet, Value, When
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from cases import services
+from cases.embeddings import EmbeddingError
 from cases.models import (
     Case,
     CaseStatus,
@@ -24,8 +32,12 @@ from cases.models import (
     User,
     UserAuditLog,
 )
-from cases.selectors import search_cases
-from legalplatform.admin import ReadOnlyAdminMixin
+from cases.selectors import search_cases, similar_documents
+from legalplatform.admin import ReadOnlyAdminMixin, change_link, html_table, truncated_field
+from legalplatform.exports import CSVExportMixin
+from legalplatform.redis import RedisUnavailable
+from legalplatform.session_activity import SessionActivity
+from legalplatform.sessions import session_manager
 
 # How each model reaches its firm: the lookup that scopes a queryset to one firm.
 FIRM_LOOKUPS: dict[type[Model], str] = {
@@ -150,8 +162,15 @@ class UserAdmin(FirmScopedAdmin, DjangoUserAdmin):
     search_fields = ["email", "first_name", "last_name"]
     ordering = ["email"]
     autocomplete_fields = ["firm"]
-    readonly_fields = ["created_at", "last_login", "last_active"]
-    actions = ["activate", "deactivate", "make_partner", "make_associate", "make_paralegal"]
+    readonly_fields = ["created_at", "last_login", "last_active", "sessions"]
+    actions = [
+        "activate",
+        "deactivate",
+        "log_out_everywhere",
+        "make_partner",
+        "make_associate",
+        "make_paralegal",
+    ]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["first_name", "last_name", "firm", "preferences", "azure_ad_id"]}),
@@ -173,6 +192,16 @@ class UserAdmin(FirmScopedAdmin, DjangoUserAdmin):
             },
         ),
         ("Dates", {"fields": ["created_at", "last_login", "last_active"]}),
+        (
+            "Sessions",
+            {
+                "description": (
+                    "Where the user is signed in. Deactivating a user (the list's action) also "
+                    "ends all their sessions."
+                ),
+                "fields": ["sessions"],
+            },
+        ),
     ]
     add_fieldsets = [
         (
@@ -210,6 +239,81 @@ class UserAdmin(FirmScopedAdmin, DjangoUserAdmin):
     def deactivate(self, request, queryset):
         self.apply_service(request, queryset, services.deactivate_user, "users deactivated")
 
+    @admin.action(description="Log out everywhere", permissions=["change"])
+    def log_out_everywhere(self, request, queryset):
+        ended = self._end_sessions(request, queryset)
+        if ended is not None:
+            self.message_user(
+                request, f"{ended} session(s) of {len(queryset)} user(s) ended.", messages.SUCCESS
+            )
+
+    def _end_sessions(self, request, users) -> int | None:
+        """End every session of `users` (session_manager.delete_user_sessions); how many, or None
+        (and the reason shown) when the sessions cannot be reached."""
+        try:
+            return sum(session_manager.delete_user_sessions(user.pk) for user in users)
+        except RedisUnavailable as exc:
+            self.message_user(request, f"No session ended: {exc}", messages.ERROR)
+            return None
+
+    def get_urls(self):
+        logout = self.admin_site.admin_view(self.log_out_everywhere_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_log_out_everywhere"
+        return [
+            path("<path:object_id>/log-out-everywhere/", logout, name=name),
+            *super().get_urls(),
+        ]
+
+    def log_out_everywhere_view(self, request, object_id):
+        """POST from the user's change page: end all of their sessions, back to the page."""
+        user = self.get_object(request, object_id)
+        if request.method != "POST" or not self.has_change_permission(request, user):
+            raise PermissionDenied
+        ended = self._end_sessions(request, [user])
+        if ended is not None:
+            self.message_user(request, f"{ended} session(s) of {user} ended.", messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[user.pk])
+        )
+
+    @admin.display(description="active sessions")
+    def sessions(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        try:
+            sessions = session_manager.user_sessions(obj.pk)
+        except RedisUnavailable as exc:
+            return f"Not available: {exc}"
+        activities = sorted(
+            (SessionActivity.of(data) for data in sessions.values()),
+            key=lambda a: a.last_used or datetime.min.replace(tzinfo=UTC),
+            reverse=True,
+        )
+        empty = self.get_empty_value_display()
+        table = html_table(
+            ["last used", "IP address", "browser"],
+            [
+                (
+                    display_for_value(a.last_used, empty) if a.last_used else "not recorded",
+                    a.ip_address or empty,
+                    a.user_agent or empty,
+                )
+                for a in activities
+            ],
+        )
+        url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_log_out_everywhere",
+            args=[obj.pk],
+        )
+        return format_html(
+            '<p id="session-count">{} active session(s)</p>{}<p><button type="submit" '
+            'class="button" formaction="{}" formmethod="post" formnovalidate '
+            'id="log-out-everywhere">Log out everywhere</button></p>',
+            len(activities),
+            table,
+            url,
+        )
+
     @admin.action(
         description="Change the role of the selected users to Partner", permissions=["change"]
     )
@@ -246,7 +350,8 @@ class UserAuditLogAdmin(ReadOnlyAdminMixin, FirmScopedAdmin):
 
 
 @admin.register(Client)
-class ClientAdmin(FirmScopedAdmin):
+class ClientAdmin(CSVExportMixin, FirmScopedAdmin):
+    export_fields = ["name", "address", "firm__name", "created_at", "updated_at", "id"]
     list_display = ["name", "firm", "created_at"]
     list_filter = ["firm"]
     list_select_related = ["firm"]
@@ -257,10 +362,27 @@ class ClientAdmin(FirmScopedAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(FirmScopedAdmin):
-    list_display = [
+class CaseAdmin(CSVExportMixin, FirmScopedAdmin):
+    export_fields = [
         "case_number",
         "title",
+        "client__name",
+        "case_type",
+        "status",
+        "priority",
+        "opened_date",
+        "closed_date",
+        "next_hearing_date",
+        "court_name",
+        "judge_name",
+        "assigned_partner__email",
+        "assigned_associate__email",
+        "created_at",
+        "id",
+    ]
+    list_display = [
+        "case_number",
+        "short_title",
         "client",
         "case_type",
         "status",
@@ -271,6 +393,7 @@ class CaseAdmin(FirmScopedAdmin):
     ]
     list_filter = ["status", "case_type", "priority", "firm"]
     list_select_related = ["client"]
+    short_title = truncated_field("title", 60)
     search_fields = ["case_number", "title", "client__name"]  # through search_cases, see below
     search_help_text = "Case number, title or client name; misspellings are forgiven."
     date_hierarchy = "opened_date"
@@ -318,12 +441,48 @@ class DocumentForm(forms.ModelForm):
         return status
 
 
+class SearchModeFilter(admin.SimpleListFilter):
+    """Claims the documents list's `search` parameter (`meaning`, or absent for the title search)
+    so that the list's links keep it; chosen beside the search box, not in the sidebar."""
+
+    title = "search by"
+    parameter_name = "search"
+
+    def lookups(self, request, model_admin):
+        return [("meaning", "meaning")]
+
+    def has_output(self):
+        return False
+
+    def queryset(self, request, queryset):
+        return queryset  # the search itself is DocumentAdmin.get_search_results
+
+
+def searches_by_meaning(request) -> bool:
+    return request.GET.get(SearchModeFilter.parameter_name) == "meaning"
+
+
 @admin.register(Document)
-class DocumentAdmin(FirmScopedAdmin):
+class DocumentAdmin(CSVExportMixin, FirmScopedAdmin):
+    export_fields = [
+        "title",
+        "case__case_number",
+        "document_type",
+        "status",
+        "version",
+        "ai_generated",
+        "file_name",
+        "file_size_bytes",
+        "mime_type",
+        "created_by_user__email",
+        "created_at",
+        "updated_at",
+        "id",
+    ]
     form = DocumentForm
     list_display = [
-        "title",
-        "case",
+        "short_title",
+        "short_case",
         "document_type",
         "status",
         "version",
@@ -331,13 +490,79 @@ class DocumentAdmin(FirmScopedAdmin):
         "has_embedding",
         "created_at",
     ]
-    list_filter = ["status", "document_type", "ai_generated"]
+    list_filter = ["status", "document_type", "ai_generated", SearchModeFilter]
     list_select_related = ["case"]
-    # Served by the trigram index on documents.title; forgives misspellings.
+    short_title = truncated_field("title", 70)
+    short_case = truncated_field("case", 40)
+    # Titles: served by the trigram index on documents.title; forgives misspellings. Meaning:
+    # the query is embedded and the nearest documents of the firm come first (similar_documents).
     search_fields = ["title__trigram_word_similar"]
+    search_help_text = (
+        "Title: words of the title, misspellings forgiven. Meaning: the documents of your firm "
+        "nearest in meaning to what you type, the nearest first."
+    )
     autocomplete_fields = ["case", "created_by_user"]
-    readonly_fields = ["embedding_model", "created_at", "updated_at"]
+    readonly_fields = ["embedding_model", "similar", "created_at", "updated_at"]
     actions = ["approve"]
+
+    # How many documents the meaning search shows, and the similar documents a change page lists.
+    MEANING_RESULTS = 20
+    SIMILAR_SHOWN = 10
+
+    def get_fields(self, request, obj=None):
+        fields = [f for f in super().get_fields(request, obj) if f != "similar"]
+        return [*fields, "similar"] if obj is not None else fields
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        if searches_by_meaning(request) and request.GET.get("q", "").strip():
+            return [columns[0], "similarity", *columns[1:]]  # beside the title
+        return columns
+
+    def get_search_results(self, request, queryset, search_term):
+        if not (searches_by_meaning(request) and search_term.strip()):
+            return super().get_search_results(request, queryset, search_term)
+        firm = None if request.user.is_superuser else request.user.firm
+        if firm is None and not request.user.is_superuser:
+            return queryset.none(), False
+        try:
+            nearest = similar_documents(search_term, firm=firm, limit=self.MEANING_RESULTS)
+        except EmbeddingError as exc:
+            self.message_user(request, f"The meaning search is unavailable: {exc}", messages.ERROR)
+            return queryset.none(), False
+        similarity = CaseWhen(
+            *(When(pk=doc.pk, then=Value(1 - doc.distance)) for doc in nearest),
+            default=Value(None),
+            output_field=FloatField(),
+        )
+        found = queryset.filter(pk__in=[doc.pk for doc in nearest]).annotate(similarity=similarity)
+        if ORDER_VAR not in request.GET:  # the nearest first, unless a column is sorted
+            found = found.order_by("-similarity", "-pk")
+        return found, False
+
+    @admin.display(description="similarity")  # the order of a meaning search already
+    def similarity(self, obj):
+        return f"{obj.similarity:.2f}"
+
+    @admin.display(description="similar documents (same firm)")
+    def similar(self, obj):
+        try:
+            nearest = similar_documents(obj, firm=obj.firm, limit=self.SIMILAR_SHOWN)
+        except EmbeddingError as exc:
+            return f"Not available: {exc}"
+        return html_table(
+            ["document", "case", "similarity", "type", "status"],
+            [
+                (
+                    change_link(Document, doc.pk, doc.title),
+                    change_link(Case, doc.case_id, doc.case),
+                    f"{1 - doc.distance:.2f}",
+                    doc.get_document_type_display(),
+                    doc.get_status_display(),
+                )
+                for doc in nearest
+            ],
+        )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -357,10 +582,24 @@ class DocumentAdmin(FirmScopedAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(FirmScopedAdmin):
-    list_display = [
+class TaskAdmin(CSVExportMixin, FirmScopedAdmin):
+    export_fields = [
         "title",
-        "case",
+        "case__case_number",
+        "task_type",
+        "status",
+        "priority",
+        "assigned_to_user__email",
+        "due_date",
+        "estimated_hours",
+        "actual_hours",
+        "completed_at",
+        "created_at",
+        "id",
+    ]
+    list_display = [
+        "short_title",
+        "short_case",
         "task_type",
         "status",
         "priority",
@@ -369,6 +608,8 @@ class TaskAdmin(FirmScopedAdmin):
     ]
     list_filter = ["status", "priority", "task_type"]
     list_select_related = ["case", "assigned_to_user"]
+    short_title = truncated_field("title", 60)
+    short_case = truncated_field("case", 40)
     search_fields = ["title", "case__case_number"]
     date_hierarchy = "due_date"
     autocomplete_fields = ["case", "assigned_to_user", "created_by_user"]

@@ -10,8 +10,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from discovery import selectors, services
 from discovery.models import (
@@ -25,40 +24,17 @@ from discovery.models import (
     TemplateUsageLog,
 )
 from discovery.normalization import normalize_type_name
-from legalplatform.admin import ReadOnlyAdminMixin
+from legalplatform.admin import (
+    ReadOnlyAdminMixin,
+    change_link,
+    changelist_link,
+    html_table,
+    local_datetime,
+    short_id,
+)
 from skills.models import Skill
 
 RECENT_USES_SHOWN = 10
-
-
-def change_link(model, pk, text):
-    """A link to the admin change page of the `model` row `pk`."""
-    opts = model._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
-    return format_html('<a href="{}">{}</a>', url, text)
-
-
-def changelist_link(model, text, **filters):
-    """A link to the admin list of `model`, filtered by `filters` (query parameters)."""
-    opts = model._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
-    query = "&".join(f"{name}={value}" for name, value in filters.items())
-    return format_html('<a href="{}?{}">{}</a>', url, query, text)
-
-
-def html_table(headers, rows):
-    """A small read-only table for a change page; `rows` are tuples of already safe cells."""
-    if not rows:
-        return "—"
-    return format_html(
-        "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
-        format_html_join("", "<th>{}</th>", ((header,) for header in headers)),
-        format_html_join(
-            "",
-            "<tr>{}</tr>",
-            ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
-        ),
-    )
 
 
 # --- registry -----------------------------------------------------------------------------------
@@ -213,7 +189,7 @@ class DocumentTypeRegistryAdmin(admin.ModelAdmin):
     def spellings(self, obj):
         return html_table(
             ["spelling", "first seen"],
-            [(s.variation, s.first_seen_date) for s in selectors.spellings_of(obj)],
+            [(s.variation, local_datetime(s.first_seen_date)) for s in selectors.spellings_of(obj)],
         )
 
     @admin.display(description="mapped template")
@@ -276,12 +252,16 @@ class DocumentTypeRegistryAdmin(admin.ModelAdmin):
 
 @admin.register(DocumentTypeInstance)
 class DocumentTypeInstanceAdmin(admin.ModelAdmin):
-    list_display = ["document_id", "registry", "confidence_score", "detected_at"]
+    list_display = ["document", "registry", "confidence_score", "detected_at"]
     list_select_related = ["registry"]
     raw_id_fields = ["registry"]
     search_fields = ["=document_id"]
     date_hierarchy = "detected_at"
     show_full_result_count = False
+
+    @admin.display(description="document", ordering="document_id")
+    def document(self, instance):
+        return short_id(instance.document_id)
 
 
 # --- templates ----------------------------------------------------------------------------------
@@ -378,7 +358,7 @@ class RomanianTemplateAdmin(admin.ModelAdmin):
             ["used at", "satisfaction", "minutes saved", "use case"],
             [
                 (
-                    change_link(TemplateUsageLog, log.pk, log.used_at),
+                    change_link(TemplateUsageLog, log.pk, local_datetime(log.used_at)),
                     log.user_satisfaction_score,
                     log.time_saved_minutes,
                     log.use_case,

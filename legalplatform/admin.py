@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
 from django.core.exceptions import PermissionDenied
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.module_loading import import_string
 
 
@@ -23,6 +25,65 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def change_link(model, pk, text):
+    """A link to the admin change page of the `model` row `pk`."""
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def changelist_link(model, text, **filters):
+    """A link to the admin list of `model`, filtered by `filters` (query parameters)."""
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    query = "&".join(f"{name}={value}" for name, value in filters.items())
+    return format_html('<a href="{}?{}">{}</a>', url, query, text)
+
+
+def html_table(headers, rows):
+    """A small read-only table for a change page; `rows` are tuples of already safe cells."""
+    if not rows:
+        return "—"
+    return format_html(
+        "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+        format_html_join("", "<th>{}</th>", ((header,) for header in headers)),
+        format_html_join(
+            "",
+            "<tr>{}</tr>",
+            ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+        ),
+    )
+
+
+def truncated(value, limit: int = 60):
+    """`value` cut to `limit` characters with an ellipsis, its whole text in a tooltip: a long
+    title or a UUID keeps its list column narrow."""
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    return format_html('<span title="{}">{}…</span>', text, text[: limit - 1])
+
+
+def truncated_field(name: str, limit: int = 60):
+    """A list column showing the field `name` truncated (see truncated), sorted by the field."""
+
+    @admin.display(description=name.replace("_", " "), ordering=name)
+    def column(model_admin, obj):
+        return truncated(getattr(obj, name), limit)
+
+    return column
+
+
+def short_id(value):
+    """A UUID as its first 8 characters, the whole UUID in a tooltip."""
+    return "—" if value is None else truncated(value, 9)
+
+
+def local_datetime(value) -> str:
+    """A timestamp in the site's time zone, formatted as the admin formats dates."""
+    return display_for_value(value, "—")
 
 
 @dataclass(frozen=True)
@@ -66,6 +127,7 @@ REPORTS = [
 
 class LegalPlatformAdminSite(admin.AdminSite):
     site_header = "legalplatform administration"
+    site_url = None  # no public site: "View site" would lead to a 404
     site_title = "legalplatform admin"
     index_title = "Practice data, AI skills and operations"
     index_template = "admin/legalplatform_index.html"

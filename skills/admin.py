@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from legalplatform.admin import ReadOnlyAdminMixin
+from legalplatform.admin import ReadOnlyAdminMixin, local_datetime, truncated
+from legalplatform.exports import CSVExportMixin
 from skills import services
 from skills.models import Skill, SkillUsageDaily, SkillUsageLog, SkillVersion
 from skills.paginators import EstimatedCountPaginator
@@ -189,18 +190,30 @@ class SkillVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SkillUsageLog)
-class SkillUsageLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    # Figures with their units, formatted here: the admin's localized formatting of dates and
-    # numbers was most of a row's rendering time (bench/admin.py).
-    list_display = [
-        "executed",
-        "skill",
-        "user",
+class SkillUsageLogAdmin(CSVExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    export_fields = [
+        "executed_at",
+        "skill__skill_id",
+        "user__email",
         "workspace_id",
         "success",
+        "execution_time_ms",
+        "tokens_used",
+        "tokens_saved",
+        "cost_usd",
+        "error_message",
+    ]
+    # Figures with their units, formatted here: the admin's localized formatting of numbers was
+    # most of a row's rendering time (bench/admin.py). Long values are cut (whole in a tooltip)
+    # and the workspace left to the log's page, search and export, so that the list fits a
+    # 1366 px screen beside the navigation and the filters.
+    list_display = [
+        "executed",
+        "skill_name",
+        "user_name",
+        "success",
         "duration",
-        "tokens_in",
-        "tokens_out",
+        "tokens",
         "cost",
     ]
     # RelatedFieldListFilter lists the skills table, not the distinct skills of the logs; no
@@ -221,23 +234,39 @@ class SkillUsageLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="executed at", ordering="executed_at")
     def executed(self, log):
-        return f"{timezone.localtime(log.executed_at):%Y-%m-%d %H:%M:%S}"
+        # The admin's format (to the minute); to the second in the tooltip.
+        local = timezone.localtime(log.executed_at)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            local.isoformat(),
+            f"{local:%Y-%m-%d %H:%M:%S %Z}",
+            local_datetime(local),
+        )
 
-    @admin.display(description="execution time")
+    @admin.display(description="skill")
+    def skill_name(self, log):
+        return truncated(log.skill.skill_id, 22)
+
+    @admin.display(description="user")
+    def user_name(self, log):
+        if log.user_id is None:
+            return "—"
+        name = str(log.user)
+        if len(name) > 18 or name != log.user.email:  # the email address in the tooltip
+            return format_html('<span title="{}">{}</span>', log.user.email, truncated(name, 18))
+        return name
+
+    @admin.display(description="time")
     def duration(self, log):
         return f"{log.execution_time_ms:,} ms"
 
-    @admin.display(description="tokens used")
-    def tokens_in(self, log):
-        return f"{log.tokens_used:,}"
+    @admin.display(description="tokens used / saved")
+    def tokens(self, log):
+        return f"{log.tokens_used:,} / {log.tokens_saved:,}"
 
-    @admin.display(description="tokens saved")
-    def tokens_out(self, log):
-        return f"{log.tokens_saved:,}"
-
-    @admin.display(description="cost", ordering="cost_usd")
+    @admin.display(description="cost (USD)", ordering="cost_usd")
     def cost(self, log):
-        return f"{log.cost_usd} USD"
+        return str(log.cost_usd)
 
     def get_search_results(self, request, queryset, search_term):
         """Exact matches through an index that also gives the newest-first order: an id is a

@@ -85,7 +85,10 @@ def filter_logs_by_skill(page, base: str, skill_id: str) -> dict:
     page.wait_for_url("**skill__id__exact=**")
     return {
         "url": page.url,
-        "skills": page.locator("#result_list td.field-skill").all_inner_texts(),
+        # a long skill id is cut in the list, whole in its tooltip
+        "skills": page.locator("#result_list td.field-skill_name").evaluate_all(
+            "cells => cells.map(c => c.querySelector('[title]')?.title || c.innerText)"
+        ),
         "paginator": page.locator("p.paginator").inner_text(),
     }
 
