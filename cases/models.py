@@ -159,7 +159,7 @@ class UserAuditLog(UUIDPrimaryKey):
         indexes = [models.Index(fields=["user", "-timestamp"], name="user_audit_user_time_idx")]
 
     def __str__(self):
-        return f"{self.action} {self.user_id} by {self.admin_user_id}"
+        return f"{self.action} {self.user} by {self.admin_user}"
 
 
 class Client(UUIDPrimaryKey):

@@ -263,9 +263,14 @@ def _tag(template: str, *args) -> SafeString:
 
 def _svg(chart_id: str, title: str, height: int, parts: list[SafeString]) -> SafeString:
     return format_html(
-        '<svg class="chart" id="{}" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-title" '
-        'xmlns="http://www.w3.org/2000/svg"><title id="{}-title">{}</title>{}</svg>',
+        # Drawn at its own size (width and height in px), never stretched: its text is the same
+        # size on every page; a narrow screen scrolls the figure instead.
+        '<svg class="chart" id="{}" width="{}" height="{}" viewBox="0 0 {} {}" role="img" '
+        'aria-labelledby="{}-title" xmlns="http://www.w3.org/2000/svg">'
+        '<title id="{}-title">{}</title>{}</svg>',
         chart_id,
+        WIDTH,
+        height,
         WIDTH,
         height,
         chart_id,

@@ -3,6 +3,7 @@ schema.md ("skills app"); the statistics columns on `skills` are kept by databas
 
 from django.conf import settings
 from django.db import models
+from django.utils import formats, timezone
 
 from core.models import UUIDPrimaryKey, created_at_field, timestamp_field
 from legalplatform.json_schema import SchemaJSONField
@@ -146,7 +147,7 @@ class SkillVersion(UUIDPrimaryKey):
         ]
 
     def __str__(self):
-        return f"{self.skill_id} {self.version}"
+        return f"{self.skill.skill_id} {self.version}"
 
 
 class SkillUsageLog(UUIDPrimaryKey):
@@ -216,7 +217,8 @@ class SkillUsageLog(UUIDPrimaryKey):
         ]
 
     def __str__(self):
-        return f"{self.skill_id} at {self.executed_at:%Y-%m-%d %H:%M}"
+        executed_at = formats.localize(timezone.localtime(self.executed_at))
+        return f"{self.skill.skill_id} at {executed_at}"
 
 
 class SkillUsageDaily(models.Model):
