@@ -34,7 +34,7 @@ from scratch import scratch_database  # noqa: E402
 
 from cases.models import User  # noqa: E402
 from ops.safety import production_reason  # noqa: E402
-from ops.services.seed import seed_database  # noqa: E402
+from ops.seeding.demo import seed_database  # noqa: E402
 from tests.admin_tour import WIDTHS, admin_pages, layout  # noqa: E402
 from tests.browser import Browser  # noqa: E402
 from tests.test_admin_browser import log_in  # noqa: E402

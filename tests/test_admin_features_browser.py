@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from cases.models import Case, CaseStatus, Document, User
-from ops.services.seed import seed_database
+from ops.seeding.demo import seed_database
 from skills.models import Skill, SkillUsageLog
 from tests.browser import Browser
 from tests.test_admin_browser import log_in

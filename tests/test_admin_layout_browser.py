@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from discovery.models import DocumentTypeInstance, DocumentTypeRegistry
-from ops.services.seed import seed_database
+from ops.seeding.demo import seed_database
 from tests.admin_tour import layout
 from tests.browser import Browser
 from tests.test_admin_browser import log_in
