@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from legalplatform.redis import RedisUnavailable
+
 # Seconds between two writes of a session's activity while the same browser keeps using it: a
 # session read on every request is written once a minute at most, not on every request.
 ACTIVITY_INTERVAL = 60
@@ -43,8 +45,11 @@ class SessionActivityMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and hasattr(request, "session"):
-            record_activity(request)
+        try:
+            if user is not None and user.is_authenticated and hasattr(request, "session"):
+                record_activity(request)
+        except RedisUnavailable:
+            pass  # a session Redis cannot serve: SessionMiddleware answers for it (503)
         return response
 
 
