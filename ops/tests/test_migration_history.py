@@ -167,3 +167,11 @@ def test_records_are_back_filled_from_django_migrations(scratch_db):
         key: applied[first_name.get(key, key)].applied for key in backfilled
     }
     assert backfill_migration_records(using) == 0
+
+
+@pytest.mark.django_db
+def test_the_table_names_the_time_zone_of_its_times(settings):
+    out = io.StringIO()
+    call_command("migration_history", stdout=out)
+    header = out.getvalue().splitlines()[0]
+    assert f"applied ({settings.TIME_ZONE})" in header  # Europe/Bucharest, not UTC

@@ -17,7 +17,7 @@ from ops.history.selectors import (
     migration_history,
 )
 
-COLUMNS = ("app", "name", "applied", "steps", "checksum", "status")
+COLUMNS = ("app", "name", "applied", "steps", "checksum", "status")  # applied: in TIME_ZONE
 
 
 class Command(OperatorCommand):
@@ -68,7 +68,12 @@ class Command(OperatorCommand):
             )
             for state in history
         ]
-        self.write_table(COLUMNS, rows, right=("steps",))
+        # The applied times are local: the header names the zone (TIME_ZONE).
+        columns = tuple(
+            f"applied ({timezone.get_current_timezone_name()})" if c == "applied" else c
+            for c in COLUMNS
+        )
+        self.write_table(columns, rows, right=("steps",))
         counts = Counter(state.status for state in history)
         self.stdout.write(
             ", ".join(f"{counts[status]} {status}" for status in styles if counts[status])
