@@ -16,6 +16,10 @@ EXACT_COUNT_LIMIT = 100_000
 # estimate: counted exactly up to this size on disk, above it estimated by the planner from that
 # size, as it does for queries.
 EXACT_COUNT_BYTES = 64 * 1024 * 1024
+# An index never scanned is called unused only once its table has been read this many times
+# (sequential and index scans) since the statistics began: on a fresh database every index is
+# "never scanned", which says nothing yet.
+UNUSED_AFTER_TABLE_SCANS = 1_000
 
 
 @dataclass
@@ -45,6 +49,8 @@ class DatabaseStats:
     statement_timeout: str = ""
     tables: list[TableStats] = field(default_factory=list)
     unused_indexes: list[dict] = field(default_factory=list)
+    # Why indexes never scanned are not listed (their tables read too few times yet); "" if none.
+    unused_indexes_note: str = ""
     slowest_statements: list[dict] | None = None
     slowest_statements_note: str = ""
 
@@ -58,7 +64,12 @@ def _rows(cursor, sql: str, params=()) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def database_statistics(using: str = "default", *, slow_limit: int = 10) -> DatabaseStats:
+def database_statistics(
+    using: str = "default",
+    *,
+    slow_limit: int = 10,
+    unused_after_table_scans: int = UNUSED_AFTER_TABLE_SCANS,
+) -> DatabaseStats:
     with connections[using].cursor() as cursor:
         cursor.execute(
             """
@@ -91,18 +102,31 @@ def database_statistics(using: str = "default", *, slow_limit: int = 10) -> Data
             statement_timeout=timeout,
         )
         stats.tables = _table_stats(cursor)
-        stats.unused_indexes = _rows(
+        never_scanned = _rows(
             cursor,
             """
             SELECT s.relname AS table, s.indexrelname AS index,
-                   pg_relation_size(s.indexrelid) AS bytes
+                   pg_relation_size(s.indexrelid) AS bytes,
+                   coalesce(t.seq_scan, 0) + coalesce(t.idx_scan, 0) AS table_scans
               FROM pg_stat_user_indexes AS s
               JOIN pg_index AS i ON i.indexrelid = s.indexrelid
+              JOIN pg_stat_user_tables AS t ON t.relid = s.relid
              WHERE s.idx_scan = 0
                AND NOT i.indisunique AND NOT i.indisprimary
              ORDER BY pg_relation_size(s.indexrelid) DESC, s.indexrelname
             """,
         )
+        stats.unused_indexes = [
+            {k: v for k, v in index.items() if k != "table_scans"}
+            for index in never_scanned
+            if index["table_scans"] >= unused_after_table_scans
+        ]
+        if held_back := len(never_scanned) - len(stats.unused_indexes):
+            stats.unused_indexes_note = (
+                f"{held_back} more never scanned, on tables read fewer than "
+                f"{unused_after_table_scans:,} times since the statistics began: not enough "
+                "statistics yet to call them unused"
+            )
         stats.slowest_statements, stats.slowest_statements_note = _slowest_statements(
             cursor, using, slow_limit
         )

@@ -1,9 +1,11 @@
 """Database statistics: the selector's figures, the command, and the staff-only admin page."""
 
+import html as html_module
 import json
 import re
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
@@ -47,7 +49,11 @@ def test_a_large_table_never_analyzed_is_estimated_not_counted(monkeypatch):
 
 @pytest.mark.django_db
 def test_statistics_show_unused_indexes_and_slowest_statements():
-    stats = database_statistics()
+    # On this fresh database no table has been read enough to call its indexes unused.
+    fresh = database_statistics()
+    assert not any(index["index"] == "users_firm_status_idx" for index in fresh.unused_indexes)
+    assert "not enough statistics yet to call them unused" in fresh.unused_indexes_note
+    stats = database_statistics(unused_after_table_scans=0)  # as if they had been
     assert any(index["index"] == "users_firm_status_idx" for index in stats.unused_indexes)
     if not connection.settings_dict.get("EMBEDDED"):
         assert (
@@ -81,6 +87,15 @@ def test_dbstats_page_is_linked_from_the_index_and_shows_the_figures(client, sta
     page = client.get("/admin/reports/dbstats/")
     assert page.status_code == 200
     assert b"skill_usage_logs" in page.content and b"max_connections" in page.content
+    text = " ".join(html_module.unescape(page.content.decode()).split())
+    # the server's limit told apart from the project's share of it
+    assert "max_connections is the server's limit, shared by every client of it" in text
+    share = (
+        f"DATABASE_MAX_CONNECTIONS ({settings.DATABASE_MAX_CONNECTIONS}) is this project's share"
+    )
+    assert share in text
+    # a fresh database: indexes never scanned are not yet called unused, and the page says why
+    assert "not enough statistics yet to call them unused" in text
 
 
 def test_dbstats_page_refuses_non_staff(client, db):

@@ -27,9 +27,10 @@ class Command(OperatorCommand):
         )
         write(
             f"connections  {stats.active_connections} active, {stats.total_connections} open "
-            f"of max_connections {stats.max_connections}; pool size {stats.pool_size} per "
-            f"instance, DATABASE_MAX_CONNECTIONS {stats.configured_max_connections}"
-            + ("" if stats.pool_fits else "  (pool does not fit!)")
+            f"of max_connections {stats.max_connections} (the server's limit, for every "
+            f"client); pool size {stats.pool_size} per instance, within "
+            f"DATABASE_MAX_CONNECTIONS {stats.configured_max_connections} (this project's share "
+            "of the server)" + ("" if stats.pool_fits else "  (pool does not fit!)")
         )
         if stats.pool:
             write(
@@ -57,6 +58,8 @@ class Command(OperatorCommand):
         write(f"\nunused indexes ({len(stats.unused_indexes)}):")
         for index in stats.unused_indexes:
             write(f"  {index['index']} on {index['table']} ({filesizeformat(index['bytes'])})")
+        if stats.unused_indexes_note:
+            write(f"  ({stats.unused_indexes_note})")
         if stats.slowest_statements is None:
             write(f"\nslowest statements: {stats.slowest_statements_note}")
             return
