@@ -2,6 +2,7 @@
 runs, settings applied again when they change; and a server without pgvector refused before
 anything is written to it."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -122,8 +123,9 @@ def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_dat
 
 @pytest.fixture
 def database_without_pgvector():
-    """A scratch database on the machine's PostgreSQL 15, which has no pgvector."""
-    name = "legalplatform_no_pgvector"
+    """A scratch database on the machine's PostgreSQL 15, which has no pgvector; named after this
+    process, since that server is shared by every checkout's test runs."""
+    name = f"legalplatform_no_pgvector_{os.getpid()}"
     with psycopg.connect(**LOCAL_POSTGRES, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
