@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Quick start on a machine with only Python 3.11: `python3 dev.py up` installs the project into
 .venv, migrates and seeds the (embedded) database and serves the admin; `python3 dev.py test` runs
-the whole test suite. Standard library only, since it runs before anything is installed."""
+the whole test suite; `python3 dev.py serve` is production serving (gunicorn). Standard library
+only, since it runs before anything is installed."""
 
 from __future__ import annotations
 
@@ -47,11 +48,26 @@ def up(address: str) -> None:
     os.execv(PYTHON, [str(PYTHON), "manage.py", "runserver", address])
 
 
+def serve(address: str | None) -> None:
+    """Production serving: collect the static files, then gunicorn with gunicorn.conf.py (which
+    reads the environment: APP_ENV, workers, threads, logs; docs/production.md)."""
+    env = dict(os.environ)
+    if address:
+        env["HOST"], _, env["PORT"] = address.rpartition(":")
+    run(PYTHON, "manage.py", "collectstatic", "--noinput", "--verbosity", "0")
+    gunicorn = VENV / "bin" / "gunicorn"
+    os.execve(gunicorn, [str(gunicorn), "--config", str(ROOT / "gunicorn.conf.py")], env)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up_parser = sub.add_parser("up", help="install, migrate, seed and serve the admin")
     up_parser.add_argument("address", nargs="?", default="127.0.0.1:8000")
+    serve_parser = sub.add_parser(
+        "serve", help="collect static files and serve with gunicorn (production serving)"
+    )
+    serve_parser.add_argument("address", nargs="?", help="HOST:PORT (default: HOST and PORT)")
     sub.add_parser("install", help="only create .venv and install the project")
     sub.add_parser("test", help="run the whole test suite (extra arguments go to pytest)")
     args, rest = parser.parse_known_args()
@@ -59,6 +75,8 @@ def main() -> None:
     ensure_installed()
     if args.command == "up":
         up(args.address)
+    elif args.command == "serve":
+        serve(args.address)
     elif args.command == "test":
         os.execv(PYTHON, [str(PYTHON), "-m", "pytest", *rest])
 

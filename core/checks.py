@@ -1,25 +1,31 @@
 """System checks (`manage.py check`) for settings that fit together only as a whole."""
 
-from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError, connections
+
+from legalplatform import budget
+
+SIZING_HINT = (
+    "instances × processes × pool size + reserve ≤ max connections. With 20 connections and the "
+    "reserve of 3: 1 instance × 2 processes × 8, 2 × 1 × 8, 2 × 2 × 4, 3 × 1 × 5, 4 × 1 × 4; more "
+    "need a server with more connections or PgBouncer (README, 'Connection budget')."
+)
 
 
 @checks.register(checks.Tags.database)
-def check_pool_fits_server(app_configs=None, **kwargs):
-    """A service's pool must leave room under the server's connection limit."""
-    pool_size = settings.DATABASE_POOL_SIZE
-    limit = settings.DATABASE_MAX_CONNECTIONS
-    if pool_size <= limit:
-        return []
-    return [
-        checks.Error(
-            f"DATABASE_POOL_SIZE={pool_size} exceeds DATABASE_MAX_CONNECTIONS={limit}: "
-            "this one instance could exhaust the server's connections.",
-            hint=(
-                "Every instance's pool must fit in the server's limit together: instances × pool "
-                "size ≤ max connections. With 20 connections: 2 instances × 10, 3 × 6, 4 × 5; "
-                "5 or more instances need a server with more connections (e.g. 100)."
-            ),
-            id="legalplatform.E001",
-        )
-    ]
+def check_connection_budget(app_configs=None, databases=None, **kwargs):
+    """Every pool of the fleet and the operators' reserve must fit in DATABASE_MAX_CONNECTIONS;
+    with --database, also in what the server itself allows."""
+    configured = budget.configured_budget()
+    if problem := configured.problem():
+        return [checks.Error(problem, hint=SIZING_HINT, id="legalplatform.E001")]
+    warnings = []
+    for alias in databases or ():
+        try:
+            with connections[alias].cursor() as cursor:
+                limit = budget.read_server_limit(cursor)
+        except DatabaseError:
+            continue  # an unreachable server is reported by the checks that need it
+        if problem := budget.server_limit_problem(configured, limit):
+            warnings.append(checks.Warning(problem, id="legalplatform.W001"))
+    return warnings

@@ -1,8 +1,12 @@
-"""ASGI entry point; the embedded servers start on the first request that needs them."""
+"""ASGI entry point. It refuses to start, in one line, with a connection budget that does not
+fit; the embedded servers start on the first request that needs them."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
+from legalplatform.budget import refuse_start_unless_it_fits
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legalplatform.settings")
 application = get_asgi_application()
+refuse_start_unless_it_fits()

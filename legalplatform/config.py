@@ -43,6 +43,20 @@ def env_int(name: str, default: int, *, minimum: int = 0, unit: str = "") -> int
     return value
 
 
+def env_fraction(name: str, default: float) -> float:
+    """A number from 0 to 1 (a sample rate)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ConfigurationError(f"{name} must be a number from 0 to 1; got {raw!r}")
+    return value
+
+
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ***, for messages and logs."""
     try:

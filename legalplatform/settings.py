@@ -5,7 +5,7 @@ from pathlib import Path
 
 import environ
 
-from legalplatform import config, embedded, redis
+from legalplatform import budget, config, embedded, logs, redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -49,7 +49,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request id of every log record and response (legalplatform/logs.py).
+    "legalplatform.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's static files, hashed, compressed and cached for good, with no other server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's, answering 503 instead of 500 when Redis cannot serve the session.
     "legalplatform.sessions.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -83,8 +87,20 @@ TEMPLATES = [
 ]
 
 # --- Database (see schema.md, "Connection settings") -----------------------------------------
+# The connection budget (legalplatform/budget.py): instances × processes × pool + reserve must
+# fit in the limit. WEB_CONCURRENCY is gunicorn's number of workers (gunicorn.conf.py sets it).
 DATABASE_MAX_CONNECTIONS = config.env_int("DATABASE_MAX_CONNECTIONS", 20, minimum=1)
-DATABASE_POOL_SIZE = config.env_int("DATABASE_POOL_SIZE", 10, minimum=1, unit="connections")
+DATABASE_INSTANCES = config.env_int("DATABASE_INSTANCES", 1, minimum=1, unit="instances")
+WEB_CONCURRENCY = config.env_int("WEB_CONCURRENCY", 1, minimum=1, unit="processes")
+DATABASE_OPS_RESERVE = config.env_int("DATABASE_OPS_RESERVE", 3, unit="connections")
+DATABASE_POOL_SIZE = config.env_int(
+    "DATABASE_POOL_SIZE",
+    budget.default_pool_size(
+        DATABASE_MAX_CONNECTIONS, DATABASE_OPS_RESERVE, DATABASE_INSTANCES * WEB_CONCURRENCY
+    ),
+    minimum=1,
+    unit="connections",
+)
 DATABASES = {
     "default": config.database_settings(
         env.str("DATABASE_URL", default="") or None,
@@ -144,7 +160,20 @@ TIME_ZONE = "Europe/Bucharest"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Filled by `manage.py collectstatic --noinput`, the deploy step before the server starts.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))).resolve()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Outside development: names with a hash of the content, gzip variants beside them, so
+    # that WhiteNoise can let browsers cache them for ten years.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if APP_ENV == "development"
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# In development WhiteNoise serves the apps' files as they are, no collectstatic needed.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = APP_ENV == "development"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -180,12 +209,16 @@ EMBEDDER = env.str("EMBEDDER", default="") or (
 # Roles (Partner, Associate, Paralegal) grant the permissions of the Django group of that name.
 AUTHENTICATION_BACKENDS = ["cases.backends.RoleBackend"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-}
+# --- Logs and error reporting (legalplatform/logs.py) --------------------------------------------
+# LOG_FORMAT json or text (the default in development); LOG_LEVEL, e.g. WARNING,legalplatform=INFO.
+LOGGING = logs.environment_logging_config()
+# Unhandled errors reported to Sentry when SENTRY_DSN is set (never personal data).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_TRACES_SAMPLE_RATE = config.env_fraction("SENTRY_TRACES_SAMPLE_RATE", 0.0)
+if SENTRY_DSN:
+    logs.init_error_reporting(
+        SENTRY_DSN, environment=APP_ENV, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE
+    )
 
 # --- Backups (manage.py backup / backups / restore; ops/backups/create.py) ---------------------
 # Where backups are written and listed; created owner-only (0700) when missing.

@@ -1,8 +1,13 @@
-"""WSGI entry point; the embedded servers start on the first request that needs them."""
+"""WSGI entry point (gunicorn -c gunicorn.conf.py serves it). It refuses to start, in one line,
+with a connection budget that does not fit; the embedded servers start on the first request that
+needs them."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
+from legalplatform.budget import refuse_start_unless_it_fits
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legalplatform.settings")
 application = get_wsgi_application()
+refuse_start_unless_it_fits()

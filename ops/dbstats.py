@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 from django.db import connections, transaction
 
+from legalplatform import budget
+
 # Tables with at most this many estimated rows are counted exactly; larger ones use the
 # planner's estimate (pg_class.reltuples), which a full COUNT(*) would cost seconds to beat.
 EXACT_COUNT_LIMIT = 100_000
@@ -41,8 +43,16 @@ class DatabaseStats:
     total_connections: int
     max_connections: int
     pool_size: int
+    # The fleet's connection budget (legalplatform.budget) against DATABASE_MAX_CONNECTIONS and
+    # against what the server allows a role without superuser rights; a warning when it does not
+    # fit in either.
     pool_fits: bool
     configured_max_connections: int
+    budget: str
+    budget_total: int
+    server_connection_limit: int
+    server_limit: str
+    budget_warning: str
     cache_hit_ratio: float | None
     # The pool of this database alias (None without one) and the server's statement_timeout.
     pool: dict | None = None
@@ -87,6 +97,8 @@ def database_statistics(
         version, database, size, max_connections, active, total, hit_ratio, timeout = (
             cursor.fetchone()
         )
+        configured = budget.configured_budget()
+        server_limit = budget.read_server_limit(cursor)
         stats = DatabaseStats(
             server_version=version,
             database=database,
@@ -95,8 +107,15 @@ def database_statistics(
             total_connections=total,
             max_connections=max_connections,
             pool_size=settings.DATABASE_POOL_SIZE,
-            pool_fits=settings.DATABASE_POOL_SIZE <= settings.DATABASE_MAX_CONNECTIONS,
+            pool_fits=configured.fits,
             configured_max_connections=settings.DATABASE_MAX_CONNECTIONS,
+            budget=configured.describe(),
+            budget_total=configured.total,
+            server_connection_limit=server_limit.available,
+            server_limit=server_limit.describe(),
+            budget_warning=configured.problem()
+            or budget.server_limit_problem(configured, server_limit)
+            or "",
             cache_hit_ratio=float(hit_ratio) if hit_ratio is not None else None,
             pool=_pool_settings(using),
             statement_timeout=timeout,

@@ -28,10 +28,16 @@ class Command(OperatorCommand):
         write(
             f"connections  {stats.active_connections} active, {stats.total_connections} open "
             f"of max_connections {stats.max_connections} (the server's limit, for every "
-            f"client); pool size {stats.pool_size} per instance, within "
+            f"client); pool size {stats.pool_size} per process, within "
             f"DATABASE_MAX_CONNECTIONS {stats.configured_max_connections} (this project's share "
-            "of the server)" + ("" if stats.pool_fits else "  (pool does not fit!)")
+            "of the server)"
         )
+        write(
+            f"budget       {stats.budget}; the server allows {stats.server_connection_limit} "
+            f"({stats.server_limit})"
+        )
+        if stats.budget_warning:
+            write(f"warning      {stats.budget_warning}")
         if stats.pool:
             write(
                 f"pool         {stats.pool['min_size']} to {stats.pool['max_size']} connections, "
