@@ -3,6 +3,7 @@ line (`ConfigurationError`) instead of a traceback from deep inside a driver."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -13,6 +14,8 @@ APP_ENVIRONMENTS = ("development", "staging", "production")
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
 POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 REDIS_SCHEMES = {"redis", "rediss", "unix"}
+# libpq's connect_timeout unless DATABASE_URL sets one (?connect_timeout=N).
+CONNECT_TIMEOUT_SECONDS = 3
 # Used only outside production, where an unset SECRET_KEY is allowed.
 DEVELOPMENT_SECRET_KEY = "django-insecure-legalplatform-development-key-not-for-production-use"
 
@@ -57,6 +60,22 @@ def env_fraction(name: str, default: float) -> float:
     return value
 
 
+def env_networks(name: str, default: str) -> tuple:
+    """Comma-separated addresses or networks (`10.0.0.0/8,::1`) as ip_network objects."""
+    networks = []
+    for item in os.environ.get(name, default).split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} must be addresses or networks like 10.0.0.0/8, separated by commas; "
+                f"got {item.strip()!r}"
+            ) from None
+    return tuple(networks)
+
+
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ***, for messages and logs."""
     try:
@@ -78,6 +97,7 @@ def database_settings(
     idle_timeout_ms: int,
     statement_timeout_ms: int,
     ssl_mode: str | None,
+    fail_fast_ms: int = 2000,
 ) -> dict:
     """The `DATABASES["default"]` entry: the URL's server, or the embedded one when unset."""
     if url:
@@ -106,6 +126,8 @@ def database_settings(
         local = True
     options["sslmode"] = ssl_mode or options.get("sslmode") or ("disable" if local else "require")
     options["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    # A server that has not completed a connection in this many seconds counts as down.
+    options.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     options["pool"] = {
         "min_size": min(2, pool_size),
         "max_size": pool_size,
@@ -116,6 +138,8 @@ def database_settings(
         "ENGINE": "legalplatform.db",
         "CONN_MAX_AGE": 0,  # the pool keeps connections; Django must not keep its own
         "CONN_HEALTH_CHECKS": True,
+        # After a failed connection, this process fails fast for so long (legalplatform.db).
+        "FAIL_FAST_SECONDS": fail_fast_ms / 1000,
         "OPTIONS": options,
         **entry,
         "TEST": {"NAME": f"test_{entry['NAME']}"},

@@ -93,6 +93,11 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
                     _configure_cluster(server, pgdata)
                     marker.write_text(fingerprint)
         info = server.get_postmaster_info()
+        if not (pgdata / "postmaster.pid").exists():  # this process's handle of a server
+            # stopped since (by `embedded stop` or a test): the wheel would take it for running.
+            with _file_lock(pgdata.parent / ".postgres.lock"):
+                server.ensure_postgres_running()
+            info = server.get_postmaster_info()
     except Exception as exc:  # the wheel raises CalledProcessError, AssertionError, OSError …
         raise EmbeddedServerError(
             f"the embedded PostgreSQL in {pgdata} did not start ({exc.__class__.__name__}); "

@@ -69,6 +69,9 @@ def logging_config(log_format: str, levels: str) -> dict:
         # request lines are its access log.
         "django": {"level": "INFO", "handlers": []},
         "django.server": {"level": "INFO", "handlers": ["access"], "propagate": False},
+        # A request that failed because PostgreSQL is down is answered 503, and the outage is
+        # logged once a minute by legalplatform.db, not with a traceback per request.
+        "django.request": {"filters": ["outages"]},
         # psycopg's pool warns at every failed reconnection attempt; an outage is reported
         # once a minute by legalplatform.db instead.
         "psycopg.pool": {"level": "ERROR"},
@@ -78,7 +81,10 @@ def logging_config(log_format: str, levels: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "legalplatform.logs.RequestContextFilter"}},
+        "filters": {
+            "context": {"()": "legalplatform.logs.RequestContextFilter"},
+            "outages": {"()": "legalplatform.logs.DatabaseOutageFilter"},
+        },
         "formatters": {
             "json": {"()": "legalplatform.logs.JsonFormatter"},
             "text": {
@@ -112,6 +118,17 @@ class RequestContextFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = _request_id.get() or "-"
         return True
+
+
+class DatabaseOutageFilter(logging.Filter):
+    """Drops the records whose exception is a database outage (legalplatform.unavailable)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info or record.exc_info[1] is None:
+            return True
+        from legalplatform.unavailable import is_database_outage
+
+        return not is_database_outage(record.exc_info[1])
 
 
 class TextFormatter(logging.Formatter):

@@ -334,14 +334,17 @@ class JSONSerializer:
 
 
 class OutageLog:
-    """Logs Redis failures at most once per `interval` seconds (with the number of failures since
-    the last report), and once when Redis answers again: an outage under load is a few log lines,
-    not one per request."""
+    """Logs a server's failures (Redis unless `service` says otherwise) at most once per
+    `interval` seconds (with the number of failures since the last report), and once when it
+    answers again: an outage under load is a few log lines, not one per request."""
 
-    def __init__(self, logger: logging.Logger, what: str, interval: float = 60.0):
+    def __init__(
+        self, logger: logging.Logger, what: str, interval: float = 60.0, service: str = "Redis"
+    ):
         self.logger = logger
         self.what = what
         self.interval = interval
+        self.service = service
         self._lock = threading.Lock()
         self._failures = 0
         self._reported_at: float | None = None
@@ -354,7 +357,8 @@ class OutageLog:
                 return
             failures, self._failures, self._reported_at = self._failures, 0, now
         self.logger.error(
-            "Redis is unavailable (%s: %s); %s (%d failure%s since the last report)",
+            "%s is unavailable (%s: %s); %s (%d failure%s since the last report)",
+            self.service,
             exc.__class__.__name__,
             describe(exc),
             self.what,
@@ -369,4 +373,6 @@ class OutageLog:
             if self._reported_at is None:
                 return
             failures, self._failures, self._reported_at = self._failures, 0, None
-        self.logger.warning("Redis answers again (%d more failures before it did)", failures)
+        self.logger.warning(
+            "%s answers again (%d more failures before it did)", self.service, failures
+        )

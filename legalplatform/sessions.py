@@ -15,11 +15,10 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.core.cache import caches
-from django.http import HttpResponse, JsonResponse
-from django.template.loader import render_to_string
-from django.utils.cache import add_never_cache_headers
+from django.http import HttpResponse
 
 from legalplatform.redis import OUTAGE_ERRORS, OutageLog, RedisUnavailable, chunks, ttl_seconds
+from legalplatform.unavailable import unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -448,15 +447,7 @@ def sessions_unavailable(request, exc: RedisUnavailable) -> HttpResponse:
     every such response)."""
     _outage.failure(exc.__cause__ or exc)
     message = "Sign-in sessions are temporarily unavailable. Please try again in a minute."
-    if request.path.startswith("/api/") or not request.accepts("text/html"):
-        response = JsonResponse({"error": message}, status=503)
-    else:
-        page = render_to_string("503.html", {"message": message, "retry_after": RETRY_AFTER})
-        response = HttpResponse(page, status=503)
-    response["Retry-After"] = str(RETRY_AFTER)
-    add_never_cache_headers(response)
-    response._has_been_logged = True  # django.utils.log.log_response's own marker
-    return response
+    return unavailable_response(request, message, RETRY_AFTER)
 
 
 class SessionMiddleware(DjangoSessionMiddleware):

@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # The admin's static files, hashed, compressed and cached for good, with no other server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # 503 instead of 500 while PostgreSQL is down (legalplatform/unavailable.py).
+    "legalplatform.unavailable.DatabaseOutageMiddleware",
     # Django's, answering 503 instead of 500 when Redis cannot serve the session.
     "legalplatform.sessions.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,6 +112,7 @@ DATABASES = {
         idle_timeout_ms=config.env_int("DATABASE_IDLE_TIMEOUT", 10000, minimum=1, unit="ms"),
         statement_timeout_ms=config.env_int("DATABASE_STATEMENT_TIMEOUT", 60000, unit="ms"),
         ssl_mode=env.str("DATABASE_SSL_MODE", default="") or None,
+        fail_fast_ms=config.env_int("DATABASE_FAIL_FAST", 2000, unit="ms"),
     )
 }
 # Client programs (pg_dump, pg_restore) for a server named by URL; the embedded one brings its own.
@@ -192,6 +195,16 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     if env.bool("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers probe health over plain HTTP: 200 or 503, never a redirect to https.
+SECURE_REDIRECT_EXEMPT = [r"^api/health(/|$)"]
+
+# --- Health (legalplatform/health.py) -------------------------------------------------------------
+# Seconds a readiness probe waits for PostgreSQL and Redis before it answers 503.
+HEALTH_TIMEOUT = config.env_int("HEALTH_TIMEOUT", 1500, minimum=1, unit="ms") / 1000
+# Who sees error texts and details besides staff: monitors' addresses or networks.
+HEALTH_DETAIL_NETWORKS = config.env_networks(
+    "HEALTH_DETAIL_NETWORKS", "127.0.0.0/8,::1" if APP_ENV == "development" else ""
+)
 
 # --- Embeddings for semantic search of documents (cases app) ------------------------------------
 # An OpenAI-compatible endpoint is used when both its URL and key are set; otherwise the local

@@ -32,16 +32,18 @@ T = TypeVar("T")
 
 
 class Browser:
-    """One headless Chromium page on the browser thread. `run(step, *args)` calls
-    `step(page, *args)` there and returns its result; its exceptions are raised in the caller."""
+    """One headless Chromium page on the browser thread (of a context with `context_options`).
+    `run(step, *args)` calls `step(page, *args)` there and returns its result; its exceptions are
+    raised in the caller."""
 
-    def __init__(self, viewport: dict | None = None):
+    def __init__(self, viewport: dict | None = None, **context_options: Any):
         if not os.access(CHROMIUM, os.X_OK):
             raise RuntimeError(
                 f"{CHROMIUM} not found: install Debian's Chromium (apt-get install chromium)"
             )
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright")
         self._viewport = viewport or {"width": 1400, "height": 900}
+        self._context_options = context_options  # e.g. ignore_https_errors=True
         self._playwright = self._chromium = self.page = None
         try:
             self._call(self._start)
@@ -59,7 +61,7 @@ class Browser:
         self._chromium = self._playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
-        self.page = self._chromium.new_page(viewport=self._viewport)
+        self.page = self._chromium.new_page(viewport=self._viewport, **self._context_options)
         self.page.set_default_timeout(30_000)
 
     def run(self, step: Callable[..., T], *args: Any) -> T:

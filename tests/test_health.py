@@ -1,11 +1,13 @@
 """Health endpoints and functions: healthy with real servers, 503 with the reason otherwise."""
 
+import ipaddress
 import re
 
 import pytest
 from django.test import override_settings
 
 from legalplatform.health import check_database_health, check_redis_health
+from tests.redis_support import fast_password_hashing, make_user  # noqa: F401 - a fixture
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -32,6 +34,7 @@ def test_redis_health_function_reports_latency():
         "latency": result["latency"],
         "timestamp": result["timestamp"],
     }
+    assert isinstance(result["latency"], int)
 
 
 @pytest.mark.django_db
@@ -75,4 +78,45 @@ def test_unreachable_database_is_unhealthy_with_503(manage):
 
 
 def test_health_endpoint_rejects_post(client):
+    """GET and HEAD only."""
     assert client.post("/api/health/redis").status_code == 405
+
+
+@pytest.mark.django_db
+def test_liveness_asks_no_dependency(client, settings):
+    settings.CACHES = closed_redis_caches(settings)
+    settings.HEALTH_DETAIL_NETWORKS = ()
+    response = client.get("/api/health/live")
+    assert response.status_code == 200 and response.json()["healthy"] is True
+    assert set(response.json()) == {"healthy", "latency", "timestamp"}
+    assert client.head("/api/health/live").status_code == 200
+
+
+@pytest.mark.django_db
+def test_callers_outside_the_detail_networks_get_no_error_text(client, settings):
+    settings.HEALTH_DETAIL_NETWORKS = ()
+    with override_settings(CACHES=closed_redis_caches(settings)):
+        redis = client.get("/api/health/redis")
+        combined = client.get("/api/health")
+    assert redis.status_code == 503 and combined.status_code == 503
+    for response in (redis, combined):
+        assert set(response.json()) == {"healthy", "latency", "timestamp"}
+        assert response.json()["healthy"] is False
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_password_hashing")
+def test_a_detail_network_and_staff_get_the_details(client, settings):
+    settings.HEALTH_DETAIL_NETWORKS = config_networks("10.0.0.0/8")
+    remote = client.get("/api/health", REMOTE_ADDR="10.1.2.3").json()
+    assert set(remote["checks"]) == {"database", "redis"}
+    assert remote["checks"]["database"]["details"]["backend_pid"] > 0
+    assert "checks" not in client.get("/api/health").json()  # 127.0.0.1 is not listed
+    client.force_login(make_user(is_superuser=False))
+    assert "checks" in client.get("/api/health").json()
+    client.force_login(make_user("clerk@example.ro", is_staff=False, is_superuser=False))
+    assert "checks" not in client.get("/api/health").json()
+
+
+def config_networks(value):
+    return (ipaddress.ip_network(value),)

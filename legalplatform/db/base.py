@@ -1,16 +1,33 @@
-"""Django's PostgreSQL backend with two additions: it starts the embedded server on the first
-connection when no `DATABASE_URL` is set, and it turns a server that cannot be reached into one
-readable error naming host and port instead of a pool time-out after 30 seconds."""
+"""Django's PostgreSQL backend with what the project needs around connecting: it starts the
+embedded server on the first connection when no `DATABASE_URL` is set; it turns a server that
+cannot be reached into one readable error naming host and port, given within seconds (a pool
+that cannot connect fails fast, legalplatform/db/outage.py) instead of after the pool's 30 s;
+it names each process's pooled connections (`application_name` legalplatform:PID); and on a
+process's first connection it compares the connection budget with the server's real limit."""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from pathlib import Path
 
 from django.db.backends.postgresql import base as postgresql
 from django.db.utils import OperationalError
 
-from legalplatform import embedded
+from legalplatform import budget, embedded
 from legalplatform.db.client import DatabaseClient
+from legalplatform.db.outage import FailFastPool, OutageGuard
+from legalplatform.redis import OutageLog
+
+logger = logging.getLogger("legalplatform.db")
+# Reported by the request path (legalplatform.unavailable) when it answers 503; its end is
+# reported here, by the first connection that succeeds again.
+outage_log = OutageLog(
+    logger, "requests that need the database are answered with 503", service="PostgreSQL"
+)
+# Seconds of failing fast after a failed connection, unless the settings say (FAIL_FAST_SECONDS).
+DEFAULT_FAIL_FAST_SECONDS = 2.0
 
 
 class DatabaseUnreachable(OperationalError):
@@ -28,6 +45,9 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
     client_class = DatabaseClient
     # Pools whose server was reached once by this process; see get_new_connection.
     _reachable_pools: set[str] = set()
+    # One outage state per alias, shared by the process's threads.
+    _outage_guards: dict[str, OutageGuard] = {}
+    _guards_lock = threading.Lock()
 
     def get_connection_params(self):
         if self.settings_dict.get("EMBEDDED"):
@@ -42,30 +62,106 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
             _create_database_if_missing(endpoint, embedded_database)
             self.settings_dict["_EMBEDDED_DATABASE_READY"] = True
 
+    @property
+    def pool(self):
+        """Django's pool of the alias, built as Django builds it but of the class that fails
+        fast when the server is down."""
+        pool_options = self.settings_dict["OPTIONS"].get("pool")
+        if self.alias not in self._connection_pools and pool_options:
+            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+                return super().pool  # Django's own refusal
+            connect_kwargs = self.get_connection_params()
+            connect_kwargs["autocommit"] = True  # as Django's: it sets autocommit itself later
+            # Which process holds which connection, in pg_stat_activity (the pool is made in
+            # the process that uses it: gunicorn's workers make theirs after the fork).
+            connect_kwargs.setdefault("application_name", f"legalplatform:{os.getpid()}")
+            pool = FailFastPool(
+                kwargs=connect_kwargs,
+                open=False,
+                configure=self._configure_connection,
+                check=(
+                    FailFastPool.check_connection
+                    if self.settings_dict["CONN_HEALTH_CHECKS"]
+                    else None
+                ),
+                **({} if pool_options is True else pool_options),
+            )
+            self._connection_pools.setdefault(self.alias, pool)
+        return super().pool
+
+    @property
+    def outage(self) -> OutageGuard:
+        guard = self._outage_guards.get(self.alias)
+        if guard is None:
+            window = self.settings_dict.get("FAIL_FAST_SECONDS", DEFAULT_FAIL_FAST_SECONDS)
+            with self._guards_lock:
+                guard = self._outage_guards.setdefault(self.alias, OutageGuard(window))
+        return guard
+
     def get_new_connection(self, conn_params):
-        if self.pool and self.alias not in self._reachable_pools:
+        guard = self.outage
+        guard.admit(DatabaseUnreachable)
+        try:
+            connection = self._connect(conn_params)
+        except DatabaseUnreachable as exc:
+            guard.failed(str(exc))
+            self._discard_pool()
+            raise
+        except BaseException:
+            guard.abandoned()
+            raise
+        if guard.succeeded():
+            outage_log.success()
+        return connection
+
+    def _connect(self, conn_params):
+        target = describe_target(conn_params)
+        if not self.pool:
+            try:
+                return super().get_new_connection(conn_params)
+            except self.Database.OperationalError as exc:
+                raise DatabaseUnreachable(
+                    f"cannot connect to PostgreSQL at {target}: {_first_line(exc)}"
+                ) from exc
+        if self.alias not in self._reachable_pools:
             # A pool retries an unreachable server until its wait time-out and then reports only
             # that it waited. One direct attempt first surfaces the real cause at once.
             self._probe(conn_params)
             self._reachable_pools.add(self.alias)
-        return super().get_new_connection(conn_params)
+        try:
+            return super().get_new_connection(conn_params)
+        except FailFastPool.ServerDown as exc:
+            raise DatabaseUnreachable(
+                f"cannot connect to PostgreSQL at {target}: {_first_line(exc)}"
+            ) from exc
 
     def _probe(self, conn_params: dict) -> None:
         params = {k: v for k, v in conn_params.items() if k not in ("context", "cursor_factory")}
-        params.setdefault("connect_timeout", 10)
         try:
-            self.Database.connect(**params).close()
+            with self.Database.connect(**params) as probe, probe.cursor() as cursor:
+                budget.warn_if_server_is_smaller(cursor, describe_target(params))
         except self.Database.OperationalError as exc:
-            reason = (
-                str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            )
             raise DatabaseUnreachable(
-                f"cannot connect to PostgreSQL at {describe_target(params)}: {reason}"
+                f"cannot connect to PostgreSQL at {describe_target(params)}: {_first_line(exc)}"
             ) from exc
+
+    def _discard_pool(self) -> None:
+        """Forget the alias's pool after a failure, so that the next attempt starts a fresh one
+        at once instead of waiting for the old one's backed-off retries; it is closed on a
+        thread of its own (a worker of it may be stuck connecting for a few seconds)."""
+        self._reachable_pools.discard(self.alias)
+        pool = self._connection_pools.pop(self.alias, None)
+        if pool is not None:
+            threading.Thread(target=pool.close, name="close-failed-pool", daemon=True).start()
 
     def close_pool(self):
         self._reachable_pools.discard(self.alias)
         super().close_pool()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return " ".join(text.splitlines()[0].split()) if text else exc.__class__.__name__
 
 
 def _create_database_if_missing(endpoint: embedded.PostgresEndpoint, name: str) -> None:
