@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -16,6 +17,7 @@ POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 REDIS_SCHEMES = {"redis", "rediss", "unix"}
 # libpq's connect_timeout unless DATABASE_URL sets one (?connect_timeout=N).
 CONNECT_TIMEOUT_SECONDS = 3
+S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # Used only outside production, where an unset SECRET_KEY is allowed.
 DEVELOPMENT_SECRET_KEY = "django-insecure-legalplatform-development-key-not-for-production-use"
 
@@ -74,6 +76,22 @@ def env_networks(name: str, default: str) -> tuple:
                 f"got {item.strip()!r}"
             ) from None
     return tuple(networks)
+
+
+def storage_url(name: str) -> str:
+    """An `s3://bucket/prefix` URL from the environment, normalized to end in "/" after a
+    prefix; "" when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    bucket, prefix = parts.netloc, parts.path.strip("/")
+    if parts.scheme != "s3" or not S3_BUCKET.match(bucket) or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"{name} must be s3://bucket/prefix (a bucket name of 3-63 lower-case letters, "
+            f"digits, dots and dashes); got {mask_url(raw)!r}"
+        )
+    return f"s3://{bucket}/{prefix}/" if prefix else f"s3://{bucket}/"
 
 
 def mask_url(url: str) -> str:

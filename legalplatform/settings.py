@@ -244,6 +244,25 @@ BACKUP_ENCRYPT = env.bool("BACKUP_ENCRYPT", default=False)
 BACKUP_AGE_RECIPIENT = env.str("BACKUP_AGE_RECIPIENT", default="")
 BACKUP_AGE_IDENTITY = env.str("BACKUP_AGE_IDENTITY", default="")
 
+# --- Off-site copies (S3 or Cloudflare R2; ops/services/offsite.py) ------------------------------
+# s3://bucket/prefix: every backup goes there too, verified against its manifest; "" keeps
+# backups on this machine only. BACKUP_S3_ENDPOINT_URL names R2 or another S3-compatible store.
+BACKUP_STORAGE_URL = config.storage_url("BACKUP_STORAGE_URL")
+BACKUP_S3_ENDPOINT_URL = env.str("BACKUP_S3_ENDPOINT_URL", default="")
+# Off-site backups are age-encrypted unless this is true.
+BACKUP_ALLOW_PLAINTEXT_OFFSITE = env.bool("BACKUP_ALLOW_PLAINTEXT_OFFSITE", default=False)
+# Multipart upload: part size (S3's minimum is 5 MiB) and parts in flight; memory is about
+# their product. "auto" verifies by the store's SHA-256 checksum where it has one, else by reading
+# the object back; "read-back" always reads it back.
+BACKUP_S3_PART_SIZE_MB = config.env_int("BACKUP_S3_PART_SIZE_MB", 16, minimum=5, unit="MiB")
+BACKUP_S3_CONCURRENCY = config.env_int("BACKUP_S3_CONCURRENCY", 4, minimum=1, unit="parts")
+BACKUP_S3_VERIFY = config.env_choice("BACKUP_S3_VERIFY", ("auto", "read-back"), default="auto")
+# The usual AWS variables (for R2: an API token's key pair, region "auto"); never printed.
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
+AWS_SESSION_TOKEN = env.str("AWS_SESSION_TOKEN", default="")
+AWS_REGION = env.str("AWS_REGION", default="") or env.str("AWS_DEFAULT_REGION", default="us-east-1")
+
 # --- Anonymization (manage.py anonymize, import_anonymized; ops/anonymization/run.py) ---------
 # table -> column -> strategy; a table mapped to "delete" loses all its rows. Strategies:
 #   "person:<template>"  a value that identifies someone (name, email, address, phone, judge);

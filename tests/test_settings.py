@@ -163,6 +163,10 @@ def test_pool_within_the_server_limit_passes_the_system_check(manage):
         ({"DATABASE_URL": "postgresql://u:s3cret@h:port/d"}, "error: DATABASE_URL is malformed"),
         ({"REDIS_URL": "http://cache:6379"}, "error: REDIS_URL must start with"),
         ({"APP_ENV": "prod"}, "error: APP_ENV must be one of development, staging, production"),
+        ({"BACKUP_STORAGE_URL": "https://k:s3cret@r2/b"}, "error: BACKUP_STORAGE_URL must be s3:"),
+        ({"BACKUP_STORAGE_URL": "s3://B/x"}, "error: BACKUP_STORAGE_URL must be s3://bucket/pre"),
+        ({"BACKUP_S3_PART_SIZE_MB": "4"}, "error: BACKUP_S3_PART_SIZE_MB must be at least 5"),
+        ({"BACKUP_S3_VERIFY": "never"}, "error: BACKUP_S3_VERIFY must be one of auto, read-back"),
     ],
 )
 def test_bad_configuration_is_one_line_without_traceback(manage, env, message):

@@ -169,7 +169,7 @@ def _dump_into(partial: Path, *, using: str, fmt: str, keys: list | None, progre
         migrations = _applied_migrations(conn)
         database = conn.info.dbname
         if not keys:  # pg_dump writes the file itself (and syncs it)
-            _create_private(partial).close()
+            create_private(partial).close()
         dump = _start_pg_dump(programs, using, fmt, snapshot, None if keys else partial)
         bar = progress(total=len(tables), desc=f"backup of {database}", unit="tables")
         stderr = StderrReader(dump, on_line=lambda line: _count_table(line, bar))
@@ -294,14 +294,14 @@ def _start_pg_dump(
     )
 
 
-def _create_private(path: Path):
+def create_private(path: Path):
     """Create `path` (which must not exist) with mode 0600; return it open for writing."""
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
 def _encrypt_output(dump: subprocess.Popen, partial: Path, keys: list) -> tuple[str, int]:
     """Encrypt pg_dump's stdout into `partial` (0600), hashing on the way; (sha256, size)."""
-    with _create_private(partial) as handle:
+    with create_private(partial) as handle:
         sink = _HashingWriter(handle)
         guarded(encryption.encrypt_stream, dump.stdout, sink, keys)
         dump.stdout.close()
@@ -430,7 +430,7 @@ def list_backups(
             continue
         if manifest is not None:
             problem = checksum_problem(path, manifest, progress) if verify else None
-        created_at = _created_at(manifest) or dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+        created_at = parse_created_at(manifest) or dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
         listings.append(
             BackupListing(
                 path=path,
@@ -453,7 +453,8 @@ def _backup_files(directory: Path) -> list[Path]:
     ]
 
 
-def _created_at(manifest: dict | None) -> dt.datetime | None:
+def parse_created_at(manifest: dict | None) -> dt.datetime | None:
+    """The manifest's creation time (UTC), or None when it has none."""
     try:
         return dt.datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00"))
     except (TypeError, KeyError, ValueError):
@@ -482,7 +483,7 @@ def prune_backups(
             manifest = read_manifest(path)
         except BackupError:
             continue
-        created_at = _created_at(manifest)
+        created_at = parse_created_at(manifest)
         if manifest.get("environment") == environment and created_at and created_at < cutoff:
             path.unlink(missing_ok=True)
             manifest_path_for(path).unlink(missing_ok=True)

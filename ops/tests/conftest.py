@@ -4,10 +4,16 @@ Migrations: a project copy whose migration files a test may change."""
 
 from __future__ import annotations
 
+import json
+import uuid
+from dataclasses import dataclass
+
 import pytest
 from django.db import connection
 
+from conftest import ROOT
 from ops.backups.client import user_tables
+from ops.tests.s3_server import S3Server
 from tests.support.scratch import copy_project
 
 SAMPLE_SQL = """
@@ -99,3 +105,63 @@ def age_keys(settings):
 def project_copy(tmp_path):
     """A copy of the project's code whose migration files the test may change."""
     return copy_project(tmp_path / "project")
+
+
+def documented_policy() -> dict:
+    """The DevOps team's IAM policy as docs/backup.md shows it (the block after its marker)."""
+    text = (ROOT / "docs" / "backup.md").read_text()
+    block = text.split("<!-- devops-policy:", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    return json.loads(block)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3-compatible server process on loopback (moto), IAM enforced, for the session."""
+    server = S3Server(tmp_path_factory.mktemp("s3") / "server.log", documented_policy())
+    yield server
+    server.close()
+
+
+@dataclass
+class Offsite:
+    """A fresh bucket on the test S3 server, set as BACKUP_STORAGE_URL with the owner's keys."""
+
+    server: S3Server
+    bucket: str
+    prefix: str
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def env(self, credentials=None, **extra: str) -> dict[str, str]:
+        """The environment of a `manage.py` subprocess using this store."""
+        return {
+            "BACKUP_STORAGE_URL": self.url,
+            "BACKUP_S3_ENDPOINT_URL": self.server.endpoint_url,
+            "AWS_REGION": "us-east-1",
+            **(credentials or self.server.owner).env(),
+            **extra,
+        }
+
+    def keys(self) -> list[str]:
+        answer = self.server.client().list_objects_v2(Bucket=self.bucket)
+        return sorted(entry["Key"] for entry in answer.get("Contents", []))
+
+    def unfinished_uploads(self) -> list[str]:
+        answer = self.server.client().list_multipart_uploads(Bucket=self.bucket)
+        return [upload["Key"] for upload in answer.get("Uploads", [])]
+
+
+@pytest.fixture
+def offsite(s3_server, settings, backup_dir, age_keys):
+    """BACKUP_STORAGE_URL on a new, empty bucket of the test S3 server; encryption keys set."""
+    bucket = f"backups-{uuid.uuid4().hex[:12]}"
+    s3_server.client().create_bucket(Bucket=bucket)
+    store = Offsite(s3_server, bucket, "production/")
+    settings.BACKUP_STORAGE_URL = store.url
+    settings.BACKUP_S3_ENDPOINT_URL = s3_server.endpoint_url
+    settings.AWS_ACCESS_KEY_ID = s3_server.owner.access_key_id
+    settings.AWS_SECRET_ACCESS_KEY = s3_server.owner.secret_access_key
+    settings.AWS_REGION = "us-east-1"
+    return store
