@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import gzip
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.db import connections
 from psycopg import sql
 
+from core.integrity import ValidationReport
 from core.progress import ProgressFactory, no_progress
 from ops.backups import client as pg
 from ops.backups import encryption
@@ -38,7 +40,6 @@ from ops.backups.create import (
     read_manifest,
     remove_orphans,
 )
-from core.integrity import ValidationReport
 from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
 
@@ -116,8 +117,9 @@ class RestoreOptions:
 class _Checked:
     """A verified backup: the plaintext file to restore from and what kind it is."""
 
-    source: Path  # the backup itself, or its decrypted copy in the work directory
+    source: Path  # the backup file (encrypted or not: its plaintext never goes to disk)
     kind: str  # "archive" (pg_restore), "sql.gz" or "sql" (psql)
+    keys: list | None  # the age identities to decrypt it with; None when it is not encrypted
     manifest: dict | None
     toc_entries: int
 
@@ -129,8 +131,8 @@ def restore_backup(
     (RestoreOptions) say.
 
     Accepts what `create_backup` writes (custom `.dump`, plain `.sql.gz`, either `.age`
-    encrypted, decrypted with BACKUP_AGE_IDENTITY) and plain `.sql` / pg_dump archives made
-    elsewhere. In order:
+    encrypted, decrypted with BACKUP_AGE_IDENTITY as a stream that never touches the disk) and
+    plain `.sql` / pg_dump archives made elsewhere. In order:
 
     1. Refuses a production-looking target (ops.safety.production_reason) unless
        `allow_production`.
@@ -182,12 +184,18 @@ def _restore(path: Path, using: str, options: RestoreOptions) -> RestoreResult:
     with _maintenance_connection(using) as admin:
         major, _ = pg.server_version(admin)
         programs = guarded(pg.client_programs, major, using, error=RestoreError)
-        with _work_directory() as workdir:
-            checked = _verify(path, programs, workdir, options.require_manifest, progress)
+        with _work_directory():
+            checked = _verify(path, programs, options.require_manifest, False, progress)
             report(f"verified {path.name} ({_describe(checked)})")
             if jobs > 1 and checked.kind != "archive":
                 jobs = 1
                 report("--jobs ignored: a plain SQL dump restores in one session")
+            if jobs > 1 and checked.keys:
+                jobs = 1
+                report(
+                    "--jobs ignored: an encrypted archive is decrypted as a stream into "
+                    "pg_restore, which restores a stream in one session"
+                )
             if options.no_owner and checked.kind != "archive":
                 raise RestoreError("--no-owner needs a custom-format dump, not a SQL script")
             _check_privileges(admin, target)
@@ -246,27 +254,28 @@ def _restore(path: Path, using: str, options: RestoreOptions) -> RestoreResult:
 # --- Verification ------------------------------------------------------------------------------
 
 
-def _verify(path, programs, workdir, require_manifest, progress) -> _Checked:
+def _verify(path, programs, require_manifest, fetched, progress) -> _Checked:
+    """Check `path` end to end without changing anything: against its manifest (a fetched file
+    was checked on its way down), then that it decrypts and reads as a dump."""
     manifest = None
-    if require_manifest:
+    if require_manifest or fetched:
         try:
             manifest = read_manifest(path)
         except BackupError as exc:
             raise RestoreError(f"{exc} (--no-manifest restores a file made elsewhere)") from None
-        problem = checksum_problem(path, manifest, progress)
+        problem = None if fetched else checksum_problem(path, manifest, progress)
         if problem:
             raise RestoreError(problem)
-    source = path
+    keys = None
     if _magic(path, len(encryption.AGE_MAGIC)) == encryption.AGE_MAGIC:
-        source = workdir / "decrypted"
-        _decrypt(path, source, progress)
-    head = _magic(source, 512)
+        keys = guarded(encryption.identities, error=RestoreError)
+    head = _plaintext_head(path, keys)
     if head.startswith(b"PGDMP") or head[257:262] == b"ustar":
-        entries = _list_archive(programs, source, full_read=manifest is None)
-        return _Checked(source=source, kind="archive", manifest=manifest, toc_entries=entries)
+        entries = _list_archive(programs, path, keys, full_read=manifest is None)
+        return _Checked(path, "archive", keys, manifest, entries)
     kind = "sql.gz" if head.startswith(b"\x1f\x8b") else "sql"
-    _read_script(source, gzipped=kind == "sql.gz", progress=progress)
-    return _Checked(source=source, kind=kind, manifest=manifest, toc_entries=0)
+    _read_script(path, keys, gzipped=kind == "sql.gz", progress=progress)
+    return _Checked(path, kind, keys, manifest, 0)
 
 
 def _magic(path: Path, size: int) -> bytes:
@@ -274,55 +283,172 @@ def _magic(path: Path, size: int) -> bytes:
         return handle.read(size)
 
 
-def _decrypt(path: Path, target: Path, progress) -> None:
-    keys = guarded(encryption.identities, error=RestoreError)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with open(path, "rb") as source, os.fdopen(fd, "wb") as sink:
-        guarded(encryption.decrypt_stream, source, sink, keys, error=RestoreError)
+class _ConsumerStopped(Exception):
+    """The reading end of a plaintext stream stopped taking it (not an OSError, so that the
+    decryption does not take it for a damaged file)."""
 
 
-def _list_archive(programs: pg.ClientPrograms, source: Path, *, full_read: bool) -> int:
+def _stream_plaintext(path: Path, keys: list | None, sink, bar=None) -> None:
+    """Write the plaintext of `path` into `sink`, decrypting it on the way when `keys`: no
+    plaintext of an encrypted backup ever touches the disk. `bar` counts the bytes read."""
+    with open(path, "rb") as raw:
+        source = _CountingReader(raw, bar) if bar is not None else raw
+        if keys:
+            guarded(encryption.decrypt_stream, source, sink, keys, error=RestoreError)
+        else:
+            while chunk := source.read(_CHUNK):
+                sink.write(chunk)
+
+
+class _CountingReader:
+    def __init__(self, raw, bar):
+        self._raw, self._bar = raw, bar
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._bar.update(len(data))
+        return data
+
+
+class _HeadSink:
+    """Keeps the first `size` bytes written, then stops the stream."""
+
+    def __init__(self, size: int):
+        self.data, self._size = b"", size
+
+    def write(self, data) -> int:
+        self.data += bytes(data)
+        if len(self.data) >= self._size:
+            raise _ConsumerStopped
+        return len(data)
+
+
+def _plaintext_head(path: Path, keys: list | None, size: int = 512) -> bytes:
+    sink = _HeadSink(size)
+    with contextlib.suppress(_ConsumerStopped):
+        _stream_plaintext(path, keys, sink)
+    return sink.data[:size]
+
+
+class _PipeSink:
+    """A subprocess's stdin as a sink: its exit shows as _ConsumerStopped."""
+
+    def __init__(self, pipe):
+        self._pipe = pipe
+
+    def write(self, data) -> int:
+        try:
+            return self._pipe.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            raise _ConsumerStopped from None
+
+
+class _Gunzip:
+    """Decompresses gzip (every member) written into it, passing the result to `sink`."""
+
+    def __init__(self, sink):
+        self._sink = sink
+        self._stream = zlib.decompressobj(wbits=31)
+        self._inside = False  # the last byte written was inside a gzip member
+
+    def write(self, data) -> int:
+        rest = bytes(data)
+        try:
+            while rest:
+                self._sink.write(self._stream.decompress(rest))
+                self._inside, rest = not self._stream.eof, b""
+                if self._stream.eof:
+                    rest = self._stream.unused_data
+                    self._stream = zlib.decompressobj(wbits=31)
+        except zlib.error as exc:
+            raise RestoreError(f"the gzip stream is damaged: {exc}") from None
+        return len(data)
+
+    def finish(self) -> None:
+        """Raise when the stream stopped inside a gzip member (a truncated file)."""
+        if self._inside:
+            raise RestoreError("the gzip stream ends in the middle: the file is truncated")
+
+
+def _run_on_plaintext(args: list[str], checked_path: Path, keys: list | None):
+    """Run `args` on the backup: with the file as last argument, or, when it is encrypted, with
+    its plaintext streamed to stdin. (returncode, stdout, stderr)."""
+    if keys is None:
+        done = subprocess.run([*args, str(checked_path)], capture_output=True, text=True)
+        return done.returncode, done.stdout, done.stderr
+    process = subprocess.Popen(
+        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    output = {}
+    readers = [
+        threading.Thread(target=lambda n=n: output.__setitem__(n, getattr(process, n).read()))
+        for n in ("stdout", "stderr")
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        with contextlib.suppress(_ConsumerStopped):
+            _stream_plaintext(checked_path, keys, _PipeSink(process.stdin))
+    except BaseException:
+        pg.stop_process(process)
+        raise
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        process.wait()
+        for reader in readers:
+            reader.join()
+    return process.returncode, output["stdout"].decode(), output["stderr"].decode()
+
+
+def _list_archive(programs, path: Path, keys: list | None, *, full_read: bool) -> int:
     """Entries in the archive's table of contents; with `full_read`, every data block is read
     and decompressed too (pg_restore into /dev/null)."""
-    listing = subprocess.run(
-        [programs.path("pg_restore"), "--list", str(source)], capture_output=True, text=True
-    )
-    if listing.returncode != 0:
-        raise RestoreError(f"{source.name} is not a readable pg_dump archive: {_tail(listing)}")
+    code, listing, errors = _run_on_plaintext([programs.path("pg_restore"), "--list"], path, keys)
+    if code != 0:
+        raise RestoreError(f"{path.name} is not a readable pg_dump archive: {_tail(errors, code)}")
     if full_read:
-        read = subprocess.run(
-            [programs.path("pg_restore"), "--file=/dev/null", str(source)],
-            capture_output=True,
-            text=True,
+        code, _, errors = _run_on_plaintext(
+            [programs.path("pg_restore"), "--file=/dev/null"], path, keys
         )
-        if read.returncode != 0:
-            raise RestoreError(f"{source.name} is damaged or truncated: {_tail(read)}")
-    return sum(1 for line in listing.stdout.splitlines() if line and not line.startswith(";"))
+        if code != 0:
+            raise RestoreError(f"{path.name} is damaged or truncated: {_tail(errors, code)}")
+    return sum(1 for line in listing.splitlines() if line and not line.startswith(";"))
 
 
-def _tail(completed: subprocess.CompletedProcess) -> str:
-    lines = [line for line in completed.stderr.splitlines() if line.strip()]
-    text = lines[0] if lines else f"exit code {completed.returncode}"
+def _tail(stderr: str, code: int) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    text = lines[0] if lines else f"exit code {code}"
     return text.removeprefix("pg_restore: ").removeprefix("error: ")
 
 
-def _read_script(source: Path, *, gzipped: bool, progress) -> None:
+class _ScriptTail:
+    """Keeps the last 4 KiB written: where pg_dump's closing line must be."""
+
+    def __init__(self):
+        self.tail = b""
+
+    def write(self, data) -> int:
+        self.tail = (self.tail + bytes(data))[-4096:]
+        return len(data)
+
+
+def _read_script(path: Path, keys: list | None, *, gzipped: bool, progress) -> None:
     """Read a SQL script to its end: a complete gzip stream ending in pg_dump's footer."""
-    bar = progress(total=source.stat().st_size, desc=f"reading {source.name}", unit="B")
-    tail, position = b"", 0
+    bar = progress(total=path.stat().st_size, desc=f"reading {path.name}", unit="B")
+    tail = _ScriptTail()
+    sink = _Gunzip(tail) if gzipped else tail
     try:
-        with open(source, "rb") as raw, gzip.open(raw, "rb") if gzipped else raw as handle:
-            while chunk := handle.read(_CHUNK):
-                tail = (tail + chunk)[-4096:]
-                bar.update(raw.tell() - position)
-                position = raw.tell()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise RestoreError(f"{source.name} is damaged or truncated: {exc}") from None
+        _stream_plaintext(path, keys, sink, bar)
+        if gzipped:
+            sink.finish()
+    except RestoreError as exc:
+        raise RestoreError(f"{path.name} is damaged or truncated: {exc}") from None
     finally:
         bar.close()
-    if PLAIN_DUMP_FOOTER not in tail:
+    if PLAIN_DUMP_FOOTER not in tail.tail:
         raise RestoreError(
-            f"{source.name} does not end like a pg_dump script (no '{PLAIN_DUMP_FOOTER.decode()}' "
+            f"{path.name} does not end like a pg_dump script (no '{PLAIN_DUMP_FOOTER.decode()}' "
             "line): it is truncated or not a database dump"
         )
 
@@ -338,8 +464,8 @@ def _describe(checked: _Checked) -> str:
 
 @contextlib.contextmanager
 def _work_directory():
-    """A private directory (0700) beside the backups for the decrypted copy, removed after (and
-    by the next restore if this process is killed)."""
+    """A private directory (0700) beside the backups for a copy fetched from the off-site store,
+    removed after (and by the next restore if this process is killed)."""
     base = Path(settings.BACKUP_DIR)
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     remove_orphans(base, ".restore-*")
@@ -479,9 +605,7 @@ def _restore_into(checked, programs, using, scratch, jobs, no_owner, progress) -
             "--verbose",
             f"--jobs={jobs}",
             *(["--no-owner", "--no-privileges"] if no_owner else []),
-            str(checked.source),
         ]
-        stdin = subprocess.DEVNULL
     else:
         args = [
             programs.path("psql"),
@@ -491,17 +615,25 @@ def _restore_into(checked, programs, using, scratch, jobs, no_owner, progress) -
             "--set=ON_ERROR_STOP=1",
             "--file=-",
         ]
-        stdin = subprocess.PIPE
-    total = checked.toc_entries or checked.source.stat().st_size
+    # pg_restore reads an unencrypted archive itself (in parallel with --jobs); anything else
+    # is streamed to stdin: decrypted, decompressed for psql, never written to disk.
+    fed = checked.keys is not None or checked.kind != "archive"
+    if not fed:
+        args.append(str(checked.source))
+    total = checked.toc_entries if checked.kind == "archive" else checked.source.stat().st_size
     unit = "items" if checked.kind == "archive" else "B"
     bar = progress(total=total, desc=f"restore into {scratch}", unit=unit)
     process = subprocess.Popen(
-        args, env=env, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        args,
+        env=env,
+        stdin=subprocess.PIPE if fed else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     stderr = pg.StderrReader(process, on_line=_restore_progress(bar, checked.kind))
     try:
-        if stdin == subprocess.PIPE:
-            _feed_script(checked, process, bar)
+        if fed:
+            _feed(checked, process, bar if checked.kind != "archive" else None)
         process.wait()
     except BaseException:
         pg.stop_process(process)
@@ -521,20 +653,19 @@ def _restore_progress(bar, kind: str):
     return on_line
 
 
-def _feed_script(checked: _Checked, process: subprocess.Popen, bar) -> None:
-    with open(checked.source, "rb") as raw:
-        handle = gzip.open(raw, "rb") if checked.kind == "sql.gz" else raw
-        position = 0
-        try:
-            while chunk := handle.read(_CHUNK):
-                process.stdin.write(chunk)
-                bar.update(raw.tell() - position)
-                position = raw.tell()
-        except BrokenPipeError:
-            pass  # psql stopped on an error: its exit code and stderr tell why
-        finally:
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()
+def _feed(checked: _Checked, process: subprocess.Popen, bar) -> None:
+    """Stream the backup's plaintext into the process (psql stopping on an error shows in its
+    exit code and stderr)."""
+    sink = _PipeSink(process.stdin)
+    if checked.kind == "sql.gz":
+        sink = _Gunzip(sink)
+    try:
+        _stream_plaintext(checked.source, checked.keys, sink, bar)
+    except _ConsumerStopped:
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
 
 
 def _check_counts(using: str, scratch: str, manifest: dict | None) -> dict[str, int]:

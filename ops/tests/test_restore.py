@@ -34,8 +34,8 @@ def change_data() -> None:
 
 @pytest.mark.parametrize(
     ("fmt", "encrypt", "jobs"),
-    [("custom", False, 2), ("plain", False, 1), ("custom", True, 1)],
-    ids=["custom-parallel", "plain-gzip", "custom-encrypted"],
+    [("custom", False, 2), ("plain", False, 1), ("custom", True, 2), ("plain", True, 1)],
+    ids=["custom-parallel", "plain-gzip", "custom-encrypted", "plain-encrypted"],
 )
 def test_round_trip_brings_the_data_back_exactly(backup_dir, age_keys, fmt, encrypt, jobs):
     fill_sample_data()
@@ -115,6 +115,27 @@ def test_damage_inside_an_unmanifested_archive_is_found_by_reading_it_whole(back
     before = fingerprint()
 
     with pytest.raises(RestoreError, match="damaged or truncated"):
+        restore_backup(backup.path, RestoreOptions(require_manifest=False))
+
+    assert fingerprint() == before and leftover_databases() == []
+
+
+@pytest.mark.parametrize("encrypt", [False, True], ids=["plain", "encrypted"])
+def test_a_truncated_gzip_script_is_refused_even_without_a_manifest(backup_dir, age_keys, encrypt):
+    fill_sample_data()
+    backup = create_backup(fmt="plain", keep_days=0)
+    manifest_path_for(backup.path).unlink()
+    with open(backup.path, "r+b") as handle:
+        handle.truncate(backup.size - 100)  # inside the gzip stream, before pg_dump's last line
+    if encrypt:
+        import pyrage
+        from pyrage import x25519
+
+        data = backup.path.read_bytes()
+        backup.path.write_bytes(pyrage.encrypt(data, [x25519.Recipient.from_str(age_keys[0])]))
+    before = fingerprint()
+
+    with pytest.raises(RestoreError, match="damaged or truncated: the gzip stream ends in the"):
         restore_backup(backup.path, RestoreOptions(require_manifest=False))
 
     assert fingerprint() == before and leftover_databases() == []
