@@ -55,17 +55,24 @@ def import_anonymized(
     """Replace the development database `using` by the anonymized contents of the export `path`.
 
     Refuses when `using` looks like production (the same rule as `anonymize`). The export needs
-    no manifest (it comes from elsewhere); one beside it is checked. `no_owner` restores an
+    no manifest (it comes from elsewhere); one beside it is checked. `path` may be an s3:// URL
+    (fetched with its manifest and verified, as by `restore_backup`). `no_owner` restores an
     archive without the production roles. With `delete_export` the export (and its manifest)
     is deleted once the import succeeded. Raises AnonymizationError or BackupError (one line).
     """
-    path = Path(path).expanduser()
+    remote = str(path).startswith("s3://")
+    path = str(path) if remote else Path(path).expanduser()
     reason = production_reason(using, settings.ANONYMIZATION_REFUSE_PATTERNS)
     if reason:
         raise AnonymizationError(
             f"refusing to import into {database_label(using)}: it looks like production ({reason})"
         )
-    if not path.is_file():
+    if remote and delete_export:
+        raise BackupError(
+            "--delete-export deletes a local export; one in the off-site store stays there (its "
+            "downloaded copy is always deleted)"
+        )
+    if not remote and not path.is_file():
         raise BackupError(f"export file {path} does not exist")
     outcome: dict[str, AnonymizationResult] = {}
 
@@ -90,7 +97,7 @@ def import_anonymized(
     restored = restore_backup(
         path,
         RestoreOptions(
-            require_manifest=manifest_path_for(path).exists(),
+            require_manifest=remote or manifest_path_for(path).exists(),
             no_owner=no_owner,
             confirm=confirm,
             before_swap=anonymize_staging,

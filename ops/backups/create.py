@@ -84,6 +84,28 @@ class BackupListing:
     problem: str | None  # why the file does not verify; None when it does (or was not checked)
     verified: bool
 
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def encrypted(self) -> bool:
+        return (self.manifest or {}).get("encryption") == "age"
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.name,
+            "path": str(self.path),
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "size": self.size,
+            "environment": self.environment,
+            "label": (self.manifest or {}).get("label"),
+            "encrypted": self.encrypted,
+            "verified": self.verified and self.problem is None,
+            "sha256": (self.manifest or {}).get("sha256"),
+            "problem": self.problem,
+        }
+
 
 # --- Creating a backup -------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from ops.backups.create import (
 )
 from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
+from ops.services.offsite import fetch_backup
 
 # What a restore leaves behind only when it was killed: found and dropped by the next one.
 SCRATCH_MARK = "__restore_"
@@ -132,7 +133,9 @@ def restore_backup(
 
     Accepts what `create_backup` writes (custom `.dump`, plain `.sql.gz`, either `.age`
     encrypted, decrypted with BACKUP_AGE_IDENTITY as a stream that never touches the disk) and
-    plain `.sql` / pg_dump archives made elsewhere. In order:
+    plain `.sql` / pg_dump archives made elsewhere; `path` may also be an `s3://` URL of an
+    off-site backup, fetched with its manifest into a private work directory and verified there
+    (ops.services.offsite.fetch_backup). In order:
 
     1. Refuses a production-looking target (ops.safety.production_reason) unless
        `allow_production`.
@@ -154,7 +157,8 @@ def restore_backup(
     target is untouched and the scratch database is dropped.
     """
     options = options or RestoreOptions()
-    path = Path(path).expanduser()
+    remote = str(path).startswith("s3://")
+    path = Path(path).expanduser() if not remote else str(path)
     if options.jobs < 1:
         raise RestoreError(f"--jobs must be 1 or more; got {options.jobs}")
     reason = production_reason(using)
@@ -163,7 +167,7 @@ def restore_backup(
             f"refusing to restore into {database_label(using)}: it looks like production "
             f"({reason}); pass --allow-production and type the database name to confirm"
         )
-    if not path.is_file():
+    if not remote and not path.is_file():
         raise RestoreError(f"backup file {path} does not exist")
     try:
         result = _restore(path, using, options)
@@ -184,8 +188,12 @@ def _restore(path: Path, using: str, options: RestoreOptions) -> RestoreResult:
     with _maintenance_connection(using) as admin:
         major, _ = pg.server_version(admin)
         programs = guarded(pg.client_programs, major, using, error=RestoreError)
-        with _work_directory():
-            checked = _verify(path, programs, options.require_manifest, False, progress)
+        with _work_directory() as workdir:
+            fetched = isinstance(path, str)
+            if fetched:
+                url, path = path, fetch_backup(path, workdir, progress)
+                report(f"fetched {url} and its manifest: size and SHA-256 match")
+            checked = _verify(path, programs, options.require_manifest, fetched, progress)
             report(f"verified {path.name} ({_describe(checked)})")
             if jobs > 1 and checked.kind != "archive":
                 jobs = 1

@@ -40,9 +40,14 @@ from django.conf import settings
 
 from ops.backups.create import (
     MANIFEST_SUFFIX,
+    Backup,
     BackupError,
+    BackupListing,
     ProgressFactory,
+    checksum_problem,
+    create_backup,
     create_private,
+    list_backups,
     no_progress,
     parse_created_at,
     read_manifest,
@@ -65,6 +70,15 @@ class OffsiteError(BackupError):
 
 class LocalBackupDamaged(OffsiteError):
     """The local file no longer matches its manifest: it is not sent off-site."""
+
+
+class UploadFailed(OffsiteError):
+    """Sending backups off-site failed; every local backup is kept (`backup` is the one just
+    made, or None)."""
+
+    def __init__(self, message: str, backup: Backup | None = None):
+        super().__init__(message)
+        self.backup = backup
 
 
 @dataclass(frozen=True)
@@ -568,6 +582,149 @@ class OffsiteStore:
             self._client.abort_multipart_upload(
                 Bucket=self.location.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
             )
+
+
+# --- Services: what the commands call ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OffsiteRun:
+    """What `backup` did: the local backup, its verified off-site copy (None when BACKUP_STORAGE_URL
+    is unset or the upload was skipped), remote backups pruned, and warnings."""
+
+    backup: Backup | None
+    uploaded: list[RemoteBackup]
+    pruned_remote: list[str]
+    skipped: list[tuple[str, str]]
+    warnings: list[str]
+
+
+def create_offsite_backup(
+    *,
+    upload: bool = True,
+    encrypt: bool | None = None,
+    keep_days: int | None = None,
+    progress: ProgressFactory = no_progress,
+    **options,
+) -> OffsiteRun:
+    """`create_backup(**options)`, then, when BACKUP_STORAGE_URL is set and `upload`, send it
+    off-site and prune the store's backups of this APP_ENV like the local ones.
+
+    The store's settings and the encryption rule are checked before anything is dumped; an
+    off-site backup is encrypted unless BACKUP_ALLOW_PLAINTEXT_OFFSITE. A failed upload raises
+    UploadFailed with the local backup kept."""
+    store = open_store() if upload and offsite_configured() else None
+    if store is not None:
+        encrypt = offsite_encryption(encrypt)
+    backup = create_backup(encrypt=encrypt, keep_days=keep_days, progress=progress, **options)
+    if store is None:
+        return OffsiteRun(backup, [], [], [], [])
+    try:
+        remote = store.upload(backup.path, progress)
+    except OffsiteError as exc:
+        raise UploadFailed(
+            f"{exc}; the backup is kept locally: {backup.path} (`backup --upload-pending` sends "
+            "it later)",
+            backup,
+        ) from None
+    pruned, warnings = _prune_store(store, keep_days) if options.get("label") is None else ([], [])
+    return OffsiteRun(backup, [remote], pruned, [], warnings)
+
+
+def upload_pending(
+    *,
+    directory: Path | str | None = None,
+    keep_days: int | None = None,
+    progress: ProgressFactory = no_progress,
+    report=lambda message: None,
+) -> OffsiteRun:
+    """Send off-site the local backups of this APP_ENV that are not there verified yet (after an
+    outage, or safety backups taken by restores), oldest first, then prune the store. Skipped:
+    backups older than the retention (they would be pruned at once), plaintext ones unless
+    BACKUP_ALLOW_PLAINTEXT_OFFSITE, and local files that no longer match their manifests.
+    The first failure of the store stops with UploadFailed; what was sent stays sent."""
+    store = open_store()
+    keep_days = settings.BACKUP_RETENTION_DAYS if keep_days is None else keep_days
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=keep_days) if keep_days else None
+    offsite = {remote.name for remote in store.list_backups() if remote.verified}
+    pending = [
+        local
+        for local in list_backups(directory, verify=False)
+        if local.manifest is not None
+        and local.environment == settings.APP_ENV
+        and local.path.name not in offsite
+        and (cutoff is None or local.created_at >= cutoff)
+    ]
+    uploaded, skipped = [], []
+    for local in reversed(pending):  # oldest first
+        if not local.encrypted and not settings.BACKUP_ALLOW_PLAINTEXT_OFFSITE:
+            skipped.append(
+                (local.path.name, "not encrypted (BACKUP_ALLOW_PLAINTEXT_OFFSITE is off)")
+            )
+            continue
+        try:
+            uploaded.append(store.upload(local.path, progress))
+        except LocalBackupDamaged as exc:
+            skipped.append((local.path.name, str(exc)))
+            continue
+        except OffsiteError as exc:
+            raise UploadFailed(
+                f"{exc}; {len(uploaded)} of {len(pending)} pending backups were sent, the rest "
+                "stay local"
+            ) from None
+        report(f"uploaded {local.path.name} to {uploaded[-1].url}")
+    pruned, warnings = _prune_store(store, keep_days)
+    return OffsiteRun(None, uploaded, pruned, skipped, warnings)
+
+
+def _prune_store(store: OffsiteStore, keep_days: int | None) -> tuple[list[str], list[str]]:
+    keep_days = settings.BACKUP_RETENTION_DAYS if keep_days is None else keep_days
+    try:
+        return store.prune(environment=settings.APP_ENV, keep_days=keep_days), []
+    except OffsiteError as exc:
+        return [], [f"the off-site backups were not pruned: {exc}"]
+
+
+def remote_url(name: str) -> str:
+    """The s3:// URL of the backup file `name` under BACKUP_STORAGE_URL; "latest" names the
+    newest verified backup of this APP_ENV there."""
+    store = open_store()
+    if name == "latest":
+        newest = newest_verified_remote(store, settings.APP_ENV)
+        if newest is None:
+            raise OffsiteError(
+                f"no verified backup of {settings.APP_ENV} in {store.location.url()}"
+            )
+        return newest.url
+    if "/" in name:
+        raise OffsiteError(f"--remote takes a file name in {store.location.url()}; got {name!r}")
+    return store.location.url(name)
+
+
+def fetch_backup(url: str, directory: Path, progress: ProgressFactory = no_progress) -> Path:
+    """Download the backup at the s3:// `url` and its manifest into `directory`, both verified;
+    the local path of the archive."""
+    location, name = split_url(url)
+    return open_store(location.url()).fetch(name, directory, progress)
+
+
+def newest_verified_remote(store: OffsiteStore, environment: str) -> RemoteBackup | None:
+    return next(
+        (b for b in store.list_backups() if b.environment == environment and b.verified), None
+    )
+
+
+def newest_verified_local(
+    environment: str, directory: Path | str | None = None, progress=no_progress
+) -> BackupListing | None:
+    """The newest local backup of `environment` that still matches its manifest (files are read
+    newest first, only until one verifies)."""
+    for local in list_backups(directory, verify=False):
+        if local.manifest is None or local.environment != environment:
+            continue
+        if checksum_problem(local.path, local.manifest, progress) is None:
+            return local
+    return None
 
 
 # --- Errors -------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -129,6 +130,8 @@ class Offsite:
     server: S3Server
     bucket: str
     prefix: str
+    backup_dir: Path
+    age_keys: tuple[str, str] = field(repr=False)
 
     @property
     def url(self) -> str:
@@ -137,6 +140,9 @@ class Offsite:
     def env(self, credentials=None, **extra: str) -> dict[str, str]:
         """The environment of a `manage.py` subprocess using this store."""
         return {
+            "BACKUP_DIR": str(self.backup_dir),
+            "BACKUP_AGE_RECIPIENT": self.age_keys[0],
+            "BACKUP_AGE_IDENTITY": self.age_keys[1],
             "BACKUP_STORAGE_URL": self.url,
             "BACKUP_S3_ENDPOINT_URL": self.server.endpoint_url,
             "AWS_REGION": "us-east-1",
@@ -158,7 +164,7 @@ def offsite(s3_server, settings, backup_dir, age_keys):
     """BACKUP_STORAGE_URL on a new, empty bucket of the test S3 server; encryption keys set."""
     bucket = f"backups-{uuid.uuid4().hex[:12]}"
     s3_server.client().create_bucket(Bucket=bucket)
-    store = Offsite(s3_server, bucket, "production/")
+    store = Offsite(s3_server, bucket, "production/", backup_dir, age_keys)
     settings.BACKUP_STORAGE_URL = store.url
     settings.BACKUP_S3_ENDPOINT_URL = s3_server.endpoint_url
     settings.AWS_ACCESS_KEY_ID = s3_server.owner.access_key_id

@@ -1,16 +1,46 @@
-"""`manage.py backups`: the backups in BACKUP_DIR with date, size, environment and whether each
-file still matches the checksum of its manifest."""
+"""`manage.py backups`: the backups in BACKUP_DIR (or, with --remote, in BACKUP_STORAGE_URL) with
+date, size, environment, encryption and whether each still verifies; `--check --max-age 26h`
+exits 1 when the newest verified backup is older than that, for monitoring."""
 
+import datetime as dt
+import json
+import re
+
+from django.conf import settings
+from django.core.management.base import CommandError
 from django.db import connections
 
 from core.commands import OperatorCommand
-from ops.backups.create import format_size, list_backups
+from ops.backups.create import BackupError, format_size, list_backups
+from ops.services.offsite import newest_verified_local, newest_verified_remote, open_store
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_max_age(text: str) -> dt.timedelta:
+    match = _AGE.match(text)
+    if not match:
+        raise CommandError(f"--max-age must be a number and a unit (30m, 26h, 2d); got {text!r}")
+    return dt.timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+
+
+def format_age(age: dt.timedelta) -> str:
+    minutes = int(age.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    return (f"{days}d " if days else "") + f"{hours}h {minutes:02d}m"
 
 
 class Command(OperatorCommand):
-    help = "List backups (newest first) with date, size, environment and checksum verification."
+    help = (
+        "List backups (newest first) with date, size, environment, encryption and verification; "
+        "--remote lists the off-site store; --check --max-age 26h exits 1 when the newest "
+        "verified backup is older."
+    )
     database_default = None
     database_help = "only backups of this database alias (default: every backup)"
+    service_errors = (BackupError,)
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -22,14 +52,44 @@ class Command(OperatorCommand):
             dest="verify",
             help="do not read the files to check their checksums (fast)",
         )
-
-    def handle(self, *args, directory, database, verify, verbosity, **options):
-        listings = list_backups(
-            directory,
-            database=connections[database].settings_dict["NAME"] if database else None,
-            verify=verify,
-            progress=self.progress,
+        parser.add_argument(
+            "--remote", action="store_true", help="the off-site store (BACKUP_STORAGE_URL)"
         )
+        parser.add_argument("--json", action="store_true", help="a JSON list for programs")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="exit 1 unless the newest verified backup of the environment is recent enough",
+        )
+        parser.add_argument(
+            "--max-age", default="26h", help="for --check: 30m, 26h, 2d (default 26h)"
+        )
+        parser.add_argument(
+            "--environment",
+            help=f"for --check: whose backups (default APP_ENV={settings.APP_ENV})",
+        )
+
+    def handle(self, *args, directory, database, verify, remote, check, verbosity, **options):
+        if check:
+            return self._check(
+                remote,
+                directory,
+                options["environment"] or settings.APP_ENV,
+                options["max_age"],
+                options["json"],
+            )
+        if remote:
+            listings = open_store().list_backups()
+        else:
+            listings = list_backups(
+                directory,
+                database=connections[database].settings_dict["NAME"] if database else None,
+                verify=verify,
+                progress=self.progress,
+            )
+        if options["json"]:
+            self.stdout.write(json.dumps([item.as_dict() for item in listings], indent=2))
+            return
         if not listings:
             self.stdout.write("no backups")
             return
@@ -38,18 +98,47 @@ class Command(OperatorCommand):
                 f"{item.created_at:%Y-%m-%d %H:%M:%S}",
                 format_size(item.size),
                 item.environment or "?",
+                "age" if item.encrypted else "plain",
                 _status(item),
-                item.path.name,
+                item.name,
             )
             for item in listings
         ]
-        columns = ("created (UTC)", "size", "environment", "checksum", "file")
+        columns = ("created (UTC)", "size", "environment", "encrypted", "checksum", "file")
         lines = self.table_lines(columns, rows, right=("size",))
         self.stdout.write(next(lines))
         for item, line in zip(listings, lines, strict=True):
             self.stdout.write(line)
             if item.problem and verbosity >= 1:
                 self.stdout.write(f"    {item.problem}")
+
+    def _check(self, remote, directory, environment, max_age_text, as_json) -> None:
+        max_age = parse_max_age(max_age_text)
+        if remote:
+            store = open_store()
+            newest, where = newest_verified_remote(store, environment), store.location.url()
+        else:
+            newest = newest_verified_local(environment, directory, self.progress)
+            where = str(directory or settings.BACKUP_DIR)
+        age = dt.datetime.now(dt.UTC) - newest.created_at if newest else None
+        ok = age is not None and age <= max_age
+        if as_json:
+            report = {
+                "ok": ok,
+                "environment": environment,
+                "where": where,
+                "max_age_seconds": max_age.total_seconds(),
+                "age_seconds": round(age.total_seconds()) if age else None,
+                "newest": newest.as_dict() if newest else None,
+            }
+            self.stdout.write(json.dumps(report, indent=2))
+        if newest is None:
+            raise CommandError(f"no verified backup of {environment} in {where}")
+        text = f"the newest verified backup of {environment} is {format_age(age)} old"
+        if not ok:
+            raise CommandError(f"{text}, more than {max_age_text} ({newest.name} in {where})")
+        if not as_json:
+            self.stdout.write(f"ok: {text} ({newest.name})")
 
 
 def _status(item) -> str:

@@ -5,6 +5,7 @@ from core.commands import OperatorCommand
 from ops.anonymization.imports import delete_export_file, import_anonymized
 from ops.anonymization.run import AnonymizationError
 from ops.backups.create import BackupError
+from ops.management.commands.restore import add_source_arguments, backup_source
 from ops.safety import confirm_database_name
 
 
@@ -18,7 +19,7 @@ class Command(OperatorCommand):
     service_errors = (AnonymizationError, BackupError)
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="the production export")
+        add_source_arguments(parser, "the production export")
         parser.add_argument(
             "--delete-export",
             action="store_true",
@@ -31,6 +32,7 @@ class Command(OperatorCommand):
         )
 
     def handle(self, *args, file, database, interactive, delete_export, no_owner, **options):
+        file = backup_source(file, options["remote"])
         confirm = None
         if interactive:
 
@@ -62,6 +64,8 @@ class Command(OperatorCommand):
         )
         if result.export_deleted:
             self.stdout.write(f"deleted the export {file}")
+        elif file.startswith("s3://"):
+            self.stdout.write(f"the downloaded copy of {file} was deleted; the store keeps it")
         elif interactive and input(f"Delete the export {file} now? [y/N] ").strip().lower() == "y":
             delete_export_file(file)
             self.stdout.write(f"deleted the export {file}")

@@ -5,9 +5,28 @@ from django.core.management.base import CommandError
 
 from core.commands import OperatorCommand
 from ops.backups.create import BackupError
+from ops.services.offsite import remote_url
 from ops.backups.restore import RestoreOptions, restore_backup
 from ops.management.validation import failure_message, write_validation_report
 from ops.safety import confirm_database_name, production_reason
+
+
+def add_source_arguments(parser, what: str) -> None:
+    """FILE (a path or an s3:// URL) or --remote NAME: where the backup comes from."""
+    parser.add_argument("file", nargs="?", help=f"{what}, or an s3:// URL of one off-site")
+    parser.add_argument(
+        "--remote",
+        metavar="NAME",
+        help="a backup file in BACKUP_STORAGE_URL (`latest`: the newest verified one of this "
+        "APP_ENV), fetched and verified first",
+    )
+
+
+def backup_source(file: str | None, remote: str | None) -> str:
+    """The FILE argument or the s3:// URL of `--remote NAME`: exactly one of them."""
+    if (file is None) == (remote is None):
+        raise CommandError("name a backup file (or s3:// URL), or --remote NAME; not both")
+    return file if remote is None else remote_url(remote)
 
 
 class Command(OperatorCommand):
@@ -20,7 +39,7 @@ class Command(OperatorCommand):
     service_errors = (BackupError,)
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="the backup file")
+        add_source_arguments(parser, "the backup file")
         parser.add_argument(
             "--jobs", type=int, default=1, help="parallel pg_restore jobs (custom format only)"
         )
@@ -41,6 +60,7 @@ class Command(OperatorCommand):
         )
 
     def handle(self, *args, file, database, jobs, interactive, allow_production, **options):
+        file = backup_source(file, options["remote"])
         if allow_production and not interactive and production_reason(database):
             raise CommandError(
                 "a production restore needs the database name typed; it cannot run with --noinput"
