@@ -244,7 +244,7 @@ BACKUP_ENCRYPT = env.bool("BACKUP_ENCRYPT", default=False)
 BACKUP_AGE_RECIPIENT = env.str("BACKUP_AGE_RECIPIENT", default="")
 BACKUP_AGE_IDENTITY = env.str("BACKUP_AGE_IDENTITY", default="")
 
-# --- Off-site copies (S3 or Cloudflare R2; ops/services/offsite.py) ------------------------------
+# --- Off-site copies (S3 or Cloudflare R2; ops/backups/offsite.py) ------------------------------
 # s3://bucket/prefix: every backup goes there too, verified against its manifest; "" keeps
 # backups on this machine only. BACKUP_S3_ENDPOINT_URL names R2 or another S3-compatible store.
 BACKUP_STORAGE_URL = config.storage_url("BACKUP_STORAGE_URL")

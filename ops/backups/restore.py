@@ -42,7 +42,7 @@ from ops.backups.create import (
 )
 from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
-from ops.services.offsite import fetch_backup
+from ops.backups.offsite import fetch_backup
 
 # What a restore leaves behind only when it was killed: found and dropped by the next one.
 SCRATCH_MARK = "__restore_"
@@ -135,7 +135,7 @@ def restore_backup(
     encrypted, decrypted with BACKUP_AGE_IDENTITY as a stream that never touches the disk) and
     plain `.sql` / pg_dump archives made elsewhere; `path` may also be an `s3://` URL of an
     off-site backup, fetched with its manifest into a private work directory and verified there
-    (ops.services.offsite.fetch_backup). In order:
+    (ops.backups.offsite.fetch_backup). In order:
 
     1. Refuses a production-looking target (ops.safety.production_reason) unless
        `allow_production`.

@@ -14,7 +14,7 @@ from django.db import connection
 
 from conftest import ROOT
 from ops.backups.client import user_tables
-from ops.tests.s3_server import S3Server
+from tests.support.s3_server import S3Server
 from tests.support.scratch import copy_project
 
 SAMPLE_SQL = """

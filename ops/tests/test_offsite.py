@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ops.backups.create import manifest_path_for, read_manifest
-from ops.services.offsite import (
+from ops.backups.offsite import (
     LocalBackupDamaged,
     OffsiteError,
     offsite_encryption,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from ops.backups.create import create_backup, manifest_path_for
+from ops.backups.offsite import open_store
 from ops.backups.restore import restore_backup
-from ops.services.offsite import open_store
 from ops.tests.conftest import fill_sample_data, fingerprint, leftover_databases
 from ops.tests.test_offsite import fake_backup, flip_byte
 

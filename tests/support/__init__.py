@@ -1,2 +1,2 @@
 """Helpers shared by the tests of every app and by the benchmarks: scratch databases, catalog
-snapshots."""
+snapshots, a real S3-compatible server process."""

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from core.commands import OperatorCommand
 from ops.backups.create import FORMATS, BackupError, format_size
-from ops.services.offsite import UploadFailed, create_offsite_backup, upload_pending
+from ops.backups.offsite import UploadFailed, create_offsite_backup, upload_pending
 
 
 class Command(OperatorCommand):

@@ -12,7 +12,7 @@ from django.db import connections
 
 from core.commands import OperatorCommand
 from ops.backups.create import BackupError, format_size, list_backups
-from ops.services.offsite import newest_verified_local, newest_verified_remote, open_store
+from ops.backups.offsite import newest_verified_local, newest_verified_remote, open_store
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
