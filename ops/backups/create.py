@@ -119,6 +119,7 @@ def create_backup(
     encrypt: bool | None = None,
     keep_days: int | None = None,
     progress: ProgressFactory = no_progress,
+    copy_to: Callable[[str], object] | None = None,
 ) -> Backup:
     """Dump the database `using` into a new backup file and return it.
 
@@ -135,6 +136,9 @@ def create_backup(
       BACKUP_RETENTION_DAYS; 0: keep all); never the one just made. Pruning happens only when
       `label` is None: a labelled backup is a safety copy taken by another operation.
     - `progress(total=, desc=, unit=)` returns a bar with update()/close() (see core.progress).
+    - `copy_to(file name)`, for an encrypted backup, returns a writer that receives every byte
+      of the file as it is written (the off-site upload streams while pg_dump runs); unused for
+      an unencrypted one, which pg_dump writes itself.
 
     Raises BackupError (one line, no password) and leaves no partial file behind.
     """
@@ -155,7 +159,8 @@ def create_backup(
     partial = path.with_name(f".{path.name}{_PARTIAL_MARK}{os.getpid()}")
     manifest_path = manifest_path_for(path)
     try:
-        manifest = _dump_into(partial, using=using, fmt=fmt, keys=keys, progress=progress)
+        copy = copy_to(path.name) if copy_to and keys else None
+        manifest = _dump_into(partial, using=using, fmt=fmt, keys=keys, copy=copy, progress=progress)
         manifest.update(
             file=path.name,
             created_at=created_at.isoformat().replace("+00:00", "Z"),
@@ -178,7 +183,7 @@ def create_backup(
     return Backup(path=path, manifest_path=manifest_path, manifest=manifest, pruned=pruned)
 
 
-def _dump_into(partial: Path, *, using: str, fmt: str, keys: list | None, progress) -> dict:
+def _dump_into(partial: Path, *, using: str, fmt: str, keys: list | None, copy, progress) -> dict:
     """pg_dump the database into `partial` and return the manifest's facts about it."""
     started = time.monotonic()
     with _guarded_connect(using) as conn:
@@ -200,7 +205,7 @@ def _dump_into(partial: Path, *, using: str, fmt: str, keys: list | None, progre
             counting = pool.submit(row_counts, conn, tables)
             try:
                 if keys:
-                    digest, size = _encrypt_output(dump, partial, keys)
+                    digest, size = _encrypt_output(dump, partial, keys, copy)
                 else:
                     dump.wait()
             except BaseException:
@@ -321,10 +326,11 @@ def create_private(path: Path):
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
-def _encrypt_output(dump: subprocess.Popen, partial: Path, keys: list) -> tuple[str, int]:
-    """Encrypt pg_dump's stdout into `partial` (0600), hashing on the way; (sha256, size)."""
+def _encrypt_output(dump: subprocess.Popen, partial: Path, keys: list, copy) -> tuple[str, int]:
+    """Encrypt pg_dump's stdout into `partial` (0600) and `copy` (when given), hashing on the
+    way; (sha256, size)."""
     with create_private(partial) as handle:
-        sink = _HashingWriter(handle)
+        sink = _HashingWriter(handle, copy)
         guarded(encryption.encrypt_stream, dump.stdout, sink, keys)
         dump.stdout.close()
         dump.wait()
@@ -334,16 +340,19 @@ def _encrypt_output(dump: subprocess.Popen, partial: Path, keys: list) -> tuple[
 
 
 class _HashingWriter:
-    """A write-only file that hashes what passes through it."""
+    """A write-only file that hashes what passes through it (and hands it to `copy`)."""
 
-    def __init__(self, handle):
+    def __init__(self, handle, copy=None):
         self._handle = handle
+        self._copy = copy
         self._hash = hashlib.sha256()
         self.size = 0
 
     def write(self, data) -> int:
         self._hash.update(data)
         self.size += len(data)
+        if self._copy is not None:
+            self._copy.write(data)
         return self._handle.write(data)
 
     def flush(self) -> None:

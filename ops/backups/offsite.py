@@ -7,9 +7,10 @@ when its manifest does. Listed, pruned per environment and fetched back for a re
 Talks to the store through boto3 (the AWS SDK, which R2 documents as its client) with
 credentials from the usual AWS variables, never printed.
 
-Public API: `open_store`, `offsite_configured`, `offsite_encryption`, `split_url`,
-`OffsiteStore` (upload, list_backups, fetch, prune), `RemoteBackup`, `OffsiteError`,
-`LocalBackupDamaged`.
+Public API: `create_offsite_backup`, `upload_pending`, `fetch_backup`, `remote_url`,
+`newest_verified_local`, `newest_verified_remote`, `open_store`, `offsite_configured`,
+`offsite_encryption`, `split_url`, `OffsiteStore` (upload, list_backups, fetch, prune),
+`RemoteBackup`, `OffsiteRun`, `OffsiteError`, `LocalBackupDamaged`, `UploadFailed`.
 """
 
 from __future__ import annotations
@@ -231,85 +232,48 @@ class OffsiteStore:
         aborts the multipart upload; an archive that does not verify is deleted. Either way no
         manifest is written, so nothing incomplete is ever listed."""
         path = Path(path)
-        manifest = read_manifest(path)
-        key, url = self.location.key(path.name), self.location.url(path.name)
         size = path.stat().st_size
-        with _store_errors("uploading", url):
-            self._delete(key + MANIFEST_SUFFIX)
-            self._abort_unfinished(key)
-            upload_id = self._client.create_multipart_upload(
-                Bucket=self.location.bucket,
-                Key=key,
-                ChecksumAlgorithm="SHA256",
-                ContentType="application/octet-stream",
-                Metadata={"sha256": manifest["sha256"]},
-            )["UploadId"]
+        part_size = max(self._part_size, math.ceil(size / MAX_PARTS))
+        bar = progress(total=size, desc=f"upload of {path.name}", unit="B")
+        writer = self.begin_upload(path.name, part_size=part_size, bar=bar)
         try:
-            with _store_errors("uploading", url):
-                parts, composite, digest = self._upload_parts(path, key, upload_id, size, progress)
-                if digest != manifest["sha256"] or size != manifest["size"]:
-                    raise LocalBackupDamaged(
-                        f"{path.name} does not match its manifest's SHA-256 (the local file is "
-                        "damaged or was replaced): not sent off-site"
-                    )
-                self._client.complete_multipart_upload(
-                    Bucket=self.location.bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                )
+            with open(path, "rb") as handle:
+                while writer.error is None and (chunk := handle.read(part_size)):
+                    writer.write(chunk)
+            return self.finish_upload(writer, path)
+        finally:
+            bar.close()
+
+    def begin_upload(self, name: str, *, part_size: int | None = None, bar=None) -> Multipart:
+        """Start the multipart upload of the backup file `name`, to be fed in order with
+        `write()` (while the dump is being written, for instance) and ended by
+        `finish_upload()`. A failure of the store does not raise here or in `write()`: it is
+        kept in `error` and raised by `finish_upload()`, so a dump never stops for it."""
+        return Multipart(self, name, part_size or self._part_size, bar)
+
+    def finish_upload(self, writer: Multipart, path: Path) -> RemoteBackup:
+        """Complete `writer`'s upload of the local backup `path` (now complete, its manifest
+        beside it), verify it and put the manifest beside it; on any failure the upload is
+        aborted and OffsiteError raised."""
+        manifest = read_manifest(path)
+        try:
+            composite = writer.complete(sha256=manifest["sha256"], size=manifest["size"])
         except BaseException:
-            with contextlib.suppress(Exception):
-                self._client.abort_multipart_upload(
-                    Bucket=self.location.bucket, Key=key, UploadId=upload_id
-                )
+            writer.abort()
             raise
-        with _store_errors("verifying", url):
-            offsite = self._verify(key, url, manifest, composite)
+        with _store_errors("verifying", writer.url):
+            offsite = self._verify(writer.key, writer.url, manifest, composite)
             remote_manifest = {**manifest, "offsite": offsite}
-            self._put_json(key + MANIFEST_SUFFIX, remote_manifest)
+            self._put_json(writer.key + MANIFEST_SUFFIX, remote_manifest)
         return RemoteBackup(
             name=path.name,
-            url=url,
-            size=size,
+            url=writer.url,
+            size=manifest["size"],
             created_at=parse_created_at(manifest) or dt.datetime.now(dt.UTC),
             environment=manifest.get("environment"),
             manifest=remote_manifest,
             problem=None,
         )
-
-    def _upload_parts(self, path, key, upload_id, size, progress):
-        """Read `path` once, in order, hashing it whole and per part, while up to `concurrency`
-        parts are in flight; ([part], composite checksum, SHA-256 of the file)."""
-        part_size = max(self._part_size, math.ceil(size / MAX_PARTS))
-        whole = hashlib.sha256()
-        parts, digests = [], []
-        in_flight = collections.deque()
-        bar = progress(total=size, desc=f"upload of {path.name}", unit="B")
-        pool = concurrent.futures.ThreadPoolExecutor(self._concurrency)
-
-        def collect() -> None:
-            part, digest, length = in_flight.popleft().result()
-            parts.append(part)
-            digests.append(digest)
-            bar.update(length)
-
-        try:
-            with open(path, "rb") as handle:
-                number = 0
-                while chunk := handle.read(part_size):
-                    number += 1
-                    whole.update(chunk)
-                    in_flight.append(pool.submit(self._upload_part, key, upload_id, number, chunk))
-                    while len(in_flight) >= self._concurrency:
-                        collect()
-            while in_flight:
-                collect()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            bar.close()
-        composite = f"{_b64(hashlib.sha256(b''.join(digests)).digest())}-{len(digests)}"
-        return parts, composite, whole.hexdigest()
 
     def _upload_part(self, key, upload_id, number, chunk):
         digest = hashlib.sha256(chunk).digest()
@@ -584,6 +548,111 @@ class OffsiteStore:
             )
 
 
+class Multipart:
+    """One multipart upload fed in order by `write()`: a part is sent as soon as it is full,
+    up to BACKUP_S3_CONCURRENCY in flight (memory: about that many parts), each with its own
+    SHA-256; every byte is also hashed whole, to be compared with the manifest's before the
+    upload is completed. A failure of the store is kept in `error` and stops the sending, not
+    the writing."""
+
+    def __init__(self, store: OffsiteStore, name: str, part_size: int, bar=None):
+        self._store = store
+        self.key, self.url = store.location.key(name), store.location.url(name)
+        self._part_size = part_size
+        self._bar = bar
+        self._whole = hashlib.sha256()
+        self.size = 0
+        self._buffer = bytearray()
+        self._parts: list[dict] = []
+        self._digests: list[bytes] = []
+        self._in_flight: collections.deque = collections.deque()
+        self._pool = concurrent.futures.ThreadPoolExecutor(store._concurrency)
+        self.upload_id = None
+        self.error: OffsiteError | None = None
+        try:
+            with _store_errors("uploading", self.url):
+                store._delete(self.key + MANIFEST_SUFFIX)
+                store._abort_unfinished(self.key)
+                self.upload_id = store._client.create_multipart_upload(
+                    Bucket=store.location.bucket,
+                    Key=self.key,
+                    ChecksumAlgorithm="SHA256",
+                    ContentType="application/octet-stream",
+                )["UploadId"]
+        except OffsiteError as exc:
+            self.error = exc
+
+    def write(self, data) -> int:
+        self._whole.update(data)
+        self.size += len(data)
+        if self.error is None:
+            self._buffer += data
+            while len(self._buffer) >= self._part_size:
+                self._send(bytes(self._buffer[: self._part_size]))
+                del self._buffer[: self._part_size]
+        return len(data)
+
+    def _send(self, chunk: bytes) -> None:
+        number = len(self._parts) + len(self._in_flight) + 1
+        self._in_flight.append(
+            self._pool.submit(self._store._upload_part, self.key, self.upload_id, number, chunk)
+        )
+        while self.error is None and len(self._in_flight) >= self._store._concurrency:
+            self._collect()
+
+    def _collect(self) -> None:
+        future = self._in_flight.popleft()
+        try:
+            with _store_errors("uploading", self.url):
+                part, digest, length = future.result()
+        except OffsiteError as exc:
+            self.error = exc
+            for other in self._in_flight:
+                other.cancel()
+            self._in_flight.clear()
+            self._buffer.clear()
+            return
+        self._parts.append(part)
+        self._digests.append(digest)
+        if self._bar is not None:
+            self._bar.update(length)
+
+    def complete(self, *, sha256: str, size: int) -> str:
+        """Send the last part, wait for all, and complete the upload when every byte written
+        hashes to `sha256` (the manifest's); the composite checksum of the parts."""
+        if self.error is None and (self._buffer or not self._parts):
+            self._send(bytes(self._buffer))
+            self._buffer.clear()
+        while self.error is None and self._in_flight:
+            self._collect()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.error is not None:
+            raise self.error
+        if self._whole.hexdigest() != sha256 or self.size != size:
+            raise LocalBackupDamaged(
+                f"{self.url.rsplit('/', 1)[-1]} does not match its manifest's SHA-256 (the local "
+                "file is damaged or was replaced): not sent off-site"
+            )
+        with _store_errors("uploading", self.url):
+            self._store._client.complete_multipart_upload(
+                Bucket=self._store.location.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
+        return f"{_b64(hashlib.sha256(b''.join(self._digests)).digest())}-{len(self._digests)}"
+
+    def abort(self) -> None:
+        """Abort the upload (best effort: a store that is gone leaves it to the next upload of
+        this backup, or to pruning)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.upload_id is not None:
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self._store._client.abort_multipart_upload(
+                    Bucket=self._store.location.bucket, Key=self.key, UploadId=self.upload_id
+                )
+
+
 # --- Services: what the commands call ----------------------------------------------------------
 
 
@@ -607,8 +676,10 @@ def create_offsite_backup(
     progress: ProgressFactory = no_progress,
     **options,
 ) -> OffsiteRun:
-    """`create_backup(**options)`, then, when BACKUP_STORAGE_URL is set and `upload`, send it
-    off-site and prune the store's backups of this APP_ENV like the local ones.
+    """`create_backup(**options)` and, when BACKUP_STORAGE_URL is set and `upload`, send it
+    off-site, then prune the store's backups of this APP_ENV like the local ones. An encrypted
+    backup is uploaded while it is dumped (its bytes go to the file and to the store at once),
+    an unencrypted one after.
 
     The store's settings and the encryption rule are checked before anything is dumped; an
     off-site backup is encrypted unless BACKUP_ALLOW_PLAINTEXT_OFFSITE. A failed upload raises
@@ -616,11 +687,31 @@ def create_offsite_backup(
     store = open_store() if upload and offsite_configured() else None
     if store is not None:
         encrypt = offsite_encryption(encrypt)
-    backup = create_backup(encrypt=encrypt, keep_days=keep_days, progress=progress, **options)
+    streams: list[Multipart] = []
+
+    def stream_to_store(name: str) -> Multipart:
+        streams.append(store.begin_upload(name))
+        return streams[0]
+
+    try:
+        backup = create_backup(
+            encrypt=encrypt,
+            keep_days=keep_days,
+            progress=progress,
+            copy_to=stream_to_store if store is not None else None,
+            **options,
+        )
+    except BaseException:
+        for stream in streams:
+            stream.abort()
+        raise
     if store is None:
         return OffsiteRun(backup, [], [], [], [])
     try:
-        remote = store.upload(backup.path, progress)
+        if streams:  # encrypted: sent while it was dumped
+            remote = store.finish_upload(streams[0], backup.path)
+        else:  # pg_dump wrote the file itself
+            remote = store.upload(backup.path, progress)
     except OffsiteError as exc:
         raise UploadFailed(
             f"{exc}; the backup is kept locally: {backup.path} (`backup --upload-pending` sends "

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from conftest import ROOT
 from ops.backups.client import user_tables
+from tests.support.processes import ROOT
 from tests.support.s3_server import S3Server
 from tests.support.scratch import copy_project
 

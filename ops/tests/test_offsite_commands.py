@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.backups.create import create_backup, manifest_path_for
-from ops.backups.offsite import open_store
+from ops.backups.create import checksum_problem, create_backup, manifest_path_for
+from ops.backups.offsite import create_offsite_backup, open_store
 from ops.backups.restore import restore_backup
 from ops.tests.conftest import fill_sample_data, fingerprint, leftover_databases
 from ops.tests.test_offsite import fake_backup, flip_byte
@@ -277,3 +277,29 @@ def _firm_names():
     with connection_cursor() as cursor:
         cursor.execute("SELECT name FROM firms")
         return cursor.fetchall()
+
+
+def test_an_encrypted_backup_streams_to_the_store_in_parts_while_it_is_dumped(
+    offsite, backup_dir, settings
+):
+    settings.BACKUP_S3_PART_SIZE_MB = 5
+    with connection_cursor() as cursor:  # about 12 MB that gzip cannot shrink much
+        cursor.execute(
+            "INSERT INTO skills (skill_id, display_name, version, type, category, description) "
+            "SELECT 'noise-' || g, 'Noise', '1', 't', 'c', "
+            "       (SELECT string_agg(md5(g::text || i::text || random()::text), '') "
+            "          FROM generate_series(1, 200) i) "
+            "  FROM generate_series(1, 3000) g"
+        )
+
+    run = create_offsite_backup(keep_days=0)
+
+    [remote] = run.uploaded
+    head = offsite.server.client().head_object(
+        Bucket=offsite.bucket, Key=f"production/{run.backup.path.name}"
+    )
+    assert run.backup.size > 10 * 1024 * 1024 and head["ContentLength"] == run.backup.size
+    assert int(head["ETag"].strip('"').rsplit("-", 1)[1]) >= 2  # a multipart object
+    assert remote.manifest["offsite"]["verification"] == "store checksum"
+    assert [b.name for b in open_store().list_backups() if b.verified] == [run.backup.path.name]
+    assert checksum_problem(run.backup.path, run.backup.manifest) is None
