@@ -13,7 +13,7 @@ import pytest
 
 from ops.backups.create import checksum_problem, create_backup, manifest_path_for
 from ops.backups.offsite import create_offsite_backup, open_store
-from ops.backups.restore import restore_backup
+from ops.backups.restore import RestoreOptions, restore_backup
 from ops.tests.conftest import fill_sample_data, fingerprint, leftover_databases
 from ops.tests.test_offsite import fake_backup, flip_byte
 
@@ -197,7 +197,9 @@ def test_restore_from_the_store_brings_the_data_back_without_plaintext_on_disk(
                 on_disk.append((path.relative_to(backup_dir), path.read_bytes()[:21]))
 
     reports = []
-    result = restore_backup(remote.url, before_swap=look_at_the_disk, report=reports.append)
+    result = restore_backup(
+        remote.url, RestoreOptions(before_swap=look_at_the_disk, report=reports.append)
+    )
 
     assert fingerprint() == before and leftover_databases() == []
     assert result.row_counts == backup.manifest["row_counts"]
