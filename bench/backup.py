@@ -4,6 +4,12 @@ by SQL (generate_series into the project's real tables).
 
     python bench/backup.py                 # ~1 GB database (minutes to build; --keep reuses it)
     python bench/backup.py --size-mb 50    # quick check
+    python bench/backup.py --only offsite  # only the off-site rows
+
+Off-site rows (age-encrypted on both sides, as off-site backups are): `backup` that also uploads
+to an S3-compatible server on loopback (moto's server, started here) against a local-only
+backup, and a restore from the store (download, verification) against a restore of the local
+file.
 
 Runs on the embedded PostgreSQL (or the server of DATABASE_URL) in a database `bench_backup`
 that it creates and drops, and writes dumps into a temporary directory that it removes.
@@ -134,6 +140,9 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of each side, alternating; the best counts"
     )
+    parser.add_argument(
+        "--only", choices=("local", "offsite"), help="only the local or the off-site rows"
+    )
     args = parser.parse_args()
 
     import django
@@ -180,9 +189,9 @@ def main() -> None:
         if args.verbose:
             print(f"  {time.perf_counter() - started:8.2f} s  {message}", flush=True)
 
-    rows = []
+    rows, offsite_rows = [], []
     try:
-        for fmt in args.formats.split(","):
+        for fmt in args.formats.split(",") if args.only != "offsite" else []:
             suffix = {"custom": ".dump", "plain": ".sql.gz"}[fmt]
             bare_file = workdir / f"bare{suffix}"
             bare_command = [
@@ -219,6 +228,8 @@ def main() -> None:
                 rows.append(
                     (f"restore {fmt} -j{jobs}", bare_restore, ours_restore, restore_ratio, 1.25, "")
                 )
+        if args.only != "local":
+            offsite_rows = _offsite(workdir, args.repeat, report)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         connections["default"].close()
@@ -226,7 +237,65 @@ def main() -> None:
         if not args.keep:
             admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         admin.close()
-    _print(rows, args.jobs)
+    if rows:
+        _print(rows, args.jobs)
+    if offsite_rows:
+        _print(offsite_rows, args.jobs, sides=("local", "off-site"))
+
+
+def _offsite(workdir: Path, repeat: int, report) -> list[tuple]:
+    """Backup with upload against local only, restore from the store against from the local
+    file: both sides age-encrypted, custom format, one restore job (an encrypted archive is
+    streamed into pg_restore)."""
+    from django.conf import settings
+    from pyrage import x25519
+
+    from ops.backups.create import create_backup
+    from ops.backups.offsite import create_offsite_backup
+    from ops.backups.restore import RestoreOptions, restore_backup
+    from tests.support.s3_server import S3Server
+
+    identity = x25519.Identity.generate()
+    server = S3Server(workdir / "s3-server.log", {"Statement": []})
+    try:
+        server.client().create_bucket(Bucket="bench-backups")
+        for name, value in {
+            "BACKUP_DIR": workdir,
+            "BACKUP_AGE_RECIPIENT": str(identity.to_public()),
+            "BACKUP_AGE_IDENTITY": str(identity),
+            "BACKUP_STORAGE_URL": "s3://bench-backups/bench/",
+            "BACKUP_S3_ENDPOINT_URL": server.endpoint_url,
+            "AWS_ACCESS_KEY_ID": server.owner.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": server.owner.secret_access_key,
+        }.items():
+            setattr(settings, name, value)
+        made = {}
+
+        def local_backup():
+            made["local"] = create_backup(output_dir=workdir / "local", encrypt=True, keep_days=0)
+
+        def offsite_backup():
+            run = create_offsite_backup(output_dir=workdir / "sent", encrypt=True, keep_days=0)
+            made["offsite"] = run.uploaded[0]
+
+        report("backup: local only against with upload")
+        local, offsite, ratio = _best_of(repeat, local_backup, offsite_backup, report)
+        size = f"{made['local'].size / 2**20:.0f} MB .dump.age, {made['offsite'].url}"
+        rows = [("backup + upload", local, offsite, ratio, 1.3, size)]
+        report("restore: from the local file against from the store")
+        options = RestoreOptions(safety_backup=False, report=report)
+        local, offsite, ratio = _best_of(
+            repeat,
+            lambda: restore_backup(made["local"].path, options),
+            lambda: restore_backup(made["offsite"].url, options),
+            report,
+        )
+        rows.append(
+            ("restore from store", local, offsite, ratio, 1.5, "-j1, decrypted as a stream")
+        )
+        return rows
+    finally:
+        server.close()
 
 
 def _server_params(settings, ensure_postgres) -> dict:
@@ -337,15 +406,13 @@ def _timed(function) -> float:
     return time.perf_counter() - started
 
 
-def _print(rows, jobs: int) -> None:
-    print(
-        f"\n{'operation':<20} {'bare best':>9} {'ours best':>9} {'paired ratio':>12} "
-        f"{'floor':>6}  note"
-    )
+def _print(rows, jobs: int, sides: tuple[str, str] = ("bare", "ours")) -> None:
+    first, second = (f"{side} best" for side in sides)
+    print(f"\n{'operation':<20} {first:>10} {second:>13} {'paired ratio':>12} {'floor':>6}  note")
     for name, bare, ours, ratio, floor, note in rows:
         verdict = "ok" if ratio <= floor else "OVER"
         print(
-            f"{name:<20} {bare:>8.1f}s {ours:>8.1f}s {ratio:>12.2f} {floor:>5.2f}x  "
+            f"{name:<20} {bare:>9.1f}s {ours:>12.1f}s {ratio:>12.2f} {floor:>5.2f}x  "
             f"{verdict} {note}"
         )
     best = {name: (bare, ours) for name, bare, ours, *_ in rows}
