@@ -149,16 +149,25 @@ def test_deleting_a_template_cascades_without_touching_the_others(make_template)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_usage_statistics_are_not_edits_of_the_template(make_template):
-    """update_templates_updated_at moves on an edit, not when a use is logged (autocommit:
-    now() is the transaction's time)."""
+def test_a_logged_use_moves_the_templates_updated_at_as_upstreams_trigger_did(make_template):
+    """The statistics trigger's UPDATE of the template fires update_templates_updated_at, as
+    upstream's did: updated_at is the time of the last change, uses included (autocommit, so each
+    statement has its own time); an edit moves it too."""
     template = make_template()
     created = template.updated_at
-    TemplateUsageLog.objects.create(template=template, user_satisfaction_score=5)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO template_usage_logs (template_id, user_satisfaction_score) VALUES (%s, 5)",
+            [template.pk],
+        )
     template.refresh_from_db()
     assert template.usage_count == 1
-    assert template.updated_at == created
+    used = template.updated_at
+    assert used > created
+    TemplateUsageLog.objects.filter(template=template).delete()
+    template.refresh_from_db()
+    assert template.usage_count == 0 and template.updated_at > used
     template.version = "1.1.0"
     template.save()
     template.refresh_from_db()
-    assert template.updated_at > created
+    assert template.updated_at > used
