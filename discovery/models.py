@@ -376,7 +376,7 @@ class TemplateUsageLog(UUIDPrimaryKey):
         ]
 
 
-# --- Read-only views (migration 0004) -----------------------------------------------------------
+# --- Read-only views of the admin (migrations 0004, 0009) -----------------------------------
 
 
 def view_key(model: type[models.Model], column: str) -> models.OneToOneField:
@@ -401,7 +401,7 @@ class DocumentDiscoveryMetrics(models.Model):
 
     class Meta:
         managed = False
-        db_table = "document_discovery_metrics"
+        db_table = "document_discovery_weekly"
         ordering = ["-week_start"]
         verbose_name = "discovery metrics (week)"
         verbose_name_plural = "discovery metrics (weekly)"
@@ -427,7 +427,7 @@ class TemplateEffectivenessReport(models.Model):
 
     class Meta:
         managed = False
-        db_table = "template_effectiveness_report"
+        db_table = "template_effectiveness_overview"
         ordering = ["-effectiveness_score", "-uses"]
         verbose_name = "template effectiveness"
         verbose_name_plural = "template effectiveness report"
@@ -458,7 +458,7 @@ class TemplateCreationCandidate(models.Model):
 
     class Meta:
         managed = False
-        db_table = "template_creation_candidates"
+        db_table = "template_creation_shortlist"
         # The view's own order: NULL priorities last, as in its ORDER BY.
         ordering = [models.F("priority_score").desc(nulls_last=True), "-total_occurrences"]
         verbose_name = "template creation candidate"

@@ -104,24 +104,26 @@ def recent_usage_of_template(template: RomanianTemplate) -> QuerySet[TemplateUsa
 
 
 def discovery_metrics() -> QuerySet[DocumentDiscoveryMetrics]:
-    """View document_discovery_metrics: one row per week of first sightings, latest first."""
+    """View document_discovery_weekly: one row per week (firm time) of first sightings, latest
+    first."""
     return DocumentDiscoveryMetrics.objects.all()
 
 
 def template_effectiveness_report() -> QuerySet[TemplateEffectivenessReport]:
-    """View template_effectiveness_report: active templates, most effective first."""
+    """View template_effectiveness_overview: active templates, most effective first."""
     return TemplateEffectivenessReport.objects.all()
 
 
 def template_creation_candidates() -> QuerySet[TemplateCreationCandidate]:
-    """View template_creation_candidates: the 50 unmapped frequent types to template next."""
+    """View template_creation_shortlist: the 50 unmapped frequent types to template next,
+    scored types first."""
     return TemplateCreationCandidate.objects.all()
 
 
 def new_types_per_week(
     weeks: int, *, today: datetime.date | None = None
 ) -> list[DocumentDiscoveryMetrics]:
-    """The rows of document_discovery_metrics for the `weeks` weeks that end with the current
+    """The rows of document_discovery_weekly for the `weeks` weeks that end with the current
     one (Monday to Sunday, firm time), oldest first; a week without new types is a row of
     zeros (not saved)."""
     today = today or timezone.localdate()
@@ -165,7 +167,7 @@ class MappingFunnel:
 
 
 def mapping_funnel() -> MappingFunnel:
-    """The mapping funnel over every discovered type, summed from document_discovery_metrics."""
+    """The mapping funnel over every discovered type, summed from document_discovery_weekly."""
     totals = discovery_metrics().aggregate(
         **{f"n_{status}": Coalesce(Sum(status), 0) for status in MappingFunnel.STATUSES}
     )
