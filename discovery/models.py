@@ -6,9 +6,21 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
-from core.models import UUIDPrimaryKey, created_at_field, enum_check, timestamp_field
+from core.models import (
+    ARRAY_NOT_NULL,
+    JSON_NOT_NULL,
+    STATISTIC_NOT_NULL,
+    UUIDPrimaryKey,
+    created_at_field,
+    enum_check,
+    never_null,
+    timestamp_field,
+)
 from discovery import schemas
 from legalplatform.json_schema import SchemaJSONField
+
+# A count that starts with the sighting that created the row.
+FIRST = "Omitted: 1, the sighting that made the row, as upstream."
 
 
 def unit_interval_check(field: str, table: str) -> models.CheckConstraint:
@@ -65,11 +77,30 @@ class DocumentTypeRegistry(UUIDPrimaryKey):
         choices=MappingStatus,
         default=MappingStatus.PENDING,
         db_default=MappingStatus.PENDING,
+        db_comment=never_null(
+            "document_type_registry",
+            "mapping_status",
+            "a type stands at one of the five statuses (a CHECK). Omitted: pending, as upstream.",
+        ),
     )
     first_seen_date = timestamp_field()
     last_seen_date = timestamp_field()
-    total_occurrences = models.IntegerField(default=1, db_default=1)
-    unique_variations = models.IntegerField(default=1, db_default=1)
+    total_occurrences = models.IntegerField(
+        default=1,
+        db_default=1,
+        db_comment=never_null(
+            "document_type_registry", "total_occurrences", f"record_discovery adds to it. {FIRST}"
+        ),
+    )
+    unique_variations = models.IntegerField(
+        default=1,
+        db_default=1,
+        db_comment=never_null(
+            "document_type_registry",
+            "unique_variations",
+            f"counted from document_type_variations. {FIRST}",
+        ),
+    )
     avg_document_length = models.IntegerField(
         null=True, blank=True, db_comment="document_length_sum / document_length_count, rounded"
     )
@@ -90,13 +121,26 @@ class DocumentTypeRegistry(UUIDPrimaryKey):
         default=list,
         db_default=[],
         blank=True,
-        db_comment="3-5 example documents",
+        db_comment=never_null(
+            "document_type_registry",
+            "sample_document_ids",
+            ARRAY_NOT_NULL,
+            "3-5 example documents",
+        ),
     )
     common_clauses = SchemaJSONField(
-        schema=schemas.COMMON_CLAUSES, default=dict, db_default={}, blank=True
+        schema=schemas.COMMON_CLAUSES,
+        default=dict,
+        db_default={},
+        blank=True,
+        db_comment=never_null("document_type_registry", "common_clauses", JSON_NOT_NULL),
     )
     typical_structure = SchemaJSONField(
-        schema=schemas.TYPICAL_STRUCTURE, default=dict, db_default={}, blank=True
+        schema=schemas.TYPICAL_STRUCTURE,
+        default=dict,
+        db_default={},
+        blank=True,
+        db_comment=never_null("document_type_registry", "typical_structure", JSON_NOT_NULL),
     )
     created_at = created_at_field()
     updated_at = timestamp_field(
@@ -232,26 +276,76 @@ class RomanianTemplate(UUIDPrimaryKey):
         blank=True,
         related_name="templates",
     )
-    civil_code_references = ArrayField(models.TextField(), default=list, db_default=[], blank=True)
-    jurisdiction = models.CharField(max_length=50, default="RO", db_default="RO")
+    civil_code_references = ArrayField(
+        models.TextField(),
+        default=list,
+        db_default=[],
+        blank=True,
+        db_comment=never_null("romanian_templates", "civil_code_references", ARRAY_NOT_NULL),
+    )
+    jurisdiction = models.CharField(
+        max_length=50,
+        default="RO",
+        db_default="RO",
+        db_comment=never_null(
+            "romanian_templates",
+            "jurisdiction",
+            "a template is written for one legal system. Omitted: RO, as upstream.",
+            "ISO country code",
+        ),
+    )
     template_structure = SchemaJSONField(schema=schemas.TEMPLATE_STRUCTURE)
     standard_clauses = SchemaJSONField(
-        schema=schemas.STANDARD_CLAUSES, default=dict, db_default={}, blank=True
+        schema=schemas.STANDARD_CLAUSES,
+        default=dict,
+        db_default={},
+        blank=True,
+        db_comment=never_null("romanian_templates", "standard_clauses", JSON_NOT_NULL),
     )
     variable_mappings = SchemaJSONField(
-        schema=schemas.VARIABLE_MAPPINGS, default=dict, db_default={}, blank=True
+        schema=schemas.VARIABLE_MAPPINGS,
+        default=dict,
+        db_default={},
+        blank=True,
+        db_comment=never_null("romanian_templates", "variable_mappings", JSON_NOT_NULL),
     )
-    created_from_pattern = models.BooleanField(default=True, db_default=True)
-    source_document_ids = ArrayField(models.UUIDField(), default=list, db_default=[], blank=True)
+    created_from_pattern = models.BooleanField(
+        default=True,
+        db_default=True,
+        db_comment=never_null(
+            "romanian_templates",
+            "created_from_pattern",
+            "a template was made from discovered patterns or by hand. Omitted: true, as upstream.",
+        ),
+    )
+    source_document_ids = ArrayField(
+        models.UUIDField(),
+        default=list,
+        db_default=[],
+        blank=True,
+        db_comment=never_null("romanian_templates", "source_document_ids", ARRAY_NOT_NULL),
+    )
     usage_count = models.IntegerField(
-        default=0, db_default=0, db_comment="Number of usage logs, kept by trigger"
+        default=0,
+        db_default=0,
+        db_comment=never_null(
+            "romanian_templates",
+            "usage_count",
+            STATISTIC_NOT_NULL,
+            "Number of usage logs, kept by trigger",
+        ),
     )
     effectiveness_score = models.DecimalField(
         max_digits=5,
         decimal_places=2,
         default=0,
         db_default=0,
-        db_comment="Average satisfaction / 5 × 100 (0 without ratings), kept by trigger",
+        db_comment=never_null(
+            "romanian_templates",
+            "effectiveness_score",
+            STATISTIC_NOT_NULL,
+            "Average satisfaction / 5 × 100 (0 without ratings), kept by trigger",
+        ),
     )
     rated_count = running_total(
         models.IntegerField,
@@ -262,13 +356,21 @@ class RomanianTemplate(UUIDPrimaryKey):
         "Sum of the satisfaction scores of the usage logs, kept by trigger",
     )
     version = models.CharField(max_length=50, default="1.0.0", db_default="1.0.0")
-    is_active = models.BooleanField(default=True, db_default=True)
+    is_active = models.BooleanField(
+        default=True,
+        db_default=True,
+        db_comment=never_null(
+            "romanian_templates",
+            "is_active",
+            "a template is offered or not. Omitted: true, as upstream.",
+        ),
+    )
     created_at = created_at_field()
     updated_at = timestamp_field(
         editable=False,
         db_comment=(
-            "Last edit, kept by trigger update_templates_updated_at; "
-            "the usage statistics kept by triggers do not move it"
+            "Last change, its usage statistics included (as upstream), kept by trigger "
+            "update_templates_updated_at"
         ),
     )
     created_by = models.CharField(max_length=255, null=True, blank=True)
@@ -317,11 +419,29 @@ class DocumentPattern(UUIDPrimaryKey):
         blank=True,
         related_name="patterns",
     )
-    occurrence_count = models.IntegerField(default=1, db_default=1)
-    document_sources = ArrayField(models.UUIDField(), default=list, db_default=[], blank=True)
+    occurrence_count = models.IntegerField(
+        default=1,
+        db_default=1,
+        db_comment=never_null(
+            "document_patterns", "occurrence_count", f"a count of sightings. {FIRST}"
+        ),
+    )
+    document_sources = ArrayField(
+        models.UUIDField(),
+        default=list,
+        db_default=[],
+        blank=True,
+        db_comment=never_null("document_patterns", "document_sources", ARRAY_NOT_NULL),
+    )
     category = models.CharField(max_length=100, null=True, blank=True)
     confidence_score = score_field()
-    used_in_templates = ArrayField(models.UUIDField(), default=list, db_default=[], blank=True)
+    used_in_templates = ArrayField(
+        models.UUIDField(),
+        default=list,
+        db_default=[],
+        blank=True,
+        db_comment=never_null("document_patterns", "used_in_templates", ARRAY_NOT_NULL),
+    )
     first_seen_at = timestamp_field()
     last_seen_at = timestamp_field()
 
@@ -347,11 +467,24 @@ class TemplateUsageLog(UUIDPrimaryKey):
     user_id = models.UUIDField(null=True, blank=True)
     generation_time_ms = models.IntegerField(null=True, blank=True)
     variables_filled = models.IntegerField(null=True, blank=True)
-    manual_edits_count = models.IntegerField(default=0, db_default=0)
+    manual_edits_count = models.IntegerField(
+        default=0,
+        db_default=0,
+        db_comment=never_null(
+            "template_usage_logs",
+            "manual_edits_count",
+            "a count of edits after generation, none until one is made. Omitted: 0, as upstream.",
+        ),
+    )
     user_satisfaction_score = models.IntegerField(null=True, blank=True, db_comment="1-5")
     time_saved_minutes = models.IntegerField(null=True, blank=True)
     use_case = models.TextField(null=True, blank=True)
-    metadata = models.JSONField(default=dict, db_default={}, blank=True)
+    metadata = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        db_comment=never_null("template_usage_logs", "metadata", JSON_NOT_NULL),
+    )
     used_at = timestamp_field()
 
     class Meta:

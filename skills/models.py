@@ -5,14 +5,32 @@ from django.conf import settings
 from django.db import models
 from django.utils import formats, timezone
 
-from core.models import UUIDPrimaryKey, created_at_field, timestamp_field
+from core.models import (
+    JSON_NOT_NULL,
+    STATISTIC_NOT_NULL,
+    TIME_NOT_NULL,
+    UUIDPrimaryKey,
+    created_at_field,
+    never_null,
+    timestamp_field,
+)
 from legalplatform.json_schema import SchemaJSONField
 from skills import schemas
+
+# A sum or an average skips a NULL without a word; an execution that saved nothing saved 0.
+SUMMED_NOT_NULL = "Omitted: 0, as upstream."
 
 
 def statistic(field_class, comment: str, **options):
     """A statistics column of `skills`: starts at 0, never in forms, written by the triggers."""
     return field_class(default=0, db_default=0, editable=False, db_comment=comment, **options)
+
+
+def upstream_statistic(field_class, column: str, comment: str, **options):
+    """One of the statistics upstream's schema had, nullable there and never NULL here."""
+    return statistic(
+        field_class, never_null("skills", column, STATISTIC_NOT_NULL, comment), **options
+    )
 
 
 class Skill(UUIDPrimaryKey):
@@ -41,17 +59,21 @@ class Skill(UUIDPrimaryKey):
     # Statistics, written only by the triggers on skill_usage_logs (migration 0002): three running
     # totals (usage_count, success_count, tokens_saved_success_sum) and the score and average
     # derived from them in the same UPDATE, so each log costs the same whatever the history.
-    effectiveness_score = statistic(
+    effectiveness_score = upstream_statistic(
         models.DecimalField,
+        "effectiveness_score",
         "Success rate in percent (0-100), kept by trigger from skill_usage_logs",
         max_digits=5,
         decimal_places=2,
     )
-    token_savings_avg = statistic(
+    token_savings_avg = upstream_statistic(
         models.IntegerField,
+        "token_savings_avg",
         "Average tokens_saved over successful executions (rounded), kept by trigger",
     )
-    usage_count = statistic(models.IntegerField, "Number of executions logged, kept by trigger")
+    usage_count = upstream_statistic(
+        models.IntegerField, "usage_count", "Number of executions logged, kept by trigger"
+    )
     success_count = statistic(
         models.IntegerField, "Running total: executions with success = true, kept by trigger"
     )
@@ -59,14 +81,27 @@ class Skill(UUIDPrimaryKey):
         models.BigIntegerField,
         "Running total: sum of tokens_saved over successful executions, kept by trigger",
     )
-    is_active = models.BooleanField(default=True, db_default=True)
-    created_at = created_at_field()
+    is_active = models.BooleanField(
+        default=True,
+        db_default=True,
+        db_comment=never_null(
+            "skills", "is_active", "a skill is active or not. Omitted: true, as upstream."
+        ),
+    )
+    created_at = created_at_field(db_comment=never_null("skills", "created_at", TIME_NOT_NULL))
     updated_at = timestamp_field(
-        editable=False, db_comment="Kept by trigger update_skills_updated_at"
+        editable=False,
+        db_comment=never_null(
+            "skills", "updated_at", TIME_NOT_NULL, "Kept by trigger update_skills_updated_at"
+        ),
     )
     created_by = models.UUIDField(null=True, blank=True, db_comment="Id of the user who created it")
     metadata = SchemaJSONField(
-        schema=schemas.SKILL_METADATA, default=dict, db_default={}, blank=True
+        schema=schemas.SKILL_METADATA,
+        default=dict,
+        db_default={},
+        blank=True,
+        db_comment=never_null("skills", "metadata", JSON_NOT_NULL),
     )
 
     class Meta:
@@ -120,11 +155,20 @@ class SkillVersion(UUIDPrimaryKey):
     content = models.TextField(db_comment="The skill definition")
     changelog = models.TextField(null=True, blank=True)
     is_current = models.BooleanField(
-        default=False, db_default=False, db_comment="At most one current version per skill"
+        default=False,
+        db_default=False,
+        db_comment=never_null(
+            "skill_versions",
+            "is_current",
+            "a version is current or not. Omitted: false, as upstream.",
+            "At most one current version per skill",
+        ),
     )
     deployed_at = models.DateTimeField(null=True, blank=True)
     deprecated_at = models.DateTimeField(null=True, blank=True)
-    created_at = created_at_field()
+    created_at = created_at_field(
+        db_comment=never_null("skill_versions", "created_at", TIME_NOT_NULL)
+    )
     created_by = models.UUIDField(null=True, blank=True)
 
     class Meta:
@@ -169,19 +213,59 @@ class SkillUsageLog(UUIDPrimaryKey):
     execution_time_ms = models.IntegerField(db_comment="Duration in milliseconds")
     tokens_used = models.IntegerField(db_comment="Total tokens consumed")
     tokens_saved = models.IntegerField(
-        default=0, db_default=0, db_comment="Estimated saving against a plain prompt"
+        default=0,
+        db_default=0,
+        db_comment=never_null(
+            "skill_usage_logs",
+            "tokens_saved",
+            f"summed into the statistics and the daily rollup. {SUMMED_NOT_NULL}",
+            "Estimated saving against a plain prompt",
+        ),
     )
     cost_usd = models.DecimalField(
-        max_digits=10, decimal_places=6, default=0, db_default=0, db_comment="Execution cost in USD"
+        max_digits=10,
+        decimal_places=6,
+        default=0,
+        db_default=0,
+        db_comment=never_null(
+            "skill_usage_logs",
+            "cost_usd",
+            f"summed into the daily rollup. {SUMMED_NOT_NULL}",
+            "Execution cost in USD",
+        ),
     )
-    success = models.BooleanField(default=True, db_default=True)
+    success = models.BooleanField(
+        default=True,
+        db_default=True,
+        db_comment=never_null(
+            "skill_usage_logs",
+            "success",
+            "an execution succeeded or failed, and the statistics count it as one or the other "
+            "(upstream's counted a NULL as a failure). Omitted: true, as upstream.",
+        ),
+    )
     error_message = models.TextField(null=True, blank=True)
     input_data = models.JSONField(
-        default=dict, db_default={}, blank=True, db_comment="Sanitized input"
+        default=dict,
+        db_default={},
+        blank=True,
+        db_comment=never_null("skill_usage_logs", "input_data", JSON_NOT_NULL, "Sanitized input"),
     )
-    output_data = models.JSONField(default=dict, db_default={}, blank=True)
-    metadata = models.JSONField(default=dict, db_default={}, blank=True, db_comment="Context")
-    executed_at = timestamp_field()
+    output_data = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        db_comment=never_null("skill_usage_logs", "output_data", JSON_NOT_NULL),
+    )
+    metadata = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        db_comment=never_null("skill_usage_logs", "metadata", JSON_NOT_NULL, "Context"),
+    )
+    executed_at = timestamp_field(
+        db_comment=never_null("skill_usage_logs", "executed_at", TIME_NOT_NULL)
+    )
 
     class Meta:
         db_table = "skill_usage_logs"
