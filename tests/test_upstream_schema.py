@@ -7,6 +7,7 @@ an explicit NULL is refused by a named constraint explained in the column's comm
 from __future__ import annotations
 
 import importlib
+import os
 import uuid
 
 import psycopg
@@ -345,8 +346,9 @@ def test_uuid_generate_v4_exists_where_uuid_ossp_does_not():
 
 @pytest.fixture
 def database_with_uuid_ossp():
-    """A scratch database on the machine's PostgreSQL 15, which ships uuid-ossp."""
-    name = "legalplatform_contracts_uuid_ossp"
+    """A scratch database on the machine's PostgreSQL 15, which ships uuid-ossp; named after this
+    process, since that server is shared by every checkout's test runs."""
+    name = f"legalplatform_uuid_ossp_{os.getpid()}"
     with psycopg.connect(**LOCAL_POSTGRES, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
