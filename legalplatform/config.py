@@ -7,7 +7,7 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -15,6 +15,8 @@ APP_ENVIRONMENTS = ("development", "staging", "production")
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
 POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 REDIS_SCHEMES = {"redis", "rediss", "unix"}
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 # libpq's connect_timeout unless DATABASE_URL sets one (?connect_timeout=N).
 CONNECT_TIMEOUT_SECONDS = 3
 S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -31,6 +33,20 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     if value not in choices:
         raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A switch: true/false, 1/0, yes/no or on/off in any case; unset or empty is the default.
+    Anything else (`enable`, `maybe`) is refused rather than read as false."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ConfigurationError(f"{name} must be true or false (1/0, yes/no, on/off); got {raw!r}")
 
 
 def env_int(name: str, default: int, *, minimum: int = 0, unit: str = "") -> int:
@@ -204,6 +220,17 @@ def redis_url(url: str | None) -> str | None:
         raise ConfigurationError(
             f"REDIS_URL must start with redis://, rediss:// or unix://; got {mask_url(url)}"
         )
+    # redis-py reads the database from the path (redis://host/2) or from ?db=2 and would fail
+    # on the first request with a ValueError deep in the pool.
+    databases = parse_qs(parts.query).get("db", [])
+    if parts.scheme != "unix" and parts.path.strip("/"):
+        databases.append(parts.path.strip("/"))
+    for database in databases:
+        if not database.isdigit():
+            raise ConfigurationError(
+                "REDIS_URL's database must be a number (redis://host:6379/0); "
+                f"got {database!r} in {mask_url(url)}"
+            )
     return url
 
 

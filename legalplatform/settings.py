@@ -13,7 +13,7 @@ env = environ.Env()
 # --- Environment --------------------------------------------------------------------------------
 APP_ENV = config.env_choice("APP_ENV", config.APP_ENVIRONMENTS, default="development")
 PRODUCTION = APP_ENV == "production"
-DEBUG = env.bool("DEBUG", default=APP_ENV == "development")
+DEBUG = config.env_bool("DEBUG", default=APP_ENV == "development")
 SECRET_KEY = env.str("SECRET_KEY", default="") or (
     None if PRODUCTION else config.DEVELOPMENT_SECRET_KEY
 )
@@ -187,13 +187,13 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Security (production) ----------------------------------------------------------------------
 if PRODUCTION:
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_SSL_REDIRECT = config.env_bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    if env.bool("BEHIND_TLS_PROXY", default=False):
+    if config.env_bool("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Load balancers probe health over plain HTTP: 200 or 503, never a redirect to https.
 SECURE_REDIRECT_EXEMPT = [r"^api/health(/|$)"]
@@ -239,7 +239,7 @@ BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups"))).reso
 # Backups of this APP_ENV older than this many days are pruned after each backup; 0 keeps all.
 BACKUP_RETENTION_DAYS = config.env_int("BACKUP_RETENTION_DAYS", 30, unit="days")
 # Encrypt every backup (also the safety backup a restore takes) to BACKUP_AGE_RECIPIENT.
-BACKUP_ENCRYPT = env.bool("BACKUP_ENCRYPT", default=False)
+BACKUP_ENCRYPT = config.env_bool("BACKUP_ENCRYPT", default=False)
 # age public key(s) `age1…` to encrypt to; age secret key(s) `AGE-SECRET-KEY-1…` to decrypt with.
 BACKUP_AGE_RECIPIENT = env.str("BACKUP_AGE_RECIPIENT", default="")
 BACKUP_AGE_IDENTITY = env.str("BACKUP_AGE_IDENTITY", default="")
@@ -250,7 +250,7 @@ BACKUP_AGE_IDENTITY = env.str("BACKUP_AGE_IDENTITY", default="")
 BACKUP_STORAGE_URL = config.storage_url("BACKUP_STORAGE_URL")
 BACKUP_S3_ENDPOINT_URL = env.str("BACKUP_S3_ENDPOINT_URL", default="")
 # Off-site backups are age-encrypted unless this is true.
-BACKUP_ALLOW_PLAINTEXT_OFFSITE = env.bool("BACKUP_ALLOW_PLAINTEXT_OFFSITE", default=False)
+BACKUP_ALLOW_PLAINTEXT_OFFSITE = config.env_bool("BACKUP_ALLOW_PLAINTEXT_OFFSITE", default=False)
 # Multipart upload: part size (S3's minimum is 5 MiB) and parts in flight; memory is about
 # their product. "auto" verifies by the store's SHA-256 checksum where it has one, else by reading
 # the object back; "read-back" always reads it back.

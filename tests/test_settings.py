@@ -1,6 +1,9 @@
 """Settings come from the environment: each connection variable reaches the connection, and
 bad values or unsafe production settings stop the process with one readable line."""
 
+import re
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -167,6 +170,8 @@ def test_pool_within_the_server_limit_passes_the_system_check(manage):
         ({"BACKUP_STORAGE_URL": "s3://B/x"}, "error: BACKUP_STORAGE_URL must be s3://bucket/pre"),
         ({"BACKUP_S3_PART_SIZE_MB": "4"}, "error: BACKUP_S3_PART_SIZE_MB must be at least 5"),
         ({"BACKUP_S3_VERIFY": "never"}, "error: BACKUP_S3_VERIFY must be one of auto, read-back"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/cache"}, "error: REDIS_URL's database must be a n"),
+        ({"REDIS_URL": "redis://:s3cret@h:6379?db=one"}, "error: REDIS_URL's database must be a n"),
     ],
 )
 def test_bad_configuration_is_one_line_without_traceback(manage, env, message):
@@ -175,6 +180,65 @@ def test_bad_configuration_is_one_line_without_traceback(manage, env, message):
     assert result.stderr.strip().startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1
     assert "s3cret" not in result.stderr
+
+
+# Every switch settings.py reads, found in its source so that a new one is covered too.
+SWITCHES = re.findall(
+    r'config\.env_bool\("(\w+)"',
+    (Path(settings.BASE_DIR) / "legalplatform" / "settings.py").read_text(),
+)
+
+
+def test_settings_read_every_switch_strictly():
+    source = (Path(settings.BASE_DIR) / "legalplatform" / "settings.py").read_text()
+    assert "env.bool(" not in source  # django-environ's reads anything unknown as false
+    assert {"DEBUG", "BACKUP_ENCRYPT", "BACKUP_ALLOW_PLAINTEXT_OFFSITE"} <= set(SWITCHES)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("true", True),
+        ("On", True),
+        ("YES", True),
+        ("1", True),
+        (" off ", False),
+        ("No", False),
+        ("0", False),
+        ("FALSE", False),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_switch_is_one_of_four_pairs_of_words(monkeypatch, raw, expected):
+    if raw is None:
+        monkeypatch.delenv("SOME_SWITCH", raising=False)
+    else:
+        monkeypatch.setenv("SOME_SWITCH", raw)
+    assert config.env_bool("SOME_SWITCH", default=None) is expected
+
+
+@pytest.mark.parametrize("name", SWITCHES)
+def test_a_switch_set_to_any_other_word_stops_every_command(manage, name):
+    # The production-only switches are read only under APP_ENV=production.
+    env = (
+        {**PRODUCTION, name: "enable"}
+        if name.startswith(("SECURE_", "BEHIND_"))
+        else {name: "enable"}
+    )
+    result = manage("check", env=env)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {name} must be true or false (1/0, yes/no, on/off); got 'enable'\n"
+    )
+
+
+def test_debug_maybe_and_backup_encrypt_enable_are_refused_before_a_backup(manage, tmp_path):
+    for env in ({"DEBUG": "maybe"}, {"BACKUP_ENCRYPT": "enable", "BACKUP_DIR": str(tmp_path)}):
+        result = manage("backup", "--noinput", env=env)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and next(iter(env)) in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written in plaintext
 
 
 def test_unreachable_database_names_host_and_port_and_masks_the_password(manage):
