@@ -1,8 +1,11 @@
 """Fixtures shared by every app's tests: the tests' own Redis database, `manage.py` in a
-subprocess against the test database, as an operator runs it, and scratch databases migrated once
-per session. The helpers behind them live in the test-support package, tests/support/."""
+subprocess against the test database, as an operator runs it, and scratch databases, empty or
+copies of one migrated once per session. The helpers behind them live in the test-support
+package, tests/support/."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 from django.conf import settings
@@ -72,4 +75,14 @@ def scratch_db(db, migrated_template, django_db_blocker):
     with django_db_blocker.unblock():
         name = f"{migrated_template.removesuffix('_template')}_scratch"
         with scratch_database(name, template=migrated_template) as scratch:
+            yield scratch
+
+
+@pytest.fixture
+def empty_db(db, django_db_blocker):
+    """An empty database of its own (alias and URL) on the tests' server, for one test; dropped
+    afterwards."""
+    with django_db_blocker.unblock():
+        name = f"{connection.settings_dict['NAME']}_empty_{uuid.uuid4().hex[:8]}"
+        with scratch_database(name) as scratch:
             yield scratch

@@ -14,7 +14,7 @@ from cases.models import Case, CaseStatus, Client, Document, Task
 from cases.tests.builders import make_case, make_client, make_document, make_task, make_user
 from skills.models import SkillUsageLog
 from skills.services import record_usages
-from skills.tests.support import make_skill
+from skills.tests.builders import make_skill
 
 
 def export(client, model, **query) -> tuple[StreamingHttpResponse, list[list[str]]]:

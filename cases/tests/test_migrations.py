@@ -3,14 +3,9 @@ the app holds the user model, so unapplying it in the shared test database would
 other test."""
 
 import uuid
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from django.db import connection
-from psycopg import sql
-
-from tests.support.processes import current_database_url
 
 INDEXES = [
     "idx_cases_title_trgm",
@@ -33,28 +28,6 @@ CASE_SEARCH_TRIGGERS = [
     "case_search_words_delete",
     "case_search_words_truncate",
 ]
-
-
-@pytest.fixture
-def scratch_database(db):
-    """An empty database on the test server, dropped afterwards; yields (url, connect)."""
-    name = f"test_cases_migrations_{uuid.uuid4().hex[:8]}"
-    params = {**connection.get_connection_params(), "dbname": "postgres", "autocommit": True}
-    params = {k: v for k, v in params.items() if k not in ("context", "cursor_factory", "pool")}
-    with psycopg.connect(**params) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = urlsplit(current_database_url())._replace(path=f"/{name}").geturl()
-
-    def connect():
-        return psycopg.connect(**{**params, "dbname": name})
-
-    try:
-        yield url, connect
-    finally:
-        with psycopg.connect(**params) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def schema_state(connect):
@@ -125,11 +98,12 @@ def insert_case_with_document(connect) -> uuid.UUID:
 
 
 @pytest.mark.slow
-def test_cases_migrations_reverse_and_apply_again(scratch_database, manage):
-    url, connect = scratch_database
+def test_cases_migrations_reverse_and_apply_again(empty_db):
+    def connect():
+        return psycopg.connect(empty_db.url, autocommit=True)
 
     def migrate(*args):
-        result = manage("migrate", *args, "--noinput", env={"DATABASE_URL": url})
+        result = empty_db.manage("migrate", *args, "--noinput")
         assert result.returncode == 0, result.stderr
         return schema_state(connect)
 

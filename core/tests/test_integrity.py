@@ -10,7 +10,7 @@ from core.integrity import FAIL, PASS, CheckResult, Registry, registry
 from ops.integrity.validate import validate_database
 from skills.selectors import skills_with_stale_statistics
 from skills.services import record_usages
-from skills.tests.support import make_skill, usage
+from skills.tests.builders import make_skill, usage
 
 
 @pytest.fixture

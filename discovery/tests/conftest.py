@@ -1,43 +1,6 @@
-"""Fixtures shared by the discovery tests: templates to log usage against, and a staff client."""
+"""Fixtures shared by the discovery tests: a staff client (rows come from builders.py)."""
 
 import pytest
-
-from discovery.models import DocumentTypeRegistry, RomanianTemplate
-
-
-@pytest.fixture
-def make_type(db):
-    """Create a registry row named `name` (normalized naively: tests choose simple names)."""
-
-    def make(name, **fields):
-        return DocumentTypeRegistry.objects.create(
-            discovered_type_original=name,
-            discovered_type_normalized=name.lower().replace(" ", "_"),
-            primary_language="ro",
-            **fields,
-        )
-
-    return make
-
-
-@pytest.fixture
-def make_template(db):
-    """Create a template; each call a new slug."""
-    created = []
-
-    def make(**fields):
-        slug = fields.pop("template_slug", f"template-{len(created) + 1}")
-        template = RomanianTemplate.objects.create(
-            template_slug=slug,
-            template_name_ro=fields.pop("template_name_ro", f"Șablon {slug}"),
-            template_name_en=fields.pop("template_name_en", f"Template {slug}"),
-            template_structure=fields.pop("template_structure", {"sections": []}),
-            **fields,
-        )
-        created.append(template)
-        return template
-
-    return make
 
 
 @pytest.fixture

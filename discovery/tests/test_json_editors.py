@@ -17,7 +17,7 @@ from discovery.models import DocumentTypeRegistry, RomanianTemplate
 from discovery.services import DEMO_DATA_DIR, load_demo_data
 from legalplatform.json_schema import validate_json_fields
 from skills.models import Skill
-from skills.tests.support import make_skill
+from skills.tests.builders import make_skill
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from cases.models import User
 from discovery import selectors
 from discovery.models import MappingStatus
+from discovery.tests.builders import make_type
 
 pytestmark = pytest.mark.django_db
 BUCHAREST = ZoneInfo("Europe/Bucharest")
@@ -21,7 +22,7 @@ PAGE = reverse("admin:discovery_overview")
 
 
 @pytest.fixture
-def registry(make_type):
+def registry(db):
     """Five types over three weeks around Wednesday 18 March 2026, at every status."""
     monday = datetime.datetime(2026, 3, 16, 9, 0, tzinfo=BUCHAREST)
     make_type("A", first_seen_date=monday, mapping_status=MappingStatus.AUTO_MAPPED)

@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from discovery.models import DocumentTypeRegistry, MappingStatus
 from discovery.services import map_type, queue_for_review, recompute_priorities
+from discovery.tests.builders import make_template, make_type
 from skills.models import Skill
 
 pytestmark = pytest.mark.django_db
 
 
-def test_priorities_blend_frequency_business_value_and_complexity(make_type):
+def test_priorities_blend_frequency_business_value_and_complexity():
     top = make_type(
         "Top",
         total_occurrences=200,
@@ -62,7 +63,7 @@ def skill():
     )
 
 
-def test_an_automatic_mapping_to_a_skill(skill, make_type):
+def test_an_automatic_mapping_to_a_skill(skill):
     registry = make_type("Contract de muncă")
     before = timezone.now()
     mapped = map_type(registry, skill_id=skill.skill_id, confidence=0.8, manual=False)
@@ -74,7 +75,7 @@ def test_an_automatic_mapping_to_a_skill(skill, make_type):
     assert mapped.reviewed_at >= before
 
 
-def test_a_manual_mapping_stamps_the_reviewer(skill, make_type):
+def test_a_manual_mapping_stamps_the_reviewer(skill):
     registry = make_type("Contract de muncă")
     mapped = map_type(
         registry, skill_id=skill.skill_id, confidence=1, manual=True, reviewer="partner@firm.ro"
@@ -85,7 +86,7 @@ def test_a_manual_mapping_stamps_the_reviewer(skill, make_type):
         map_type(registry, skill_id=skill.skill_id, confidence=1, manual=True)
 
 
-def test_a_template_mapping_ties_the_template_to_the_type(make_template, skill, make_type):
+def test_a_template_mapping_ties_the_template_to_the_type(skill):
     registry = make_type("Contract de închiriere")
     template = make_template()
     mapped = map_type(
@@ -115,7 +116,7 @@ def test_a_template_mapping_ties_the_template_to_the_type(make_template, skill, 
         ({"skill_id": "legal-contract-analysis-v1", "confidence": 2}, "between 0 and 1"),
     ],
 )
-def test_bad_mappings_are_refused_and_change_nothing(skill, arguments, message, make_type):
+def test_bad_mappings_are_refused_and_change_nothing(skill, arguments, message):
     registry = make_type("Somație")
     arguments.setdefault("confidence", 0.5)
     with pytest.raises(ValidationError, match=message):
@@ -125,14 +126,14 @@ def test_bad_mappings_are_refused_and_change_nothing(skill, arguments, message, 
     assert registry.reviewed_at is None
 
 
-def test_mapping_a_deleted_type_is_refused(skill, make_type):
+def test_mapping_a_deleted_type_is_refused(skill):
     registry = make_type("Somație")
     DocumentTypeRegistry.objects.filter(pk=registry.pk).delete()
     with pytest.raises(ValidationError, match="does not exist"):
         map_type(registry, skill_id=skill.skill_id, confidence=0.5, manual=False)
 
 
-def test_queue_for_review_leaves_human_decisions_alone(make_type):
+def test_queue_for_review_leaves_human_decisions_alone():
     statuses = [
         MappingStatus.PENDING,
         MappingStatus.AUTO_MAPPED,

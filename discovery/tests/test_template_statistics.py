@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from discovery.models import RomanianTemplate, TemplateUsageLog
+from discovery.tests.builders import make_template
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def log(template, satisfaction=None, **fields):
     return TemplateUsageLog(template=template, user_satisfaction_score=satisfaction, **fields)
 
 
-def test_a_template_without_usage_scores_zero(make_template):
+def test_a_template_without_usage_scores_zero():
     template = make_template()
     assert (template.usage_count, template.effectiveness_score) == (0, 0)
     TemplateUsageLog.objects.create(template=template)  # used, not rated
@@ -49,7 +50,7 @@ def test_a_template_without_usage_scores_zero(make_template):
     assert (template.usage_count, template.effectiveness_score) == (1, 0)
 
 
-def test_single_inserts(make_template):
+def test_single_inserts():
     template = make_template()
     for satisfaction in (5, 4, None, 4):
         log(template, satisfaction).save()
@@ -59,7 +60,7 @@ def test_single_inserts(make_template):
     assert template.effectiveness_score == Decimal("86.67")  # 13 / 3 / 5 × 100
 
 
-def test_batch_inserts_over_several_templates(make_template):
+def test_batch_inserts_over_several_templates():
     first, second, idle = make_template(), make_template(), make_template()
     TemplateUsageLog.objects.bulk_create(
         [log(first, s) for s in (1, 2, 3, None, 5)] + [log(second, s) for s in (5, 5, None)]
@@ -74,7 +75,7 @@ def test_batch_inserts_over_several_templates(make_template):
     assert_statistics_exact(first, second, idle)
 
 
-def test_updates_of_ratings(make_template):
+def test_updates_of_ratings():
     template = make_template()
     TemplateUsageLog.objects.bulk_create([log(template, s) for s in (1, 2, 3, 4)])
     entry = TemplateUsageLog.objects.filter(user_satisfaction_score=1).get()
@@ -91,7 +92,7 @@ def test_updates_of_ratings(make_template):
     assert_statistics_exact(template)
 
 
-def test_moving_logs_between_templates(make_template):
+def test_moving_logs_between_templates():
     first, second = make_template(), make_template()
     TemplateUsageLog.objects.bulk_create(
         [log(first, s) for s in (5, 5, 1)] + [log(second, s) for s in (2, None)]
@@ -114,7 +115,7 @@ def test_moving_logs_between_templates(make_template):
     assert_statistics_exact(first, second)
 
 
-def test_deletes(make_template):
+def test_deletes():
     first, second = make_template(), make_template()
     TemplateUsageLog.objects.bulk_create(
         [log(first, s) for s in (5, 4, 3, None)] + [log(second, s) for s in (1, 1)]
@@ -132,7 +133,7 @@ def test_deletes(make_template):
 @pytest.mark.django_db(
     transaction=True
 )  # Django's deferred FK checks forbid TRUNCATE before commit
-def test_truncate_resets_every_template(make_template):
+def test_truncate_resets_every_template():
     first, second = make_template(), make_template()
     TemplateUsageLog.objects.bulk_create([log(first, 5), log(second, 2)])
     with connection.cursor() as cursor:
@@ -140,7 +141,7 @@ def test_truncate_resets_every_template(make_template):
     assert_statistics_exact(first, second)
 
 
-def test_deleting_a_template_cascades_without_touching_the_others(make_template):
+def test_deleting_a_template_cascades_without_touching_the_others():
     first, second = make_template(), make_template()
     TemplateUsageLog.objects.bulk_create([log(first, 5), log(second, 2), log(second, 4)])
     first.delete()
@@ -149,7 +150,7 @@ def test_deleting_a_template_cascades_without_touching_the_others(make_template)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_logged_use_moves_the_templates_updated_at_as_upstreams_trigger_did(make_template):
+def test_a_logged_use_moves_the_templates_updated_at_as_upstreams_trigger_did():
     """The statistics trigger's UPDATE of the template fires update_templates_updated_at, as
     upstream's did: updated_at is the time of the last change, uses included (autocommit, so each
     statement has its own time); an edit moves it too."""

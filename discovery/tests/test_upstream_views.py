@@ -16,6 +16,7 @@ from discovery.models import (
     TemplateEffectivenessReport,
     TemplateUsageLog,
 )
+from discovery.tests.builders import make_template, make_type
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_upstreams_columns_names_types_and_order_then_the_projects(view):
     assert [name for name, _type in columns[len(upstream) :]] == PROJECT_COLUMNS[view]
 
 
-def test_document_discovery_metrics_as_upstream(make_type):
+def test_document_discovery_metrics_as_upstream():
     monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     make_type(
         "A",
@@ -148,7 +149,7 @@ def test_document_discovery_metrics_as_upstream(make_type):
     assert later["avg_confidence"] is None
 
 
-def test_template_effectiveness_report_as_upstream(make_template):
+def test_template_effectiveness_report_as_upstream():
     busy = make_template(template_slug="busy", legal_category="contract")
     rated_once = make_template(template_slug="rated-once", legal_category="notice")
     unused = make_template(template_slug="unused")
@@ -178,7 +179,7 @@ def test_template_effectiveness_report_as_upstream(make_template):
     assert (busy_row["template_slug"], busy_row["rated_uses"]) == ("busy", 2)
 
 
-def test_template_creation_candidates_as_upstream(make_type):
+def test_template_creation_candidates_as_upstream():
     seen = datetime.now(UTC) - timedelta(days=12, hours=5)
     scored = make_type(
         "Scored", total_occurrences=40, priority_score=Decimal("0.70"), first_seen_date=seen

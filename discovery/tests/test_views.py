@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from discovery import selectors
 from discovery.models import DocumentTypeRegistry, MappingStatus, TemplateUsageLog
+from discovery.tests.builders import make_template, make_type
 
 pytestmark = pytest.mark.django_db
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 
 
-def test_document_discovery_metrics_per_week(make_type):
+def test_document_discovery_metrics_per_week():
     monday = datetime(2026, 3, 2, 9, 0, tzinfo=BUCHAREST)  # a Monday
     make_type(
         "A",
@@ -51,7 +52,7 @@ def test_document_discovery_metrics_per_week(make_type):
     assert later.avg_mapping_confidence is None
 
 
-def test_template_effectiveness_report(make_template):
+def test_template_effectiveness_report():
     sales = make_template(template_slug="sales", legal_category="contract")
     notice = make_template(template_slug="notice", legal_category="notice")
     unused = make_template(template_slug="unused")
@@ -89,7 +90,7 @@ def test_template_effectiveness_report(make_template):
     assert unused.pk == unused_row.template_id
 
 
-def test_template_creation_candidates(make_type):
+def test_template_creation_candidates():
     now = timezone.now()
     make_type("Too rare", total_occurrences=19, priority_score=Decimal("0.99"))
     make_type("Mapped", total_occurrences=500, mapping_status=MappingStatus.MANUAL_MAPPED)

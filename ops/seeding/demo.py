@@ -21,7 +21,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cases.embeddings import EmbeddingError
-from cases.factories import storage_url
 from cases.models import (
     AuditAction,
     Case,
@@ -47,6 +46,7 @@ from discovery.services import load_demo_data as load_discovery_demo_data
 from legalplatform.json_schema import validate_json_fields
 from ops.safety import production_reason
 from ops.seeding import synthetic
+from ops.seeding.vocabulary import storage_url
 from skills.models import Skill, SkillUsageLog, SkillVersion
 
 DEFAULT_FIXTURES_DIR = settings.BASE_DIR / "fixtures"

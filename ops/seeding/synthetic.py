@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from django.db import connections, transaction
 from django.db.models import Model
 
-from cases.factories import ascii_slug, romanian_faker, romanian_vocabulary, storage_url
 from cases.models import Case, Client, Document, Firm, Task, User
 from core.progress import ProgressFactory, no_progress
 from ops import bulk
+from ops.seeding.vocabulary import ascii_slug, romanian_faker, romanian_vocabulary, storage_url
 from skills.models import Skill, SkillUsageLog, SkillVersion
 
 # Version-4 UUIDs from seeded bits: clear the version and variant bits, then set them.

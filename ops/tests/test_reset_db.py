@@ -5,64 +5,53 @@ migrated and seeded, or left empty with --no-seed; the database's name asked for
 import uuid
 
 import psycopg
-import pytest
 
 from tests.support.scratch import scratch_database
 
 
-@pytest.fixture
-def scratch(db, django_db_blocker):
-    """An empty database of its own on the tests' server, dropped afterwards."""
-    with (
-        django_db_blocker.unblock(),
-        scratch_database(f"test_reset_db_{uuid.uuid4().hex[:8]}") as database,
-    ):
-        yield database
-
-
-def query(scratch, statement: str) -> list[tuple]:
-    """`statement`'s rows, run in the scratch database as a psql user would (autocommit)."""
-    with psycopg.connect(scratch.url, autocommit=True) as connection:
+def query(database, statement: str) -> list[tuple]:
+    """`statement`'s rows, run in `database` as a psql user would (autocommit)."""
+    with psycopg.connect(database.url, autocommit=True) as connection:
         cursor = connection.execute(statement)
         return cursor.fetchall() if cursor.description else []
 
 
-def tables(scratch) -> set[str]:
+def tables(database) -> set[str]:
     return {
         row[0]
-        for row in query(scratch, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        for row in query(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     }
 
 
-def count(scratch, table: str) -> int:
-    return query(scratch, f"SELECT count(*) FROM {table}")[0][0]
+def count(database, table: str) -> int:
+    return query(database, f"SELECT count(*) FROM {table}")[0][0]
 
 
-def test_reset_drops_migrates_and_seeds(scratch):
-    query(scratch, "CREATE TABLE leftover (id int)")
-    result = scratch.manage("reset_db", "--noinput")
+def test_reset_drops_migrates_and_seeds(empty_db):
+    query(empty_db, "CREATE TABLE leftover (id int)")
+    result = empty_db.manage("reset_db", "--noinput")
     assert result.returncode == 0, result.stderr
     assert "dropped, created and migrated" in result.stdout
     assert "Demo login (development only): partner@demo.lawfirm.ro" in result.stdout
-    names = tables(scratch)
+    names = tables(empty_db)
     assert "leftover" not in names and {"cases", "documents", "skill_usage_logs"} <= names
-    assert count(scratch, "firms") == 1
+    assert count(empty_db, "firms") == 1
 
-    result = scratch.manage("reset_db", "--noinput", "--no-seed")
+    result = empty_db.manage("reset_db", "--noinput", "--no-seed")
     assert result.returncode == 0, result.stderr
     assert "not seeded (--no-seed)" in result.stdout
-    assert count(scratch, "firms") == 0 and count(scratch, "django_migrations") > 20
+    assert count(empty_db, "firms") == 0 and count(empty_db, "django_migrations") > 20
 
 
-def test_reset_asks_for_the_database_name(scratch):
-    refused = scratch.manage("reset_db", input="not-the-name\n")
+def test_reset_asks_for_the_database_name(empty_db):
+    refused = empty_db.manage("reset_db", input="not-the-name\n")
     assert refused.returncode == 1
     assert "confirmation did not match the database name; nothing was changed" in refused.stderr
-    assert query(scratch, "SELECT 1") == [(1,)]  # still there
-    confirmed = scratch.manage("reset_db", "--no-seed", input=f"{scratch.name}\n")
+    assert query(empty_db, "SELECT 1") == [(1,)]  # still there
+    confirmed = empty_db.manage("reset_db", "--no-seed", input=f"{empty_db.name}\n")
     assert confirmed.returncode == 0, confirmed.stderr
     assert "Type the database name to continue" in confirmed.stdout
-    assert "cases" in tables(scratch)
+    assert "cases" in tables(empty_db)
 
 
 def test_reset_refuses_a_production_database(db, django_db_blocker):

@@ -17,12 +17,15 @@ from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
 from ops.seeding import synthetic
 from ops.seeding.demo import DEFAULT_FIXTURES_DIR, SeedError, seed_database
 from ops.seeding.synthetic import (
+    CASES,
+    DOCUMENTS,
     TABLES,
     USERS,
     FirmGenerator,
     rows_per_firm,
     seed_synthetic_firms,
 )
+from ops.seeding.vocabulary import romanian_vocabulary
 from skills.models import Skill, SkillUsageLog, SkillVersion
 
 DEMO_VAT = "RO12345678"
@@ -410,3 +413,15 @@ def test_random_seed_without_scale_is_refused():
     with pytest.raises(CommandError, match="--random-seed only applies with --scale N"):
         call_command("seed", "--random-seed", "4", "--noinput")
     assert not Firm.objects.exists()
+
+
+def test_synthetic_rows_speak_the_romanian_vocabulary():
+    """Case titles are matters of the vocabulary; files are stored under their firm's VAT id."""
+    as_of = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
+    generator = FirmGenerator(5, as_of, skill_ids=["0" * 32])
+    rows = generator.firm_rows(0)
+    matters = {m for ms in romanian_vocabulary()["cases"]["matters"].values() for m in ms}
+    titles = [line.split("\t")[CASES.columns.index("title")] for line in rows[CASES]]
+    assert titles and all(title.split(" - ")[0] in matters for title in titles)
+    urls = [line.split("\t")[DOCUMENTS.columns.index("storage_url")] for line in rows[DOCUMENTS]]
+    assert urls and all(url.startswith(f"r2://legal-docs/{generator.vat_id(0)}/") for url in urls)

@@ -16,7 +16,7 @@ from cases.models import User
 from skills.models import SkillUsageLog, SkillVersion
 from skills.paginators import EstimatedCountPaginator
 from skills.services import publish_version, record_usages
-from skills.tests.support import make_skill, usage
+from skills.tests.builders import make_skill, usage
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from skills.models import SkillUsageDaily, SkillUsageLog
 from skills.selectors import UsageFigures, daily_usage_mismatches, usage_analytics
 from skills.services import record_usage, record_usages, refresh_skill_usage_daily
-from skills.tests.support import log, make_skill, usage
+from skills.tests.builders import log, make_skill, usage
 
 pytestmark = pytest.mark.django_db
 

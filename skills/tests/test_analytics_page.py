@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from cases.models import User
 from skills.services import record_usages
-from skills.tests.support import make_skill, usage
+from skills.tests.builders import make_skill, usage
 
 pytestmark = pytest.mark.django_db
 

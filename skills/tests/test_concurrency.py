@@ -9,7 +9,8 @@ from django.db import connection
 
 from skills.models import Skill, SkillUsageLog
 from skills.selectors import daily_usage_mismatches
-from skills.tests.support import assert_statistics_exact, make_skill
+from skills.tests.builders import make_skill
+from skills.tests.support import assert_statistics_exact
 from skills.tests.usage_writer import BARRIER
 
 WRITERS = 4

@@ -21,7 +21,8 @@ from skills.services import (
     rollback_version,
     semver_precedence,
 )
-from skills.tests.support import assert_statistics_exact, make_skill, stored, usage
+from skills.tests.builders import make_skill, usage
+from skills.tests.support import assert_statistics_exact, stored
 
 pytestmark = pytest.mark.django_db
 

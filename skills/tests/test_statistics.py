@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from skills.models import Skill, SkillUsageLog
 from skills.services import record_usage, record_usages
-from skills.tests.support import assert_statistics_exact, log, make_skill, stored, usage
+from skills.tests.builders import log, make_skill, usage
+from skills.tests.support import assert_statistics_exact, stored
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.db import connection
 
 from skills.models import Skill, SkillUsageLog
 from skills.services import record_usage, record_usages
-from skills.tests.support import log, usage
+from skills.tests.builders import log, usage
 
 BARRIER = 734_201  # advisory lock key
 ROUNDS = 60
