@@ -89,7 +89,8 @@ def local_datetime(value) -> str:
 @dataclass(frozen=True)
 class Report:
     """A staff-only page of the admin: URL name (under admin:), title, view (dotted path), and
-    the permission a staff user also needs to see it (None: staff is enough)."""
+    the permission a staff user also needs to see it (None: staff is enough; superusers have
+    every permission)."""
 
     name: str
     title: str
@@ -121,6 +122,7 @@ REPORTS = [
         "Database statistics",
         "Connections, sizes, rows, cache hit ratio, unused indexes, slowest statements.",
         "ops.admin_views.dbstats",
+        permission="ops.view_database_statistics",
     ),
 ]
 

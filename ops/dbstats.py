@@ -4,6 +4,7 @@ so it is cheap on any size of database."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -22,6 +23,24 @@ EXACT_COUNT_BYTES = 64 * 1024 * 1024
 # (sequential and index scans) since the statistics began: on a fresh database every index is
 # "never scanned", which says nothing yet.
 UNUSED_AFTER_TABLE_SCANS = 1_000
+# A statement is shown up to this many characters, its literals redacted first.
+STATEMENT_CHARS = 200
+# pg_stat_statements replaces the constants of ordinary statements by $1, $2…, but keeps utility
+# statements as they were sent: `CREATE ROLE … PASSWORD 'S3cret'`, `SET key = 'secret'`, a DO
+# block. Every string literal is shown as '…'. Quoted identifiers and comments are matched only
+# so that a quote inside them does not open a literal; a literal cut off by the end of the text
+# (pg_stat_statements keeps only track_activity_query_size bytes) is redacted to the end.
+SQL_TOKENS = re.compile(
+    r"""
+      (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
+    | (?P<identifier>"(?:[^"]|"")*(?:"|\Z))
+    | (?P<dollar>(?<![\w$])\$(?P<tag>[A-Za-z_][A-Za-z_0-9]*|)\$.*?(?:\$(?P=tag)\$|\Z))
+    | (?P<escaped>(?<![\w$])[eE]'(?:[^'\\]|\\.|'')*(?:'|\Z))
+    | (?P<string>'(?:[^']|'')*(?:'|\Z))
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+REDACTED = "'…'"
 
 
 @dataclass
@@ -209,6 +228,23 @@ def _table_stats(cursor) -> list[TableStats]:
     return result
 
 
+def redact_literals(sql: str) -> str:
+    """`sql` with every string literal (plain, E'', dollar-quoted) replaced by '…'."""
+
+    def replace(match: re.Match) -> str:
+        if match.group("comment") or match.group("identifier"):
+            return match.group(0)
+        return REDACTED
+
+    return SQL_TOKENS.sub(replace, sql)
+
+
+def shown_statement(sql: str) -> str:
+    """A statement as dbstats shows it: literals redacted, whitespace collapsed, cut short."""
+    text = " ".join(redact_literals(sql).split())
+    return text if len(text) <= STATEMENT_CHARS else text[: STATEMENT_CHARS - 1] + "…"
+
+
 def _slowest_statements(cursor, using: str, limit: int) -> tuple[list[dict] | None, str]:
     cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
     if cursor.fetchone() is None:
@@ -221,7 +257,7 @@ def _slowest_statements(cursor, using: str, limit: int) -> tuple[list[dict] | No
             rows = _rows(
                 cursor,
                 """
-                SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 200) AS query,
+                SELECT query,
                        calls,
                        round(mean_exec_time::numeric, 2)::float8 AS mean_ms,
                        round(total_exec_time::numeric, 1)::float8 AS total_ms
@@ -234,4 +270,6 @@ def _slowest_statements(cursor, using: str, limit: int) -> tuple[list[dict] | No
             )
     except Exception as exc:  # not preloaded, or no permission to read it
         return None, f"pg_stat_statements is installed but not readable: {exc}".splitlines()[0]
+    for row in rows:
+        row["query"] = shown_statement(row["query"])
     return rows, ""

@@ -35,6 +35,9 @@ class MigrationRecord(models.Model):
             models.UniqueConstraint(fields=["app", "name"], name="migration_records_app_name_key")
         ]
         ordering = ["applied_at", "id"]
+        # The ops app's one model also carries the permission of its admin report: the database
+        # statistics page shows server settings and statement texts, not for every staff user.
+        permissions = [("view_database_statistics", "Can view the database statistics page")]
 
     def __str__(self):
         return f"{self.app}.{self.name}"

@@ -134,3 +134,92 @@ def test_command_prints_the_pool_settings(capsys):
     out = capsys.readouterr().out
     assert "pool         2 to 10 connections, wait up to 30 s" in out
     assert "statement_timeout 1min" in out
+
+
+# --- secrets never shown ---------------------------------------------------------------------
+
+SECRET = "S3cretPw_xyz"
+
+
+@pytest.mark.parametrize(
+    ("sql", "shown"),
+    [
+        (f"CREATE ROLE r LOGIN PASSWORD '{SECRET}'", "CREATE ROLE r LOGIN PASSWORD '…'"),
+        (f"ALTER ROLE r PASSWORD E'{SECRET}\\'x'", "ALTER ROLE r PASSWORD '…'"),
+        (f"SET app.key = 'it''s {SECRET}'", "SET app.key = '…'"),
+        (f"DO $$BEGIN PERFORM '{SECRET}'; END$$", "DO '…'"),
+        (f"DO $body$ SELECT $x$ {SECRET} $x$ $body$", "DO '…'"),
+        # cut off by track_activity_query_size: redacted to the end
+        (f"CREATE ROLE r PASSWORD '{SECRET[:5]}", "CREATE ROLE r PASSWORD '…'"),
+        # a quote inside an identifier or a comment opens no literal; placeholders stay
+        (
+            "SELECT \"it's\" FROM t WHERE a = $1 -- don't",
+            "SELECT \"it's\" FROM t WHERE a = $1 -- don't",
+        ),
+        ("SELECT a$b$ FROM t", "SELECT a$b$ FROM t"),
+    ],
+)
+def test_string_literals_are_redacted(sql, shown):
+    assert dbstats.redact_literals(sql) == shown
+
+
+def test_a_long_statement_is_redacted_before_it_is_cut():
+    text = dbstats.shown_statement("SELECT " + "x, " * 100 + f"'{SECRET}'")
+    assert len(text) == dbstats.STATEMENT_CHARS and SECRET[:3] not in text
+
+
+@pytest.fixture
+def password_in_statistics(db):
+    """A CREATE ROLE with a password, recorded by pg_stat_statements (rolled back after)."""
+    if not connection.settings_dict.get("EMBEDDED"):
+        pytest.skip("needs pg_stat_statements, preloaded by the embedded server")
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE dbstats_secret_probe LOGIN PASSWORD '{SECRET}'")
+    stats = database_statistics(slow_limit=100_000)
+    assert any("dbstats_secret_probe" in s["query"] for s in stats.slowest_statements)
+    return stats
+
+
+def test_dbstats_never_shows_a_password_from_pg_stat_statements(password_in_statistics, manage):
+    assert SECRET not in json.dumps(password_in_statistics.as_dict())
+    text = manage("dbstats", "--slow", "100000")
+    as_json = manage("dbstats", "--json", "--slow", "100000")
+    assert text.returncode == as_json.returncode == 0, text.stderr + as_json.stderr
+    queries = [s["query"] for s in json.loads(as_json.stdout)["slowest_statements"]]
+    assert "CREATE ROLE dbstats_secret_probe LOGIN PASSWORD '…'" in queries
+    assert "CREATE ROLE dbstats_secret_probe LOGIN PASSWORD '…'" in text.stdout
+    assert SECRET not in text.stdout + as_json.stdout
+
+
+def test_dbstats_page_never_shows_a_password(password_in_statistics, client, staff, monkeypatch):
+    monkeypatch.setattr(dbstats, "_slowest_statements", _all_statements)
+    client.force_login(staff)
+    page = html_module.unescape(client.get("/admin/reports/dbstats/").content.decode())
+    assert "CREATE ROLE dbstats_secret_probe LOGIN PASSWORD '…'" in page
+    assert SECRET not in page
+
+
+_slowest = dbstats._slowest_statements
+
+
+def _all_statements(cursor, using, limit):
+    return _slowest(cursor, using, 100_000)
+
+
+# --- who sees the page -----------------------------------------------------------------------
+
+
+def test_dbstats_page_is_for_superusers_or_a_dedicated_permission(client, db):
+    from django.contrib.auth.models import Permission
+
+    clerk = User.objects.create_user(
+        "ops-staff@example.com", "pw-Staff-123", is_staff=True, status="Active"
+    )
+    client.force_login(clerk)
+    assert client.get("/admin/reports/dbstats/").status_code == 403
+    assert b'href="/admin/reports/dbstats/"' not in client.get("/admin/").content
+    clerk.user_permissions.add(Permission.objects.get(codename="view_database_statistics"))
+    clerk = User.objects.get(pk=clerk.pk)  # a fresh permission cache
+    client.force_login(clerk)
+    assert client.get("/admin/reports/dbstats/").status_code == 200
+    assert b'href="/admin/reports/dbstats/"' in client.get("/admin/").content
