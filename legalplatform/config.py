@@ -6,8 +6,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -112,6 +113,8 @@ def storage_url(name: str) -> str:
 
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ***, for messages and logs."""
+    if url.partition("://")[0].lower() in SENTINEL_SCHEMES:
+        return _mask_sentinel_url(url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -211,6 +214,12 @@ def redis_url(url: str | None) -> str | None:
     """The validated `REDIS_URL`, or None for the embedded server."""
     if not url:
         return None
+    scheme = url.partition("://")[0].lower()
+    if scheme in SENTINEL_SCHEMES:
+        redis_sentinel(url)  # refuses a malformed one
+        return url
+    if scheme in CLUSTER_SCHEMES:
+        raise ConfigurationError(CLUSTER_REFUSAL)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a non-numeric port
@@ -218,7 +227,8 @@ def redis_url(url: str | None) -> str | None:
         raise ConfigurationError(f"REDIS_URL is malformed ({exc}): {mask_url(url)}") from None
     if parts.scheme not in REDIS_SCHEMES:
         raise ConfigurationError(
-            f"REDIS_URL must start with redis://, rediss:// or unix://; got {mask_url(url)}"
+            "REDIS_URL must start with redis://, rediss://, unix://, redis+sentinel:// or "
+            f"rediss+sentinel://; got {mask_url(url)}"
         )
     # redis-py reads the database from the path (redis://host/2) or from ?db=2 and would fail
     # on the first request with a ValueError deep in the pool.
@@ -232,6 +242,104 @@ def redis_url(url: str | None) -> str | None:
                 f"got {database!r} in {mask_url(url)}"
             )
     return url
+
+
+# --- Redis Sentinel ---------------------------------------------------------------------------
+
+SENTINEL_SCHEMES = {"redis+sentinel", "rediss+sentinel"}
+SENTINEL_PORT = 26379
+# Redis Cluster spreads keys over slots by key; the per-user session index and pattern
+# invalidation need their keys together on one server (docs/sessions-and-cache.md).
+CLUSTER_SCHEMES = {"redis+cluster", "rediss+cluster", "valkey+cluster"}
+CLUSTER_REFUSAL = (
+    "REDIS_URL names a Redis Cluster, which this project does not support (the per-user session "
+    "index and pattern invalidation need their keys on one server): use a single server, or a "
+    "primary with replicas behind Sentinel (redis+sentinel://host:26379/service/0)"
+)
+_SENTINEL_FORM = "redis+sentinel://[[user]:password@]host1:26379,host2:26379/service/0"
+_SENTINEL_HOST = re.compile(
+    r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9._-]+))(?::(?P<port>\d+))?"
+)
+_SENTINEL_SERVICE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class RedisSentinel:
+    """A `redis+sentinel://` REDIS_URL: the sentinels to ask, the service (master name) they
+    watch, the database number, the credentials of its primary and replicas, and whether they
+    (and the sentinels) speak TLS (`rediss+sentinel://`)."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int
+    username: str
+    password: str
+    tls: bool
+
+    @property
+    def location(self) -> str:
+        """The cache LOCATION django-redis's sentinel factory reads: the service as host."""
+        auth = ""
+        if self.username or self.password:
+            auth = f"{quote(self.username, safe='')}:{quote(self.password, safe='')}@"
+        return f"redis://{auth}{self.service}/{self.db}"
+
+
+def redis_sentinel(url: str | None) -> RedisSentinel | None:
+    """The parts of a `redis+sentinel://` (or `rediss+sentinel://`) REDIS_URL; None for any other.
+    Several sentinels go in one comma-separated host list; a port left out is 26379."""
+    scheme, separator, rest = (url or "").partition("://")
+    if not separator or scheme.lower() not in SENTINEL_SCHEMES:
+        return None
+    shown = mask_url(url)
+    netloc, _, path = rest.partition("/")
+    path, _, query = path.partition("?")
+    userinfo, _, hosts = netloc.rpartition("@")
+    username, _, password = userinfo.partition(":")
+    sentinels = []
+    for item in hosts.split(","):
+        match = _SENTINEL_HOST.fullmatch(item.strip())
+        port = int(match["port"]) if match and match["port"] else SENTINEL_PORT
+        if not match or not 0 < port < 65536:
+            raise ConfigurationError(
+                f"REDIS_URL names a sentinel that is not host:port ({item.strip()!r}); "
+                f"the form is {_SENTINEL_FORM}: {shown}"
+            )
+        sentinels.append((match["ipv6"] or match["host"], port))
+    service, _, db = path.partition("/")
+    db = db.strip("/") or "0"
+    if not _SENTINEL_SERVICE.fullmatch(service):
+        raise ConfigurationError(
+            f"REDIS_URL names no Sentinel service (…/service/0 after the sentinels; the form is "
+            f"{_SENTINEL_FORM}): {shown}"
+        )
+    if not db.isdigit():
+        raise ConfigurationError(
+            f"REDIS_URL's database must be a number (…/{service}/0); got {db!r} in {shown}"
+        )
+    if query:
+        raise ConfigurationError(
+            f"REDIS_URL takes no query string with Sentinel (TLS and timeouts come from the "
+            f"REDIS_* variables): {shown}"
+        )
+    return RedisSentinel(
+        sentinels=tuple(sentinels),
+        service=service,
+        db=int(db),
+        username=unquote(username),
+        password=unquote(password),
+        tls=scheme.lower() == "rediss+sentinel",
+    )
+
+
+def _mask_sentinel_url(url: str) -> str:
+    # urlsplit cannot read a list of hosts.
+    scheme, _, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.partition(":")[0] + ":***"
+    return f"{scheme}://{userinfo}{at}{hosts}{slash}{path}"
 
 
 def production_problems(*, secret_key: str | None, debug: bool, allowed_hosts: list[str]) -> list:

@@ -22,16 +22,19 @@ from urllib.parse import urlsplit
 import redis.exceptions
 from django.conf import settings
 from django.utils.functional import Promise
-from django_redis.client import DefaultClient
+from django_redis.client import DefaultClient, SentinelClient
 from django_redis.client.default import glob_escape
 from django_redis.exceptions import ConnectionInterrupted
 from django_redis.pool import ConnectionFactory as DjangoRedisConnectionFactory
+from django_redis.pool import SentinelConnectionFactory as DjangoRedisSentinelConnectionFactory
 from django_redis.util import CacheKey
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.connection import BlockingConnectionPool
 from redis.retry import Retry
+from redis.sentinel import SentinelConnectionPool
 
 from legalplatform import embedded
-from legalplatform.config import ConfigurationError
+from legalplatform.config import ConfigurationError, redis_sentinel
 
 TLS_CERT_REQS = ("required", "optional", "none")
 # Retries back off exponentially with jitter from REDIS_RETRY_BACKOFF up to this many seconds.
@@ -88,24 +91,33 @@ def cache_options(
     retry_backoff_ms: int,
     tls_ca_certs: str | None = None,
     tls_cert_reqs: str = "required",
+    sentinel_password: str = "",
 ) -> dict:
     """The `OPTIONS` of a django-redis cache on `url`: a blocking pool of `max_connections`
     (a burst waits for a free connection up to the connect timeout instead of failing), socket
     timeouts, `retries` retries of a command whose connection failed or timed out, and for
-    `rediss://` TLS that verifies the server against `tls_ca_certs` (or the system's CAs)."""
+    `rediss://` TLS that verifies the server against `tls_ca_certs` (or the system's CAs).
+
+    For a `redis+sentinel://` URL the pool asks its sentinels which server is the primary, on
+    every new connection and after a failover (`sentinel_password` is the sentinels' own,
+    the URL's is the primary's and the replicas'); TLS then applies to the sentinels too."""
+    sentinel = redis_sentinel(url)
     connect_timeout = connect_timeout_ms / 1000
+    retry = Retry(
+        ExponentialWithJitterBackoff(
+            base=retry_backoff_ms / 1000, cap=max(RETRY_BACKOFF_CAP, retry_backoff_ms / 1000)
+        ),
+        retries,
+    )
+    tls = sentinel.tls if sentinel else urlsplit(url).scheme == "rediss"
+    tls_options = _tls_options(tls, ca_certs=tls_ca_certs, cert_reqs=tls_cert_reqs)
     pool = {
         "max_connections": max_connections,
         "timeout": connect_timeout,  # BlockingConnectionPool: wait for a free connection
-        "retry": Retry(
-            ExponentialWithJitterBackoff(
-                base=retry_backoff_ms / 1000, cap=max(RETRY_BACKOFF_CAP, retry_backoff_ms / 1000)
-            ),
-            retries,
-        ),
+        "retry": retry,
+        **tls_options,
     }
-    pool.update(_tls_options(url, ca_certs=tls_ca_certs, cert_reqs=tls_cert_reqs))
-    return {
+    options = {
         "CLIENT_CLASS": "legalplatform.redis.CacheClient",
         "CONNECTION_POOL_CLASS": "redis.BlockingConnectionPool",
         "CONNECTION_POOL_KWARGS": pool,
@@ -115,13 +127,42 @@ def cache_options(
         # Errors reach the managers, which decide: the cache degrades, sessions answer 503.
         "IGNORE_EXCEPTIONS": False,
     }
+    if sentinel_password and not sentinel:
+        raise ConfigurationError("REDIS_SENTINEL_PASSWORD applies only to a redis+sentinel:// URL")
+    if sentinel:
+        if tls:
+            pool["ssl"] = True  # SentinelConnectionPool's switch to its TLS connections
+        options["CONNECTION_FACTORY"] = "legalplatform.redis.SentinelConnectionFactory"
+        options["CONNECTION_POOL_CLASS"] = "legalplatform.redis.BlockingSentinelConnectionPool"
+        options["SENTINELS"] = list(sentinel.sentinels)
+        options["SENTINEL_SERVICE"] = sentinel.service
+        options["SENTINEL_KWARGS"] = {
+            "socket_connect_timeout": connect_timeout,
+            "socket_timeout": socket_timeout_ms / 1000,
+            "retry": retry,
+            **({"password": sentinel_password} if sentinel_password else {}),
+            **({"ssl": True, **tls_options} if tls else {}),
+        }
+    return options
 
 
-def _tls_options(url: str, *, ca_certs: str | None, cert_reqs: str) -> dict:
-    if urlsplit(url).scheme != "rediss":
+def read_from_replicas(options: dict, enabled: bool) -> dict:
+    """The cache's OPTIONS with REDIS_READ_FROM_REPLICAS: its reads from a replica."""
+    if not enabled:
+        return options
+    if "SENTINELS" not in options:
+        raise ConfigurationError(
+            "REDIS_READ_FROM_REPLICAS applies only to a redis+sentinel:// REDIS_URL"
+        )
+    return {**options, "CLIENT_CLASS": "legalplatform.redis.ReplicaReadingCacheClient"}
+
+
+def _tls_options(tls: bool, *, ca_certs: str | None, cert_reqs: str) -> dict:
+    if not tls:
         if ca_certs or cert_reqs != "required":
             raise ConfigurationError(
-                "REDIS_TLS_CA_CERTS / REDIS_TLS_CERT_REQS apply only to a rediss:// REDIS_URL"
+                "REDIS_TLS_CA_CERTS / REDIS_TLS_CERT_REQS apply only to a rediss:// REDIS_URL "
+                "(or rediss+sentinel://)"
             )
         return {}
     options = {"ssl_cert_reqs": cert_reqs, "ssl_check_hostname": cert_reqs == "required"}
@@ -130,6 +171,13 @@ def _tls_options(url: str, *, ca_certs: str | None, cert_reqs: str) -> dict:
             raise ConfigurationError(f"REDIS_TLS_CA_CERTS names no readable file: {ca_certs}")
         options["ssl_ca_certs"] = ca_certs
     return options
+
+
+def cache_location(url: str) -> str:
+    """The cache LOCATION of a REDIS_URL: the URL itself, or for Sentinel the one django-redis's
+    sentinel factory reads (the service name in place of a host)."""
+    sentinel = redis_sentinel(url)
+    return sentinel.location if sentinel else url
 
 
 class CacheClient(DefaultClient):
@@ -166,6 +214,36 @@ class ConnectionFactory(DjangoRedisConnectionFactory):
         if settings.REDIS_EMBEDDED and params["url"].startswith(embedded_socket):
             embedded.ensure_valkey(settings.DATA_DIR)
         return super().get_connection_pool(params)
+
+
+class ReplicaReadingCacheClient(CacheClient, SentinelClient):
+    """The cache's client with REDIS_READ_FROM_REPLICAS: django-redis's Sentinel client, whose
+    reads go to a replica the sentinels name (the primary when there is none) and writes to the
+    primary. A read right after a write or an invalidation may see the old value."""
+
+
+class BlockingSentinelConnectionPool(SentinelConnectionPool, BlockingConnectionPool):
+    """redis-py's Sentinel pool, blocking as the pool of a plain REDIS_URL is: a burst waits for
+    a free connection instead of failing with "Too many connections". A connection to a server
+    that is no longer the primary is dropped when it comes back to the pool."""
+
+
+class SentinelConnectionFactory(DjangoRedisSentinelConnectionFactory):
+    """django-redis's Sentinel factory (the cache's OPTIONS name the sentinels), with the service
+    name as REDIS_URL spells it: django-redis reads it from the URL's host, lower-cased."""
+
+    def get_or_create_connection_pool(self, params):
+        # One pool per service and set of sentinels (django-redis keys them by LOCATION alone,
+        # which names only the service and the database).
+        key = (params["url"], *map(tuple, self.options["SENTINELS"]))
+        if key not in self._pools:
+            self._pools[key] = self.get_connection_pool(params)
+        return self._pools[key]
+
+    def get_connection_pool(self, params):
+        pool = super().get_connection_pool(params)
+        pool.service_name = pool.proxy.service_name = self.options["SENTINEL_SERVICE"]
+        return pool
 
 
 # --- Keys ---------------------------------------------------------------------------------------

@@ -121,9 +121,9 @@ PG_BIN_DIR = env.str("PG_BIN_DIR", default="") or None
 # --- Redis: cache and sessions (legalplatform/redis.py, cache.py, sessions.py) -----------------
 REDIS_URL = config.redis_url(env.str("REDIS_URL", default="") or None)
 REDIS_EMBEDDED = REDIS_URL is None
-_redis_location = REDIS_URL or embedded.valkey_url(DATA_DIR)
+_redis_url = REDIS_URL or embedded.valkey_url(DATA_DIR)
 _redis_options = redis.cache_options(
-    _redis_location,
+    _redis_url,
     max_connections=config.env_int("REDIS_MAX_CONNECTIONS", 50, minimum=1, unit="connections"),
     connect_timeout_ms=config.env_int("REDIS_CONNECT_TIMEOUT", 2000, minimum=1, unit="ms"),
     socket_timeout_ms=config.env_int("REDIS_SOCKET_TIMEOUT", 2000, minimum=1, unit="ms"),
@@ -131,19 +131,28 @@ _redis_options = redis.cache_options(
     retry_backoff_ms=config.env_int("REDIS_RETRY_BACKOFF", 50, minimum=1, unit="ms"),
     tls_ca_certs=env.str("REDIS_TLS_CA_CERTS", default="") or None,
     tls_cert_reqs=config.env_choice("REDIS_TLS_CERT_REQS", redis.TLS_CERT_REQS, "required"),
+    sentinel_password=env.str("REDIS_SENTINEL_PASSWORD", default=""),
 )
+# With Sentinel, cache reads may go to a replica (sessions never do: always the primary).
+REDIS_READ_FROM_REPLICAS = config.env_bool("REDIS_READ_FROM_REPLICAS", False)
+_redis_cache_options = redis.read_from_replicas(_redis_options, REDIS_READ_FROM_REPLICAS)
 # Both aliases share the server and its pool. Keys are `cache:{service}:{entity}:{id}` and
 # `session:{session id}` at the default cache version, `cache@v{n}:…` at another
 # (legalplatform.redis.make_key).
 _redis_cache = {
     "BACKEND": "django_redis.cache.RedisCache",
-    "LOCATION": _redis_location,
+    "LOCATION": redis.cache_location(_redis_url),
     "OPTIONS": _redis_options,
     "KEY_FUNCTION": "legalplatform.redis.make_key",
     "REVERSE_KEY_FUNCTION": "legalplatform.redis.reverse_key",
 }
 CACHES = {
-    "default": {**_redis_cache, "KEY_PREFIX": "cache", "TIMEOUT": 300},
+    "default": {
+        **_redis_cache,
+        "OPTIONS": _redis_cache_options,
+        "KEY_PREFIX": "cache",
+        "TIMEOUT": 300,
+    },
     "sessions": {**_redis_cache, "KEY_PREFIX": "session", "TIMEOUT": 24 * 60 * 60},
 }
 # Starts the embedded Valkey on the first connection when REDIS_URL is unset.
