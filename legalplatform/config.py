@@ -18,6 +18,10 @@ POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 REDIS_SCHEMES = {"redis", "rediss", "unix"}
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+# DATABASE_POOLER: what stands between the application and PostgreSQL. "pgbouncer" means a pooler
+# in transaction mode: no startup options, no server-side cursors, no prepared statements, and
+# work that needs a session of its own goes to DATABASE_DIRECT_URL (legalplatform/db/pooler.py).
+POOLERS = ("none", "pgbouncer")
 # libpq's connect_timeout unless DATABASE_URL sets one (?connect_timeout=N).
 CONNECT_TIMEOUT_SECONDS = 3
 S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -135,10 +139,21 @@ def database_settings(
     statement_timeout_ms: int,
     ssl_mode: str | None,
     fail_fast_ms: int = 2000,
+    pooler: str = "none",
+    variable: str = "DATABASE_URL",
 ) -> dict:
-    """The `DATABASES["default"]` entry: the URL's server, or the embedded one when unset."""
+    """The `DATABASES["default"]` entry: the URL's server, or the embedded one when unset.
+
+    Behind PgBouncer (`pooler`), nothing is sent at startup that it refuses: the statement
+    timeout is the role's setting in the database instead, which the first connection of a
+    process applies and checks (legalplatform/db/pooler.py)."""
+    if pooler != "none" and not url:
+        raise ConfigurationError(
+            f"DATABASE_POOLER={pooler} needs DATABASE_URL naming the pooler; the embedded "
+            "server has none in front"
+        )
     if url:
-        parts = _parse_postgres_url(url)
+        parts = _parse_postgres_url(url, variable)
         entry = {
             "NAME": parts["name"],
             "USER": parts["user"],
@@ -162,7 +177,11 @@ def database_settings(
         options = {}
         local = True
     options["sslmode"] = ssl_mode or options.get("sslmode") or ("disable" if local else "require")
-    options["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    if pooler == "none":
+        options["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    else:
+        # Two clients share a server connection: a statement prepared by one exists for both.
+        options["prepare_threshold"] = None
     # A server that has not completed a connection in this many seconds counts as down.
     options.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     options["pool"] = {
@@ -177,27 +196,31 @@ def database_settings(
         "CONN_HEALTH_CHECKS": True,
         # After a failed connection, this process fails fast for so long (legalplatform.db).
         "FAIL_FAST_SECONDS": fail_fast_ms / 1000,
+        # A cursor declared WITHOUT HOLD lives in its transaction's server connection only.
+        "DISABLE_SERVER_SIDE_CURSORS": pooler != "none",
+        "POOLER": pooler,
+        "STATEMENT_TIMEOUT_MS": statement_timeout_ms,
         "OPTIONS": options,
         **entry,
         "TEST": {"NAME": f"test_{entry['NAME']}"},
     }
 
 
-def _parse_postgres_url(url: str) -> dict:
+def _parse_postgres_url(url: str, variable: str = "DATABASE_URL") -> dict:
     shown = mask_url(url)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ConfigurationError(f"DATABASE_URL is malformed ({exc}): {shown}") from None
+        raise ConfigurationError(f"{variable} is malformed ({exc}): {shown}") from None
     if parts.scheme not in POSTGRES_SCHEMES:
         raise ConfigurationError(
-            "DATABASE_URL must be a PostgreSQL URL like "
+            f"{variable} must be a PostgreSQL URL like "
             f"postgresql://user:password@host:5432/dbname; got {shown}"
         )
     name = unquote(parts.path.lstrip("/"))
     if not name or "/" in name:
-        raise ConfigurationError(f"DATABASE_URL names no database (…/dbname at the end): {shown}")
+        raise ConfigurationError(f"{variable} names no database (…/dbname at the end): {shown}")
     query = dict(parse_qsl(parts.query))
     host = unquote(parts.hostname or "") or query.pop("host", "")
     return {

@@ -103,6 +103,9 @@ DATABASE_POOL_SIZE = config.env_int(
     minimum=1,
     unit="connections",
 )
+# "pgbouncer": DATABASE_URL names PgBouncer in transaction pooling mode (legalplatform/db/
+# pooler.py).
+DATABASE_POOLER = config.env_choice("DATABASE_POOLER", config.POOLERS, default="none")
 DATABASES = {
     "default": config.database_settings(
         env.str("DATABASE_URL", default="") or None,
@@ -113,8 +116,13 @@ DATABASES = {
         statement_timeout_ms=config.env_int("DATABASE_STATEMENT_TIMEOUT", 60000, unit="ms"),
         ssl_mode=env.str("DATABASE_SSL_MODE", default="") or None,
         fail_fast_ms=config.env_int("DATABASE_FAIL_FAST", 2000, unit="ms"),
+        pooler=DATABASE_POOLER,
     )
 }
+# PgBouncer's admin console (postgresql://user@host:6432/pgbouncer), optional: with it the
+# project replaces PgBouncer's server connections itself (RECONNECT, KILL/RESUME around
+# restore's swap) instead of asking the operator to (docs/production.md).
+DATABASES["default"]["POOLER_ADMIN_URL"] = env.str("DATABASE_POOLER_ADMIN_URL", default="") or None
 # Client programs (pg_dump, pg_restore) for a server named by URL; the embedded one brings its own.
 PG_BIN_DIR = env.str("PG_BIN_DIR", default="") or None
 

@@ -16,6 +16,7 @@ from django.db.backends.postgresql import base as postgresql
 from django.db.utils import OperationalError
 
 from legalplatform import budget, embedded
+from legalplatform.db import pooler
 from legalplatform.db.client import DatabaseClient
 from legalplatform.db.outage import FailFastPool, OutageGuard
 from legalplatform.redis import OutageLog
@@ -137,13 +138,28 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
 
     def _probe(self, conn_params: dict) -> None:
         params = {k: v for k, v in conn_params.items() if k not in ("context", "cursor_factory")}
+        target = describe_target(params)
         try:
             with self.Database.connect(**params) as probe, probe.cursor() as cursor:
-                budget.warn_if_server_is_smaller(cursor, describe_target(params))
+                budget.warn_if_server_is_smaller(cursor, target)
+                if self.settings_dict.get("POOLER", "none") != "none":
+                    self._ensure_statement_timeout(probe, target)
         except self.Database.OperationalError as exc:
             raise DatabaseUnreachable(
                 f"cannot connect to PostgreSQL at {describe_target(params)}: {_first_line(exc)}"
             ) from exc
+
+    def _ensure_statement_timeout(self, probe, target: str) -> None:
+        """Behind PgBouncer: the role's statement timeout in the database (legalplatform.db.
+        pooler), and fresh server connections when it had to be applied and the admin console
+        is known."""
+        probe.commit()  # the budget's read
+        probe.autocommit = True
+        timeout_ms = self.settings_dict["STATEMENT_TIMEOUT_MS"]
+        applied = pooler.ensure_statement_timeout(probe, timeout_ms, target)
+        admin_url = self.settings_dict.get("POOLER_ADMIN_URL")
+        if applied and admin_url:
+            pooler.reconnect(admin_url, self.settings_dict["NAME"])
 
     def _discard_pool(self) -> None:
         """Forget the alias's pool after a failure, so that the next attempt starts a fresh one

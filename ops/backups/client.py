@@ -62,8 +62,10 @@ def connection_params(using: str = "default", *, dbname: str | None = None) -> d
 
 
 def connect(using: str = "default", *, dbname: str | None = None, **kwargs) -> psycopg.Connection:
-    """A direct connection (not from the pool) without the application's statement timeout."""
+    """A direct connection (not from the pool) without the application's statement timeout,
+    and without prepared statements, which a pooler in front would share between clients."""
     params = connection_params(using, dbname=dbname)
+    kwargs.setdefault("prepare_threshold", None)
     return psycopg.connect(**params, options="-c statement_timeout=0", **kwargs)
 
 

@@ -53,7 +53,8 @@ def reset_database(
     if connection.pool is not None:
         connection.close_pool()
     try:
-        with psycopg.connect(**params, dbname="postgres", autocommit=True) as server:
+        params.update(dbname="postgres", autocommit=True, prepare_threshold=None)
+        with psycopg.connect(**params) as server:
             database = sql.Identifier(name)
             server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(database))
             server.execute(sql.SQL("CREATE DATABASE {}").format(database))

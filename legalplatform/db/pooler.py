@@ -1,0 +1,113 @@
+"""Running behind PgBouncer in transaction pooling mode (`DATABASE_POOLER=pgbouncer`).
+
+A client's transactions may each run on another server connection, and PgBouncer refuses the
+startup parameter `options`, so the statement timeout cannot travel as `-c statement_timeout`.
+It becomes the role's setting in the database (`ALTER ROLE … IN DATABASE … SET`), which every
+server connection PgBouncer opens starts with: the first connection of each process checks it and
+applies it when it differs. Server connections PgBouncer opened before the setting existed keep
+their old value; the admin console's `RECONNECT` (with `DATABASE_POOLER_ADMIN_URL`) replaces
+them, or the warning says to.
+
+PgBouncer's admin console is also how restore's swap of databases drops the server connections
+PgBouncer keeps to them (`KILL`, then `RESUME`)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import psycopg
+from psycopg import sql
+
+logger = logging.getLogger("legalplatform.db")
+
+# The session's timeout in ms, the role's setting in this database (None when unset) and the
+# database's name.
+STATEMENT_TIMEOUT_SQL = """
+    SELECT (SELECT setting::int FROM pg_settings WHERE name = 'statement_timeout'),
+           (SELECT substr(option, length('statement_timeout=') + 1)
+              FROM pg_db_role_setting s, unnest(s.setconfig) AS option
+             WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+               AND s.setdatabase = (SELECT oid FROM pg_database
+                                     WHERE datname = current_database())
+               AND option LIKE 'statement_timeout=%'),
+           current_database()
+"""
+
+
+def ensure_statement_timeout(conn: psycopg.Connection, timeout_ms: int, target: str) -> bool:
+    """Make `timeout_ms` the statement timeout of the role in its database, as every server
+    connection PgBouncer opens gets it, and of the server connection this transaction runs on.
+    Returns whether the role's setting had to be applied."""
+    with conn.transaction():
+        session_ms, role_value, database = conn.execute(STATEMENT_TIMEOUT_SQL).fetchone()
+        applied = role_value != str(timeout_ms)
+        if applied:
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        sql.SQL(
+                            "ALTER ROLE CURRENT_USER IN DATABASE {} SET statement_timeout = {}"
+                        ).format(sql.Identifier(database), sql.Literal(timeout_ms))
+                    )
+            except psycopg.errors.InsufficientPrivilege as exc:
+                logger.warning(
+                    "PostgreSQL at %s: cannot set the role's statement timeout (%s); run "
+                    "ALTER ROLE <role> IN DATABASE %s SET statement_timeout = %d as its owner",
+                    target,
+                    str(exc).strip().splitlines()[0],
+                    database,
+                    timeout_ms,
+                )
+                return False
+            logger.info(
+                "PostgreSQL at %s: statement_timeout %d ms applied to the role in %s (behind "
+                "PgBouncer it cannot be a startup option)",
+                target,
+                timeout_ms,
+                database,
+            )
+        if session_ms != timeout_ms:
+            # This server connection predates the setting; it is not reset between transactions.
+            conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(timeout_ms)))
+    return applied
+
+
+def admin_command(admin_url: str, command: str) -> None:
+    """One command on PgBouncer's admin console (no prepared statements: it has none)."""
+    with psycopg.connect(admin_url, autocommit=True, prepare_threshold=None) as console:
+        console.execute(command)
+
+
+def reconnect(admin_url: str, database: str) -> None:
+    """Replace PgBouncer's server connections to `database` as they become free."""
+    admin_command(admin_url, f"RECONNECT {_console_name(database)}")
+
+
+@contextlib.contextmanager
+def databases_released(admin_url: str | None, databases: list[str]):
+    """PgBouncer holds no server connection to `databases` in the block, and its clients wait:
+    KILL closes them (and pauses the database), RESUME lets clients in again afterwards. Without
+    an admin URL, nothing is done (the operator's documented step)."""
+    if not admin_url:
+        yield
+        return
+    killed = []
+    try:
+        for database in databases:
+            try:
+                admin_command(admin_url, f"KILL {_console_name(database)}")
+            except psycopg.errors.ProtocolViolation:
+                continue  # PgBouncer knows no such database: it holds nothing to it
+            killed.append(database)
+        yield
+    finally:
+        for database in killed:
+            admin_command(admin_url, f"RESUME {_console_name(database)}")
+
+
+def _console_name(database: str) -> str:
+    """The console takes bare words; a database name with anything else cannot be named."""
+    if not database.replace("_", "").isalnum():
+        raise ValueError(f"PgBouncer's console cannot name the database {database!r}")
+    return database
