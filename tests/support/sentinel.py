@@ -92,11 +92,14 @@ class Server:
 @dataclass
 class SentinelTopology:
     """A primary, a replica and three sentinels watching them as SERVICE. `password` protects
-    the primary and the replica, `sentinel_password` the sentinels."""
+    the primary and the replica, `sentinel_password` the sentinels; the sentinels' timings are
+    `down_after_ms` and `failover_timeout_ms`."""
 
     directory: Path
     password: str = ""
     sentinel_password: str = ""
+    down_after_ms: int = DOWN_AFTER_MS
+    failover_timeout_ms: int = FAILOVER_TIMEOUT_MS
     primary: Server = field(init=False)
     replica: Server = field(init=False)
     sentinels: list[Server] = field(init=False)
@@ -141,8 +144,8 @@ class SentinelTopology:
                         for port, myid in ids.items()
                         if port != sentinel.port
                     ),
-                    f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}",
-                    f"sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}",
+                    f"sentinel down-after-milliseconds {SERVICE} {self.down_after_ms}",
+                    f"sentinel failover-timeout {SERVICE} {self.failover_timeout_ms}",
                     f"sentinel parallel-syncs {SERVICE} 1",
                     *([f"sentinel auth-pass {SERVICE} {self.password}"] if self.password else []),
                     *([f"requirepass {self.sentinel_password}"] if self.sentinel_password else []),
