@@ -1,8 +1,9 @@
 """The upstream schema's SQL contract, tried as another service or a psql user would, over a
 connection of its own: deletes cascade (or are refused) as upstream's foreign keys said and leave
-a database that passes `validate`; upstream's INSERTs that omit columns get upstream's defaults;
-an explicit NULL is refused by a named constraint explained in the column's comment; and
-`uuid_generate_v4()`, which upstream's SQL calls, exists on every server."""
+a database that passes `validate`, and a renamed skill keeps the types mapped to it; upstream's
+INSERTs that omit columns get upstream's defaults; an explicit NULL is refused by a named
+constraint explained in the column's comment; and `uuid_generate_v4()`, which upstream's SQL
+calls, exists on every server."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.db.models.deletion import ProtectedError
 from psycopg import errors, sql
 
 from cases.models import User, UserAuditLog
+from discovery.models import DocumentTypeRegistry
 from ops.integrity.validate import FAIL, PASS, validate_database
 from ops.seeding.demo import seed_database
 from skills.models import Skill, SkillUsageDaily, SkillUsageLog, SkillVersion
@@ -181,10 +183,15 @@ def test_sql_deletes_through_every_cascade_leave_a_database_that_passes_validate
         other_logs = cursor.execute(
             "SELECT count(*) FROM skill_usage_logs WHERE skill_id <> %s", [skill]
         ).fetchone()[0]
-        cursor.execute("DELETE FROM skills WHERE skill_id = 'legal-contract-analysis-v1'")
+        # Renamed, the skill keeps its mapping; deleted, it leaves none.
+        cursor.execute("UPDATE skills SET skill_id = 'legal-contract-analysis-v2' WHERE id = %s",
+                       [skill])  # fmt: skip
+        assert cursor.execute(mapped, ["legal-contract-analysis-v1"]).fetchone()[0] == 0
+        assert cursor.execute(mapped, ["legal-contract-analysis-v2"]).fetchone()[0] == 1
+        cursor.execute("DELETE FROM skills WHERE skill_id = 'legal-contract-analysis-v2'")
         assert cursor.execute(owned, {"s": skill}).fetchone() == (0, 0, 0)
         assert cursor.execute("SELECT count(*) FROM skill_usage_logs").fetchone()[0] == other_logs
-        assert cursor.execute(mapped, ["legal-contract-analysis-v1"]).fetchone()[0] == 0
+        assert cursor.execute(mapped, ["legal-contract-analysis-v2"]).fetchone()[0] == 0
 
         # A template with uses, listed by patterns and mapped to a discovered type.
         template = cursor.execute(
@@ -243,6 +250,27 @@ def test_a_user_with_audit_entries_cannot_be_deleted_and_a_new_id_follows_into_t
         ).fetchone() == (new_id,)
     with pytest.raises(ProtectedError):  # the ORM refuses first, as before
         User.objects.get(pk=new_id).delete()
+
+
+@pytest.mark.django_db
+def test_a_renamed_skill_keeps_the_types_mapped_to_it():
+    skill = Skill.objects.create(
+        skill_id="rename-v1", display_name="R", version="1", type="legal_research", category="legal"
+    )
+    types = [
+        DocumentTypeRegistry.objects.create(
+            discovered_type_original=name, discovered_type_normalized=name.lower(),
+            primary_language="ro", mapped_skill_id=mapped,
+        )
+        for name, mapped in [("Contract", "rename-v1"), ("Cerere", "other-v1"), ("Act", None)]
+    ]  # fmt: skip
+    ids = [registry.pk for registry in types]
+    skill.skill_id = "rename-v2"  # as the admin's change form saves it
+    skill.save()
+    mappings = DocumentTypeRegistry.objects.filter(pk__in=ids).order_by("discovered_type_original")
+    assert [r.mapped_skill_id for r in mappings] == [None, "other-v1", "rename-v2"]
+    Skill.objects.filter(pk=skill.pk).update(display_name="Renamed")  # no rename: nothing moves
+    assert DocumentTypeRegistry.objects.filter(mapped_skill_id="rename-v2").count() == 1
 
 
 @pytest.mark.django_db
