@@ -14,7 +14,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Case as CaseWhen
-from django.db.models import FloatField, Model, QuerySet, Value, When
+from django.db.models import FloatField, Model, Q, QuerySet, Value, When
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -55,21 +55,33 @@ OWN_FIRM_FIELDS = ("firm",)
 AUTHOR_FIELDS = ("created_by_user",)
 
 
-def scope_to_firm(queryset: QuerySet, user: User) -> QuerySet:
-    """`queryset` limited to the rows of `user`'s firm; everything for a superuser."""
+def firm_rows(model: type[Model], firm_id) -> Q:
+    """The rows of `model` that belong to the firm `firm_id` (FIRM_LOOKUPS)."""
+    return Q(**{FIRM_LOOKUPS[model]: firm_id})
+
+
+def scope_to_firm(queryset: QuerySet, user: User, rows=None) -> QuerySet:
+    """`queryset` limited to the rows of `user`'s firm (`rows(firm_id)`, a Q; by default
+    firm_rows); everything for a superuser, nothing for a user of no firm."""
     if user.is_superuser:
         return queryset
     if user.firm_id is None:
         return queryset.none()
-    return queryset.filter(**{FIRM_LOOKUPS[queryset.model]: user.firm_id})
+    return queryset.filter((rows or (lambda firm: firm_rows(queryset.model, firm)))(user.firm_id))
 
 
 class FirmScopedAdmin(admin.ModelAdmin):
-    """Querysets, foreign-key choices (selects, raw ids and autocompletes) and new rows are
-    limited to the user's firm unless the user is a superuser."""
+    """Querysets (lists, change pages, autocompletes of this model, CSV exports), foreign-key
+    choices (selects, raw ids and autocompletes) and new rows are limited to the user's firm
+    unless the user is a superuser. A model of another app says which rows are a firm's by
+    overriding `firm_filter`."""
+
+    def firm_filter(self, firm_id) -> Q:
+        """The rows of this admin's model that belong to the firm `firm_id`."""
+        return firm_rows(self.model, firm_id)
 
     def get_queryset(self, request):
-        return scope_to_firm(super().get_queryset(request), request.user)
+        return scope_to_firm(super().get_queryset(request), request.user, self.firm_filter)
 
     def get_object(self, request, object_id, from_field=None):
         # Django redirects to the index for an object it cannot find; another firm's object is

