@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legalplatform.settings")
+from _bootstrap import ROOT, setup_django
 
 BENCH_DB = "bench_anonymize"
 
@@ -137,9 +134,7 @@ def scratch_server():
 
 
 def run(args) -> None:
-    import django
-
-    django.setup()
+    setup_django()
     from django.core.management import call_command
     from django.db import connection, transaction
 

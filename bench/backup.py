@@ -27,9 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legalplatform.settings")
+from _bootstrap import ROOT, setup_django
 
 BENCH_DB = "bench_backup"
 # Rows per 1 GB; every table scales with --size-mb.
@@ -145,11 +143,10 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    import django
     import psycopg
     from django.conf import settings
 
-    django.setup()
+    setup_django()
     from legalplatform.embedded import ensure_postgres
 
     base = _server_params(settings, ensure_postgres)

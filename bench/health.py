@@ -10,7 +10,6 @@ the clients are threads of this process using keep-alive-free HTTP/1.0 requests.
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
 import subprocess
@@ -18,20 +17,17 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _bootstrap import ROOT, setup_django
+
 PATH = "/api/health/database"
 
 
 def serve(port: int, pooled: bool) -> None:
     """Run the WSGI app on 127.0.0.1:port (child process)."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legalplatform.settings")
-    import django
     from django.conf import settings
 
-    django.setup()
+    setup_django()
     if not pooled:
         settings.DATABASES["default"]["OPTIONS"].pop("pool")
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler

@@ -16,7 +16,11 @@ def server_params() -> dict:
 
 
 def create_scratch_database(name: str) -> None:
+    """Database `name`, new (one a kept run left is dropped first), as Django's default."""
     with psycopg.connect(**server_params(), dbname="postgres", autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     entry = connections["default"].settings_dict
     entry["NAME"] = entry["EMBEDDED_DATABASE"] = name  # no connection was opened before this

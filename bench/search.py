@@ -29,27 +29,20 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import random
 import statistics
 import string
-import sys
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legalplatform.settings")
+from _bootstrap import setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 import psycopg  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from psycopg import sql  # noqa: E402
+from scratch import create_scratch_database, drop_scratch_database, server_params  # noqa: E402
 
 from cases import selectors  # noqa: E402
 from cases.models import (  # noqa: E402
@@ -133,34 +126,12 @@ EF_SWEEP = [40, 64, 100]
 # --- Scratch database --------------------------------------------------------------------------
 
 
-def server_params() -> dict:
-    """libpq parameters of the project's server (starts the embedded one if need be)."""
-    params = dict(connection.get_connection_params())
-    for key in ("context", "cursor_factory", "pool", "options"):
-        params.pop(key, None)
+def scratch_params(name: str) -> dict:
+    """libpq parameters of scratch database `name`, without the project's statement timeout (the
+    loads and index builds run for minutes)."""
+    params = {**server_params(), "dbname": name}
+    params.pop("options", None)
     return params
-
-
-def create_scratch_database(name: str) -> dict:
-    params = server_params()
-    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    connection.close()
-    connection.settings_dict["NAME"] = name
-    return {**params, "dbname": name}
-
-
-def drop_scratch_database(params: dict) -> None:
-    connection.close()
-    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(params["dbname"])
-            )
-        )
 
 
 # --- Data ----------------------------------------------------------------------------------------
@@ -675,7 +646,8 @@ def main() -> None:
     if not args.database_name.startswith("bench_"):
         parser.error("--database-name must start with bench_ (the database is dropped)")
 
-    params = create_scratch_database(args.database_name)
+    create_scratch_database(args.database_name)
+    params = scratch_params(args.database_name)
     try:
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
@@ -736,7 +708,7 @@ def main() -> None:
         plan = fuzzy_plans(next(q for kind, q, _ in queries if kind == "one word"))
     finally:
         if not args.keep:
-            drop_scratch_database(params)
+            drop_scratch_database(args.database_name)
 
     print()
     print(

@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _bootstrap import setup_django
+
 # The page requested: it reads the session (the admin's login form) and needs no database.
 PAGE = "/admin/login/"
 
@@ -87,11 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     settings_to_try = [int(value) for value in args.down_after.split(",")]
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legalplatform.settings")
-    import django
-
-    django.setup()
+    setup_django()
     from django.conf import settings
 
     from tests.support.sentinel import FAILOVER_TIMEOUT_MS, valkey_server

@@ -12,7 +12,6 @@ the development data), which must be empty and is emptied again at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -21,9 +20,9 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import islice
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _bootstrap import setup_django
+
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 # What the original had to do without an index: SCAN every session, read and decode it.
 SCAN_BATCH = 1000
@@ -161,11 +160,7 @@ def main() -> None:
     if args.sessions // args.per_user < users_needed:
         raise SystemExit(f"error: --sessions must give at least {users_needed} users")
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legalplatform.settings")
-    import django
-
-    django.setup()
+    setup_django()
     from django.conf import settings
     from django.test.utils import override_settings
     from django_redis import get_redis_connection

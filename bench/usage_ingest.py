@@ -28,8 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _bootstrap import ROOT, setup_django
 
 SCRATCH_DATABASE = "legalplatform_bench_usage_ingest"
 
@@ -382,15 +381,11 @@ def main() -> int:
     args = parse_args()
     maintenance_url, scratch_url = server_url("postgres"), server_url(SCRATCH_DATABASE)
     recreate_scratch_database(maintenance_url)
-    os.environ.update(
+    setup_django(
         DATABASE_URL=scratch_url,
         DATABASE_STATEMENT_TIMEOUT="0",  # building the data takes longer than the default 60 s
         DEBUG="false",
-        DJANGO_SETTINGS_MODULE="legalplatform.settings",
     )
-    import django
-
-    django.setup()
     import psycopg
     from django.core.management import call_command
     from django.db import connection, connections
