@@ -1,6 +1,6 @@
 """The firm's practice data: firms, their users (also Django's user model), the audit trail of
 changes to users, and the clients, cases, documents and tasks of each firm. Database names follow
-schema.md ("cases app")."""
+docs/schema.md ("cases app")."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.postgres.indexes import GinIndex

@@ -1,6 +1,7 @@
 """Keeps Redis in step with writes to the practice data: cached entries are invalidated as
-schema.md's table says once the transaction commits, and deactivating a user ends their sessions.
-Writes that bypass model signals (`QuerySet.update`, `bulk_create`) must invalidate themselves."""
+docs/schema.md's table says once the transaction commits, and deactivating a user ends their
+sessions. Writes that bypass model signals (`QuerySet.update`, `bulk_create`) must invalidate
+themselves."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def end_sessions_of(user_id) -> None:
     logger.info("ended %d session(s) of deactivated user %s", ended, user_id)
 
 
-# A case or firm updated or deleted → what to invalidate (schema.md's table).
+# A case or firm updated or deleted → what to invalidate (docs/schema.md's table).
 ON_UPDATE_OR_DELETE = {
     Case: (cache_manager.delete, "case:{pk}"),
     Firm: (cache_manager.invalidate, "firm:{pk}:*"),

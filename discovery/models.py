@@ -1,6 +1,6 @@
 """Document-type discovery from legacy imports: the registry of types seen, where each was seen,
 Romanian templates made from them, recurring patterns, and template usage. Database names follow
-schema.md ("discovery app"); the last three models are read-only views over them."""
+docs/schema.md ("discovery app"); the last three models are read-only views over them."""
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex

@@ -88,7 +88,7 @@ TEMPLATES = [
     },
 ]
 
-# --- Database (see schema.md, "Connection settings") -----------------------------------------
+# --- Database (docs/schema.md, "Connection settings and Redis") -----------------------------
 # The connection budget (legalplatform/budget.py): instances × processes × pool + reserve must
 # fit in the limit. WEB_CONCURRENCY is gunicorn's number of workers (gunicorn.conf.py sets it).
 DATABASE_MAX_CONNECTIONS = config.env_int("DATABASE_MAX_CONNECTIONS", 20, minimum=1)

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections
 
-# Any of these in the database URL, host or name marks a production database (schema.md).
+# Any of these in the database URL, host or name marks a production database (docs/schema.md,
+# "Anonymization and production databases").
 PRODUCTION_MARKERS = ("render.com", "production")
 
 

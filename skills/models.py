@@ -1,5 +1,5 @@
 """AI skills, their versions and the log of every execution. Database names and comments follow
-schema.md ("skills app"); the statistics columns on `skills` are kept by database triggers."""
+docs/schema.md ("skills app"); the statistics columns on `skills` are kept by database triggers."""
 
 from django.conf import settings
 from django.db import models

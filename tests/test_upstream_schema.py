@@ -25,9 +25,9 @@ from tests.support.processes import current_database_url
 
 LOCAL_POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 
-# Upstream's foreign keys and their actions (schema.md, "Foreign-key actions"), and the project's
-# daily rollup, which cascades with its skill: (table, column) -> (ON DELETE, ON UPDATE) as
-# pg_constraint spells them (c cascade, r restrict, a no action).
+# Upstream's foreign keys and their actions (docs/schema.md, "Foreign-key actions"), and the
+# project's daily rollup, which cascades with its skill: (table, column) -> (ON DELETE, ON UPDATE)
+# as pg_constraint spells them (c cascade, r restrict, a no action).
 UPSTREAM_ACTIONS = {
     ("skill_versions", "skill_id"): ("c", "a"),
     ("skill_usage_logs", "skill_id"): ("c", "a"),

@@ -1,7 +1,7 @@
 """user_audit_logs → users is ON DELETE RESTRICT ON UPDATE CASCADE in the database, as upstream's
-schema said (schema.md, "Foreign-key actions"): a user with audit entries cannot be deleted with
-SQL either (an audit trail is kept, not cascaded away), and a changed user id follows into the
-entries. Both keys: the audited user and the admin who acted. The ORM is unchanged (PROTECT
+schema said (docs/schema.md, "Foreign-key actions"): a user with audit entries cannot be deleted
+with SQL either (an audit trail is kept, not cascaded away), and a changed user id follows into
+the entries. Both keys: the audited user and the admin who acted. The ORM is unchanged (PROTECT
 refuses first, with Django's ProtectedError).
 
 The table is small (one row per status or role change) and validated here. Reversing gives back

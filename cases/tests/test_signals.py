@@ -1,4 +1,4 @@
-"""Writes to the practice data keep Redis in step (schema.md's invalidation table), after the
+"""Writes to the practice data keep Redis in step (docs/schema.md's invalidation table), after the
 transaction commits; deactivating a user logs them out everywhere."""
 
 from datetime import date

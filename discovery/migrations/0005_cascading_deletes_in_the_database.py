@@ -1,6 +1,6 @@
 """Deleting a discovered type or a template with SQL deletes what belongs to it, as upstream's
 schema said: document_type_instances → document_type_registry and template_usage_logs →
-romanian_templates are ON DELETE CASCADE in the database (schema.md, "Foreign-key actions").
+romanian_templates are ON DELETE CASCADE in the database (docs/schema.md, "Foreign-key actions").
 They were Django's keys, with no action in the database, so `DELETE FROM romanian_templates
 WHERE …` from psql or another service failed. The ORM's deletion is unchanged, and so are the
 keys upstream gave no action (templates and patterns → registry: a type they use cannot be

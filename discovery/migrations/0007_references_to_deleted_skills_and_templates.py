@@ -1,11 +1,12 @@
 """A deleted skill or template leaves nothing pointing at it. Upstream's schema gave three of its
-references no foreign key (schema.md): document_type_registry.mapped_skill_id (a skills.skill_id),
-document_type_registry.mapped_template_id and document_patterns.used_in_templates (template ids).
-A delete, through the ORM or with SQL, left them pointing nowhere, and validate reports such rows
-(references); a cascaded delete of a skill or template then failed validate. These statement
-triggers clear them in the same statement, as ON DELETE SET NULL would for a key: the mapping
-becomes NULL (its mapping_status, a reviewer's decision, is left as it was), the id leaves the
-array. A deliberate difference from upstream, which kept the dangling ids.
+references no foreign key (docs/schema.md, "Foreign-key actions"): document_type_registry.
+mapped_skill_id (a skills.skill_id), document_type_registry.mapped_template_id and
+document_patterns.used_in_templates (template ids). A delete, through the ORM or with SQL, left
+them pointing nowhere, and validate reports such rows (references); a cascaded delete of a skill
+or template then failed validate. These statement triggers clear them in the same statement, as
+ON DELETE SET NULL would for a key: the mapping becomes NULL (its mapping_status, a reviewer's
+decision, is left as it was), the id leaves the array. A deliberate difference from upstream,
+which kept the dangling ids.
 
 Reversing drops the triggers; references cleared meanwhile stay cleared.
 """

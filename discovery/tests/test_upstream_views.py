@@ -20,7 +20,7 @@ from discovery.tests.builders import make_template, make_type
 
 pytestmark = pytest.mark.django_db
 
-# Upstream's output columns and types (schema.md, "Trigger and views"), then the project's.
+# Upstream's output columns and types (docs/schema.md, "Reporting views"), then the project's.
 UPSTREAM_COLUMNS = {
     "document_discovery_metrics": [
         ("week", "timestamp with time zone"),

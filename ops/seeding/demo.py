@@ -1,6 +1,6 @@
-"""`manage.py seed`: the demo dataset of schema.md, read from the data files under fixtures/ and
-written idempotently (every row found again by a natural key) in one transaction, optionally with
-synthetic firms at volume on top (ops.seeding.synthetic)."""
+"""`manage.py seed`: the demo dataset of docs/schema.md, read from the data files under fixtures/
+and written idempotently (every row found again by a natural key) in one transaction, optionally
+with synthetic firms at volume on top (ops.seeding.synthetic)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ codes; and the records the post_migrate signal keeps (checksums, rollbacks, back
 import io
 import json
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
 from django.core.management import call_command
@@ -175,3 +176,26 @@ def test_the_table_names_the_time_zone_of_its_times(settings):
     call_command("migration_history", stdout=out)
     header = out.getvalue().splitlines()[0]
     assert f"applied ({settings.TIME_ZONE})" in header  # Europe/Bucharest, not UTC
+
+
+def test_records_of_files_edited_after_they_were_applied_take_the_new_checksums(scratch_db):
+    """ops.0005: a database that applied four migrations before their docstrings cited
+    docs/schema.md has their old checksums; once migrated, their records match the files."""
+    using = scratch_db.alias
+    edited = import_module("ops.migrations.0005_checksums_after_docs_schema_references")
+    keys = {(app, name) for app, name, _, _ in edited.EDITED_FILES}
+    records = MigrationRecord.objects.using(using)
+    call_command("migrate", "ops", "0004", database=using, verbosity=0)
+    for app, name, before, _ in edited.EDITED_FILES:
+        records.filter(app=app, name=name).update(checksum=before)
+    states = [s for s in migration_history(using=using) if (s.app, s.name) in keys]
+    assert len(states) == 4 and {state.status for state in states} == {MODIFIED}
+
+    call_command("migrate", "ops", database=using, verbosity=0)
+
+    states = [s for s in migration_history(using=using) if (s.app, s.name) in keys]
+    assert {state.status for state in states} == {APPLIED}
+    assert {(s.app, s.name): s.checksum for s in states} == {
+        (app, name): after for app, name, _, after in edited.EDITED_FILES
+    }
+    call_command("migration_history", "--check", database=using, stdout=io.StringIO())

@@ -1,5 +1,5 @@
-"""`seed`: the demo dataset exactly as schema.md lists it, idempotent, all-or-nothing; synthetic
-firms reproducible from their seed; and the command's refusals and output."""
+"""`seed`: the demo dataset exactly as docs/schema.md lists it, idempotent, all-or-nothing;
+synthetic firms reproducible from their seed; and the command's refusals and output."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def table_fingerprints(tables=DEMO_TABLES) -> dict[str, tuple[int, str]]:
 
 
 def assert_demo_dataset() -> None:
-    """The demo dataset of schema.md, number for number."""
+    """The demo dataset of docs/schema.md, number for number."""
     firm = Firm.objects.get(vat_id=DEMO_VAT)
     assert (firm.name, firm.address, firm.email, firm.phone, firm.website) == (
         "Demo Law Firm S.R.L.",

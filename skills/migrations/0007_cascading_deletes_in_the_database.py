@@ -1,6 +1,6 @@
 """Deleting a skill with SQL deletes what belongs to it, as upstream's schema said: its versions and
-its usage logs are ON DELETE CASCADE in the database (schema.md, "Foreign-key actions"), and so
-is its daily rollup, which upstream did not have. They were Django's keys, with no action in the
+its usage logs are ON DELETE CASCADE in the database (docs/schema.md, "Foreign-key actions"), and
+so is its daily rollup, which upstream did not have. They were Django's keys, with no action in the
 database, so `DELETE FROM skills WHERE …` from psql or another service failed. The ORM's
 deletion (Django collecting and deleting the same rows) is unchanged.
 
