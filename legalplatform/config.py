@@ -242,7 +242,7 @@ def redis_url(url: str | None) -> str | None:
         redis_sentinel(url)  # refuses a malformed one
         return url
     if scheme in CLUSTER_SCHEMES:
-        raise ConfigurationError(CLUSTER_REFUSAL)
+        raise ConfigurationError(CLUSTER_REFUSAL.format(what="REDIS_URL names a Redis Cluster"))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a non-numeric port
@@ -275,9 +275,9 @@ SENTINEL_PORT = 26379
 # invalidation need their keys together on one server (docs/sessions-and-cache.md).
 CLUSTER_SCHEMES = {"redis+cluster", "rediss+cluster", "valkey+cluster"}
 CLUSTER_REFUSAL = (
-    "REDIS_URL names a Redis Cluster, which this project does not support (the per-user session "
-    "index and pattern invalidation need their keys on one server): use a single server, or a "
-    "primary with replicas behind Sentinel (redis+sentinel://host:26379/service/0)"
+    "{what}, which this project does not support (the per-user session index and pattern "
+    "invalidation need their keys on one server): use a single server, or a primary with "
+    "replicas behind Sentinel (redis+sentinel://host:26379/service/0)"
 )
 _SENTINEL_FORM = "redis+sentinel://[[user]:password@]host1:26379,host2:26379/service/0"
 _SENTINEL_HOST = re.compile(

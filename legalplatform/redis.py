@@ -34,7 +34,7 @@ from redis.retry import Retry
 from redis.sentinel import SentinelConnectionPool
 
 from legalplatform import embedded
-from legalplatform.config import ConfigurationError, redis_sentinel
+from legalplatform.config import CLUSTER_REFUSAL, ConfigurationError, redis_sentinel
 
 TLS_CERT_REQS = ("required", "optional", "none")
 # Retries back off exponentially with jitter from REDIS_RETRY_BACKOFF up to this many seconds.
@@ -115,6 +115,7 @@ def cache_options(
         "max_connections": max_connections,
         "timeout": connect_timeout,  # BlockingConnectionPool: wait for a free connection
         "retry": retry,
+        "redis_connect_func": connect_unless_cluster,
         **tls_options,
     }
     options = {
@@ -178,6 +179,48 @@ def cache_location(url: str) -> str:
     sentinel factory reads (the service name in place of a host)."""
     sentinel = redis_sentinel(url)
     return sentinel.location if sentinel else url
+
+
+class RedisClusterRefused(redis.exceptions.ConnectionError):
+    """The server of REDIS_URL runs as a Redis Cluster node (config.CLUSTER_REFUSAL says why
+    that is refused). A connection error, so that a request is answered as in an outage, 503,
+    with this message in the log, if the server became one after the process started."""
+
+
+def connect_unless_cluster(connection) -> None:
+    """Each new connection's handshake (redis-py's `redis_connect_func`): redis-py's own (AUTH,
+    SELECT …), then one INFO to refuse a server with cluster_enabled:1."""
+    connection.on_connect()
+    connection.send_command("INFO", "cluster")
+    info = connection.read_response()
+    if isinstance(info, bytes):
+        info = info.decode(errors="replace")
+    if "cluster_enabled:1" in info.split():
+        raise RedisClusterRefused(
+            CLUSTER_REFUSAL.format(what="REDIS_URL's server is a Redis Cluster node")
+        )
+
+
+def refuse_start_on_a_cluster() -> None:
+    """For the WSGI/ASGI entry points: one line on stderr and exit when REDIS_URL's server is a
+    Redis Cluster node. A Redis that does not answer at start is left to the first requests
+    (503 until it does); the embedded one is not started for this."""
+    import sys
+
+    from django_redis import get_redis_connection
+
+    from legalplatform.budget import REFUSED_EXIT_STATUS
+
+    if settings.REDIS_EMBEDDED:
+        return
+    try:
+        get_redis_connection(settings.SESSION_CACHE_ALIAS).ping()
+    except RedisClusterRefused as exc:
+        sys.stderr.write(f"error: refusing to start: {exc}\n")
+        sys.stderr.flush()
+        raise SystemExit(REFUSED_EXIT_STATUS) from None
+    except OUTAGE_ERRORS:
+        pass
 
 
 class CacheClient(DefaultClient):
