@@ -21,6 +21,17 @@ def unknown_database(alias: str) -> str:
     return f"no database is configured as {alias!r} (DATABASES has: {configured})"
 
 
+def session_alias(database: str, work: str) -> str:
+    """The alias to run session work on (legalplatform.db.pooler.session_database), or a
+    CommandError in one line."""
+    from legalplatform.db.pooler import SessionUnavailable, session_database
+
+    try:
+        return session_database(database, work)
+    except SessionUnavailable as exc:
+        raise CommandError(str(exc)) from None
+
+
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line (or its class name when it has none)."""
     return " ".join(str(exc).split()) or exc.__class__.__name__
@@ -52,6 +63,9 @@ class OperatorCommand(BaseCommand):
     database_help = "database alias (default: default)"
     noinput_help = "never prompt (this command asks nothing)"
     service_errors: tuple[type[BaseException], ...] = ()
+    # What the command does that needs a session of its own ("restore (an advisory lock, …)"):
+    # behind PgBouncer, its --database becomes DATABASE_DIRECT_URL's alias, or it refuses.
+    needs_session = ""
 
     def __init__(self, stdout=None, stderr=None, **kwargs):
         super().__init__(stdout=stdout, stderr=stderr, **kwargs)
@@ -76,6 +90,8 @@ class OperatorCommand(BaseCommand):
         database = options.get("database")
         if self.uses_database and database is not None and database not in connections:
             raise CommandError(unknown_database(database))
+        if self.needs_session and database is not None:
+            options["database"] = session_alias(database, self.needs_session)
         if options.get("stdout"):
             self.stream = options["stdout"]  # the raw stream, for commands that call others
         try:

@@ -123,6 +123,24 @@ DATABASES = {
 # project replaces PgBouncer's server connections itself (RECONNECT, KILL/RESUME around
 # restore's swap) instead of asking the operator to (docs/production.md).
 DATABASES["default"]["POOLER_ADMIN_URL"] = env.str("DATABASE_POOLER_ADMIN_URL", default="") or None
+# The server itself, past PgBouncer, for work that needs a session of its own (migrate,
+# migrate_undo, backup, restore, import_anonymized, reset_db): the alias "direct".
+if _direct_url := env.str("DATABASE_DIRECT_URL", default=""):
+    DATABASES["direct"] = {
+        **config.database_settings(
+            _direct_url,
+            data_dir=DATA_DIR,
+            pool_size=2,
+            wait_timeout_ms=DATABASES["default"]["OPTIONS"]["pool"]["timeout"] * 1000,
+            idle_timeout_ms=DATABASES["default"]["OPTIONS"]["pool"]["max_idle"] * 1000,
+            statement_timeout_ms=DATABASES["default"]["STATEMENT_TIMEOUT_MS"],
+            ssl_mode=env.str("DATABASE_SSL_MODE", default="") or None,
+            variable="DATABASE_DIRECT_URL",
+        ),
+        # Restore's swap pauses PgBouncer's pool of the database it replaces.
+        "POOLER_ADMIN_URL": DATABASES["default"]["POOLER_ADMIN_URL"],
+        "TEST": {"MIRROR": "default"},
+    }
 # Client programs (pg_dump, pg_restore) for a server named by URL; the embedded one brings its own.
 PG_BIN_DIR = env.str("PG_BIN_DIR", default="") or None
 

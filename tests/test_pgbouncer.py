@@ -4,6 +4,11 @@ timeout holds (as the role's setting in the database, applied and checked by the
 connection), server-side cursors and prepared statements are off, so that clients sharing one
 server connection never see each other's cursors or statements."""
 
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import psycopg
 import pytest
 from django.db import OperationalError, connections
@@ -12,6 +17,7 @@ from legalplatform import config
 from ops.backups import client as pg
 from skills.models import Skill
 from tests.support.pgbouncer import pgbouncer, pooled_alias
+from tests.support.pooled_work import ROUNDS
 
 pytestmark = pytest.mark.pgbouncer
 
@@ -108,3 +114,115 @@ def test_ops_direct_connections_prepare_no_statements(db):
         for _ in range(8):
             conn.execute("SELECT count(*) FROM pg_prepared_statements")
         assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+
+
+# --- Session work on DATABASE_DIRECT_URL; everything else through PgBouncer -------------------
+
+NOWHERE = "postgresql://app@127.0.0.1:1/legalplatform"
+
+
+@pytest.mark.parametrize(
+    ("args", "work"),
+    [
+        (["migrate"], "migrate (concurrent index builds, SET outside a transaction)"),
+        (["migrate_undo", "--noinput"], "migrate_undo (SET outside a transaction, index builds)"),
+        (["backup"], "backup (pg_dump's snapshot in one session)"),
+        (["restore", "x.dump", "--noinput"], "restore (an advisory lock, renaming databases)"),
+        (["reset_db", "--noinput"], "reset_db (dropping and creating the database, migrate)"),
+    ],
+)
+def test_session_work_behind_pgbouncer_refuses_without_a_direct_url(manage, args, work):
+    result = manage(*args, env={"DATABASE_URL": NOWHERE, "DATABASE_POOLER": "pgbouncer"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"CommandError: {work} needs a session of its own on PostgreSQL, which PgBouncer in "
+        "transaction mode does not give: set DATABASE_DIRECT_URL to the server itself (not "
+        "PgBouncer)"
+    ]
+
+
+def pooled_env(bouncer, database, **more):
+    return {
+        "DATABASE_URL": bouncer.url(database.name),
+        "DATABASE_POOLER": "pgbouncer",
+        "DATABASE_DIRECT_URL": database.url,
+        "DATABASE_STATEMENT_TIMEOUT": "30000",
+        **more,
+    }
+
+
+def shell(manage, env, code):
+    result = manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_migrate_seed_validate_admin_health_and_writers_through_pgbouncer(manage, empty_db):
+    with pgbouncer(pool_size=3) as bouncer:
+        env = pooled_env(bouncer, empty_db)
+        for args in (["migrate", "--noinput", "-v0"], ["seed", "--noinput"]):
+            result = manage(*args, env=env)
+            assert result.returncode == 0, result.stderr
+        assert bouncer.server_connections(empty_db.name) >= 1  # seed went through PgBouncer
+
+        pages = shell(manage, env, "from tests.support import pooled_work as w; w.request_pages()")
+        assert set(json.loads(pages.splitlines()[-1]).values()) == {200}
+
+        first = "from skills.models import Skill; print(Skill.objects.first().pk)"
+        skill = shell(manage, env, first).split()[-1]
+        code = "from tests.support import pooled_work as w; w.write_usage({n}, '{skill}')"
+        with ThreadPoolExecutor(4) as pool:
+            writers = [
+                pool.submit(manage, "shell", "-c", code.format(n=n, skill=skill), env=env)
+                for n in range(4)
+            ]
+            runs = [writer.result() for writer in writers]
+        for run in runs:
+            assert run.returncode == 0, run.stderr
+            assert run.stdout.split()[-2:] == ["done", str(ROUNDS + 5 * 5)]
+
+        validate = manage("validate", env=env)
+        assert validate.returncode == 0, validate.stdout + validate.stderr
+        with psycopg.connect(bouncer.url(empty_db.name), prepare_threshold=None) as plain:
+            assert plain.execute("SHOW statement_timeout").fetchone() == ("30s",)
+
+
+@pytest.mark.slow
+def test_restore_behind_pgbouncer_pauses_its_pool_around_the_swap(manage, scratch_db, tmp_path):
+    """Clients of PgBouncer keep running transactions on the database while it is replaced:
+    restore (on the direct URL) pauses PgBouncer's pool of it for the swap, so that none of them
+    is cut off by the swap's ending of sessions, and they then see the restored database."""
+    with pgbouncer(pool_size=2) as bouncer:
+        admin = {"DATABASE_POOLER_ADMIN_URL": bouncer.admin_url, "BACKUP_DIR": str(tmp_path)}
+        env = pooled_env(bouncer, scratch_db, **admin)
+        backup = manage("backup", "--noinput", env=env)
+        assert backup.returncode == 0, backup.stderr
+        (dump,) = tmp_path.glob("*.dump")
+        url = bouncer.url(scratch_db.name)
+        with psycopg.connect(url, autocommit=True, prepare_threshold=None) as client:
+            client.execute("CREATE TABLE made_after_the_backup (id int)")
+            stop, errors = threading.Event(), []
+
+            def keep_querying():
+                while not stop.is_set():
+                    try:  # a server connection in use most of the time
+                        with client.transaction():
+                            client.execute("SELECT count(*), pg_sleep(0.05) FROM skills")
+                    except psycopg.Error as exc:
+                        errors.append(str(exc))
+                    time.sleep(0.01)
+
+            querying = threading.Thread(target=keep_querying)
+            querying.start()
+            try:
+                restore = manage("restore", str(dump), "--noinput", env=env)
+            finally:
+                stop.set()
+                querying.join()
+            assert restore.returncode == 0, restore.stderr
+            assert f"restored {scratch_db.name} from {dump.name}" in restore.stdout
+        with psycopg.connect(url, autocommit=True, prepare_threshold=None) as after:
+            gone = after.execute("SELECT to_regclass('made_after_the_backup')").fetchone()
+            assert gone == (None,)
+        assert errors == []  # the clients waited while the pool was paused

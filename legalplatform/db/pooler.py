@@ -9,7 +9,7 @@ their old value; the admin console's `RECONNECT` (with `DATABASE_POOLER_ADMIN_UR
 them, or the warning says to.
 
 PgBouncer's admin console is also how restore's swap of databases drops the server connections
-PgBouncer keeps to them (`KILL`, then `RESUME`)."""
+PgBouncer keeps to them (`PAUSE`, then `RESUME`)."""
 
 from __future__ import annotations
 
@@ -86,23 +86,26 @@ def reconnect(admin_url: str, database: str) -> None:
 
 @contextlib.contextmanager
 def databases_released(admin_url: str | None, databases: list[str]):
-    """PgBouncer holds no server connection to `databases` in the block, and its clients wait:
-    KILL closes them (and pauses the database), RESUME lets clients in again afterwards. Without
-    an admin URL, nothing is done (the operator's documented step)."""
+    """PgBouncer holds no server connection to `databases` in the block and opens none: PAUSE
+    waits for the transactions running on them, closes them and makes clients wait; RESUME
+    lets the clients go on afterwards. Without an admin URL nothing is done: the operator
+    pauses PgBouncer (docs/production.md)."""
     if not admin_url:
         yield
         return
-    killed = []
+    paused = []
     try:
         for database in databases:
             try:
-                admin_command(admin_url, f"KILL {_console_name(database)}")
-            except psycopg.errors.ProtocolViolation:
-                continue  # PgBouncer knows no such database: it holds nothing to it
-            killed.append(database)
+                admin_command(admin_url, f"PAUSE {_console_name(database)}")
+            except psycopg.Error as exc:
+                if "no such database" not in str(exc):
+                    raise
+                continue  # PgBouncer never served it: it holds nothing to it
+            paused.append(database)
         yield
     finally:
-        for database in killed:
+        for database in paused:
             admin_command(admin_url, f"RESUME {_console_name(database)}")
 
 
@@ -111,3 +114,31 @@ def _console_name(database: str) -> str:
     if not database.replace("_", "").isalnum():
         raise ValueError(f"PgBouncer's console cannot name the database {database!r}")
     return database
+
+
+# --- Work that needs a session of its own ----------------------------------------------------
+
+# The alias of DATABASE_DIRECT_URL: the server itself, past the pooler.
+DIRECT_ALIAS = "direct"
+
+
+class SessionUnavailable(RuntimeError):
+    """Work that needs a session of its own was asked of a database behind a pooler, with no
+    direct URL to the server configured; the message says what to set."""
+
+
+def session_database(using: str, work: str) -> str:
+    """The alias to do `work` on (e.g. "migrate (concurrent index builds, SET)"): `using`
+    itself unless it is behind a pooler in transaction mode, where a session's advisory locks,
+    SETs, cursors and prepared statements would land on other clients' server connections; then
+    the direct alias, or SessionUnavailable in one line."""
+    from django.db import connections
+
+    if connections.settings[using].get("POOLER", "none") == "none":
+        return using
+    if DIRECT_ALIAS in connections.settings and using != DIRECT_ALIAS:
+        return DIRECT_ALIAS
+    raise SessionUnavailable(
+        f"{work} needs a session of its own on PostgreSQL, which PgBouncer in transaction mode "
+        "does not give: set DATABASE_DIRECT_URL to the server itself (not PgBouncer)"
+    )

@@ -29,6 +29,7 @@ from psycopg import sql
 
 from core.integrity import ValidationReport
 from core.progress import ProgressFactory, no_progress
+from legalplatform.db import pooler
 from ops.backups import client as pg
 from ops.backups import encryption
 from ops.backups.create import (
@@ -233,7 +234,9 @@ def _restore(path: Path, using: str, options: RestoreOptions) -> RestoreResult:
                 _copy_database_properties(admin, source=target, target=scratch)
                 _close_own_connections(using)
                 replaced = _scratch_name(target, REPLACED_MARK)
-                _swap(admin, target=target, scratch=scratch, replaced=replaced)
+                admin_url = connections[using].settings_dict.get("POOLER_ADMIN_URL")
+                with pooler.databases_released(admin_url, [target]):
+                    _swap(admin, target=target, scratch=scratch, replaced=replaced)
                 swapped = True
             finally:
                 if not swapped:

@@ -27,6 +27,7 @@ def waiting_at_barrier() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.session  # its barrier is a session advisory lock
 @pytest.mark.django_db(transaction=True)
 def test_four_concurrent_writer_processes_keep_statistics_exact(manage):
     skill, other = make_skill(), make_skill()

@@ -17,6 +17,7 @@ class Command(OperatorCommand):
         "it; sent off-site and verified when BACKUP_STORAGE_URL is set; older backups of this "
         "environment pruned afterwards, here and off-site."
     )
+    needs_session = "backup (pg_dump's snapshot in one session)"
     service_errors = (BackupError,)
 
     def add_arguments(self, parser):

@@ -15,6 +15,7 @@ class Command(OperatorCommand):
         "restored into a scratch database, anonymized and validated there, then swapped in, with "
         "a safety backup of the previous one. Real data never reaches the working database."
     )
+    needs_session = "import_anonymized (a restore: an advisory lock, renaming databases)"
     noinput_help = "ask nothing: do not ask for the database name nor about deleting the export"
     service_errors = (AnonymizationError, BackupError)
 

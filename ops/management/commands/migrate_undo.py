@@ -14,6 +14,7 @@ class Command(OperatorCommand):
         "migration of the project), after a confirmation naming them and a safety backup. "
         "Refuses, changing nothing, when a migration in the way is irreversible."
     )
+    needs_session = "migrate_undo (SET outside a transaction, index builds)"
     noinput_help = "Do not ask for confirmation (refused for a production-looking database)."
     database_help = 'The database to roll back (default: "default").'
     service_errors = (UndoRefused, UndoFailed)

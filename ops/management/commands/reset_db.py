@@ -12,6 +12,7 @@ class Command(SeedCommand):
         "(unless --no-seed). Development databases only: refuses anything that looks like "
         "production."
     )
+    needs_session = "reset_db (dropping and creating the database, migrate)"
     noinput_help = "do not ask for the database's name before dropping it"
     service_errors = (ResetError, SeedError)
 

@@ -35,6 +35,7 @@ class Command(OperatorCommand):
         "database: verified end to end first, a safety backup taken, restored into a fresh "
         "database and swapped in, so a failure leaves the database as it was."
     )
+    needs_session = "restore (an advisory lock, renaming databases)"
     noinput_help = "do not ask for the database name (refused for production)"
     service_errors = (BackupError,)
 
