@@ -5,7 +5,7 @@ from pathlib import Path
 
 import environ
 
-from legalplatform import budget, config, embedded, logs, redis
+from legalplatform import anonymization, budget, config, embedded, logs, redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -299,72 +299,9 @@ AWS_SESSION_TOKEN = env.str("AWS_SESSION_TOKEN", default="")
 AWS_REGION = env.str("AWS_REGION", default="") or env.str("AWS_DEFAULT_REGION", default="us-east-1")
 
 # --- Anonymization (manage.py anonymize, import_anonymized; ops/anonymization/run.py) ---------
-# table -> column -> strategy; a table mapped to "delete" loses all its rows. Strategies:
-#   "person:<template>"  a value that identifies someone (name, email, address, phone, judge);
-#                        {n} = the row's stable number (created_at, then id), {v} = the number of
-#                        the distinct original value (the same judge gets the same number),
-#                        {ext} = the original's file extension (".pdf").
-#                        Originals are searched as words anywhere in the database.
-#   "text:<template>"    free text and labels (titles, file names); originals searched as
-#                        whole values (names inside them are searched as users' and clients').
-#   "lorem"              lorem ipsum of the original's length.
-#   "uuid"               a fresh random UUID (an identifier: searched as words).
-#   "redact"             "[redacted]"; in JSON every string leaf (keys and numbers are kept).
-#   "keep:<k1>,<k2>"     a JSON object keeping only these keys (categorical settings).
-#   "people"             a user's email or full name, or a client's name, becomes their new one;
-#                        enum values stay; anything else becomes "[redacted]".
-#   "clear"              NULL (or '' / {} where NULL is not allowed).
-#   "unusable_password"  Django's unusable password ("!" and random characters).
-# NULL and empty values stay as they are, so presence and distributions are kept. Court names are
-# kept (public institutions); firm fields are replaced too (a sole practitioner's firm is a person).
-ANONYMIZATION = {
-    "firms": {
-        "name": "person:Demo Law Firm {n}",
-        "address": "person:Strada Exemplu {n}, Bucharest, Romania",
-        "vat_id": "person:RO00{n}",
-        "email": "person:office{n}@example.com",
-        "phone": "person:+40-700-000-{n}",
-        "website": "person:https://firm{n}.example.com",
-    },
-    "users": {
-        "first_name": "text:Demo",
-        "last_name": "person:User {n}",
-        "email": "person:demo{n}@example.com",
-        "azure_ad_id": "uuid",
-        "preferences": "keep:language,aiSuggestionLevel,theme,timezone",
-        "password": "unusable_password",
-    },
-    "user_audit_logs": {"old_value": "people", "new_value": "people"},
-    "clients": {
-        "name": "person:Demo Client {n}",
-        "address": "person:Strada Client {n}, Bucharest, Romania",
-        "contact_info": 'person:{{"email": "client{n}@example.com", "phone": "+40-711-000-{n}"}}',
-    },
-    "cases": {
-        "title": "text:Case {n}",
-        "description": "lorem",
-        "judge_name": "person:Judge {v}",
-    },
-    "documents": {
-        "title": "text:Document {n}",
-        "content": "lorem",
-        "file_name": "text:document-{n}{ext}",
-        "storage_url": "text:r2://legal-docs/anonymized/document-{n}{ext}",
-        "content_embedding": "clear",
-    },
-    "tasks": {"title": "text:Task {n}", "description": "lorem"},
-    "skill_usage_logs": {
-        "error_message": "redact",
-        "input_data": "redact",
-        "output_data": "redact",
-        "metadata": "redact",
-    },
-    "template_usage_logs": {"use_case": "redact", "metadata": "redact"},
-    "document_type_registry": {"reviewed_by": "people"},
-    "romanian_templates": {"created_by": "people", "last_modified_by": "people"},
-    "django_admin_log": {"object_repr": "people", "change_message": "redact"},
-    "django_session": "delete",
-}
+# table -> column -> strategy for every text column of every table (legalplatform/anonymization.py
+# explains the strategies); a table mapped to "delete" loses all its rows.
+ANONYMIZATION = anonymization.ANONYMIZATION
 # Any of these (comma-separated) in the database URL, host or name also marks production.
 ANONYMIZATION_REFUSE_PATTERNS = tuple(
     pattern.strip()

@@ -35,10 +35,11 @@ STRATEGIES = {
     "lorem": ({"text"}, "value"),
     "uuid": ({"text", "uuid"}, "words"),
     "redact": ({"text", "json"}, "value"),
-    "keep": ({"json"}, "value"),
     "people": ({"text"}, "value"),
+    "courts": ({"text"}, "value"),
     "clear": ({"text", "json", "vector", "uuid", "other"}, "value"),
     "unusable_password": ({"text"}, None),
+    "kept": ({"text", "json", "vector", "uuid", "other"}, None),  # classified, not rewritten
 }
 
 
@@ -52,6 +53,7 @@ class Column:
     kind: str  # text, json, uuid, vector, other
     sql_type: str  # format_type(): "character varying(255)", "jsonb", …
     nullable: bool
+    generated: bool = False  # GENERATED ALWAYS AS (…): only "kept" applies
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,9 @@ def parse_rules(config: dict, columns_of) -> dict[str, list[Rule] | str]:
             column = existing.get(name)
             if column is None:
                 raise RuleError(f"ANONYMIZATION names {table}.{name}, which the database lacks")
-            rules.append(_parse_strategy(table, column, strategy))
+            rule = _parse_strategy(table, column, strategy)
+            if rule.kind != "kept":
+                rules.append(rule)
         if rules:
             plan[table] = rules
     return plan
@@ -119,6 +123,8 @@ def _parse_strategy(table: str, column: Column, strategy) -> Rule:
             + ", ".join(STRATEGIES)
         )
     kinds, _ = STRATEGIES[kind]
+    if column.generated and kind != "kept":
+        raise RuleError(f"ANONYMIZATION[{label}]: a generated column can only be kept:<reason>")
     if column.kind not in kinds:
         raise RuleError(f"ANONYMIZATION[{label}]: {kind!r} does not apply to a {column.sql_type}")
     rule = Rule(table, column, kind, argument)
@@ -137,8 +143,8 @@ def _parse_strategy(table: str, column: Column, strategy) -> Rule:
                 json.loads(_render_python(argument, "1"))
             except ValueError:
                 raise RuleError(f"ANONYMIZATION[{label}] is not JSON once filled in") from None
-    if kind == "keep" and not [key for key in argument.split(",") if key.strip()]:
-        raise RuleError(f"ANONYMIZATION[{label}]: keep: needs the keys to keep")
+    if kind == "kept" and not argument.strip():
+        raise RuleError(f"ANONYMIZATION[{label}]: kept: needs its reason (kept:<reason>)")
     if kind == "clear" and not column.nullable and column.kind not in ("text", "json"):
         raise RuleError(f"ANONYMIZATION[{label}]: cannot clear a NOT NULL {column.sql_type}")
     return rule
@@ -191,13 +197,13 @@ def new_value(rule: Rule) -> sql.Composable:
                 value, sql.SQL(column.sql_type)
             )
         return _keep_empty(rule, sql.Literal(REDACTED))
-    if kind == "keep":
-        return sql.SQL(
-            "CASE WHEN {v} IS NULL THEN NULL"
-            " WHEN jsonb_typeof({v}::jsonb) <> 'object' THEN '{{}}'::jsonb"
-            " ELSE (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{{}}'::jsonb)"
-            " FROM jsonb_each({v}::jsonb) AS e WHERE e.key = ANY({keys})) END::{type}"
-        ).format(v=value, keys=sql.Literal(keep_keys(rule)), type=sql.SQL(column.sql_type))
+    if kind == "courts":
+        return _keep_empty(
+            rule,
+            sql.SQL("CASE WHEN {known} THEN {v} ELSE {redacted} END").format(
+                known=known_court(value), v=value, redacted=sql.Literal(REDACTED)
+            ),
+        )
     if kind == "people":
         return _keep_empty(
             rule,
@@ -222,19 +228,47 @@ def new_value(rule: Rule) -> sql.Composable:
 def kept_values() -> list[str]:
     """What "people" leaves alone: the values of every choices field of every model (roles,
     statuses, actions…), which name no one."""
-    from django.apps import apps
-
     values = {"True", "False"}
-    for model in apps.get_models():
-        for field in model._meta.get_fields():
-            for value, _ in getattr(field, "flatchoices", None) or ():
-                if isinstance(value, str):
-                    values.add(value)
+    for choices in choice_values_by_column().values():
+        values.update(choices)
     return sorted(values)
 
 
-def keep_keys(rule: Rule) -> list[str]:
-    return [key.strip() for key in rule.argument.split(",") if key.strip()]
+def choice_values_by_column() -> dict[str, list[str]]:
+    """table.column -> the string values of its model field's choices, for every model with a
+    choices field (views' models included)."""
+    from django.apps import apps
+
+    columns: dict[str, set[str]] = {}
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            values = [v for v, _ in getattr(field, "flatchoices", None) or () if isinstance(v, str)]
+            if values:
+                columns.setdefault(f"{model._meta.db_table}.{field.column}", set()).update(values)
+    return {label: sorted(values) for label, values in columns.items()}
+
+
+def known_court(value: sql.Composable) -> sql.Composable:
+    """True when `value` names a court of ops.anonymization.courts (folded as courts.fold
+    folds: Romanian diacritics, case, runs of white space), with or without a known section."""
+    from ops.anonymization.courts import DIACRITICS, known_courts, known_sections
+
+    source, target = (
+        "".join(chr(key) for key in DIACRITICS),
+        "".join(chr(code) for code in DIACRITICS.values()),
+    )
+    folded = sql.SQL(
+        "btrim(regexp_replace(lower(translate({v}, {source}, {target})), '\\s+', ' ', 'g'))"
+    ).format(v=value, source=sql.Literal(source), target=sql.Literal(target))
+    return sql.SQL(
+        "(SELECT f = ANY({courts}) OR (split_part(f, ', ', 1) = ANY({courts})"
+        " AND substr(f, strpos(f, ', ') + 2) = ANY({sections}))"
+        " FROM (SELECT {folded} AS f) AS court)"
+    ).format(
+        folded=folded,
+        courts=sql.Literal(known_courts()),
+        sections=sql.Literal(known_sections()),
+    )
 
 
 def _keep_empty(rule: Rule, expression: sql.Composable) -> sql.Composable:
@@ -278,7 +312,7 @@ def _template_sql(rule: Rule) -> sql.Composable:
 def removed_values(rule: Rule) -> sql.Composable | None:
     """The original values this rule removed from the row (NULL when unchanged): a column's old
     value as text, or for a JSON column a text[] of its string (and, for identifiers, number)
-    leaves; keep: only the leaves under the keys it dropped.
+    leaves.
     """
     if rule.search is None:
         return None
@@ -291,16 +325,9 @@ def removed_values(rule: Rule) -> sql.Composable | None:
             types = '@.type() == "string"'
         path = sql.Literal(f"strict $.** ? ({types})")
         source = sql.SQL("{}::jsonb").format(value)
-        if rule.kind == "keep":
-            values = sql.SQL(
-                "ARRAY(SELECT x #>> '{{}}' FROM jsonb_each(CASE WHEN jsonb_typeof({s}) = 'object'"
-                " THEN {s} END) AS e, jsonb_path_query(e.value, {p}) AS x"
-                " WHERE e.key <> ALL({keys}))"
-            ).format(s=source, p=path, keys=sql.Literal(keep_keys(rule)))
-        else:
-            values = sql.SQL(
-                "ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({s}, {p}) AS x)"
-            ).format(s=source, p=path)
+        values = sql.SQL("ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({s}, {p}) AS x)").format(
+            s=source, p=path
+        )
     return sql.SQL("CASE WHEN {changed} THEN {values} END").format(
         changed=changed(rule), values=values
     )
@@ -492,3 +519,91 @@ def template_shape(template: str, *, words: bool = False) -> Shape:
     if len(fields) > 1 or parts[0][1] not in ("n", "v") or then[:1].isdigit():
         then = None
     return Shape("".join(like), prefix, "".join(rest), then)
+
+
+# --- Classification: every column that can hold text has a rule ---------------------------------
+
+# The column types that can hold what a person wrote: strings (text, varchar, char…), JSON,
+# arrays, tsvectors. Their every column must be classified in settings.ANONYMIZATION.
+CLASSIFIED_TYPES_HINT = (
+    "classify it in settings.ANONYMIZATION (legalplatform/anonymization.py): masked by a rule, or "
+    '"kept:<reason>"'
+)
+
+
+def needs_classification(sql_type: str) -> bool:
+    """True for a column type (as format_type or Django's db_type writes it) that can hold
+    text: character varying, varchar, character, char, text, citext, json, jsonb, tsvector,
+    and any array."""
+    name = sql_type.lower()
+    return name.endswith("]") or name.startswith(
+        ("character", "varchar", "char", "text", "citext", "json", "tsvector")
+    )
+
+
+def classification_problems(
+    config: dict, columns: dict[str, list[str]], known_tables: set[str]
+) -> list[str]:
+    """One line for each table of `columns` (table -> its text columns) the project does not
+    know (neither a model's nor in `config`), and for each text column `config` leaves
+    unclassified."""
+    problems = []
+    for table in sorted(columns):
+        rules = config.get(table)
+        if rules is None and table not in known_tables:
+            problems.append(f"the table {table} is not the project's")
+            continue
+        if rules == "delete":
+            continue
+        problems += [
+            f"{table}.{column} has no anonymization rule"
+            for column in columns[table]
+            if column not in (rules or {})
+        ]
+    return problems
+
+
+def model_tables() -> dict[str, list[str]]:
+    """The tables of the project's models (managed ones, many-to-many tables included) and the
+    text columns Django declares in them."""
+    from django.apps import apps
+    from django.db import connection
+
+    tables: dict[str, list[str]] = {}
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        if not meta.managed or meta.proxy:
+            continue
+        columns = tables.setdefault(meta.db_table, [])
+        for field in meta.local_concrete_fields:
+            sql_type = field.db_parameters(connection)["type"] or ""
+            if needs_classification(sql_type):
+                columns.append(field.column)
+    return tables
+
+
+TEXT_COLUMNS_SQL = """
+SELECT CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
+       a.attname, format_type(a.atttypid, a.atttypmod)
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+   AND NOT EXISTS (SELECT FROM pg_depend d  -- an extension's own table
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ ORDER BY 1, a.attnum
+"""
+
+
+def database_classification_problems(cursor, config: dict) -> list[str]:
+    """classification_problems for the tables the database holds (any schema but the system's;
+    a partition counts as its parent)."""
+    cursor.execute(TEXT_COLUMNS_SQL)
+    columns: dict[str, list[str]] = {}
+    for table, column, sql_type in cursor.fetchall():
+        names = columns.setdefault(table, [])
+        if column is not None and needs_classification(sql_type):
+            names.append(column)
+    return classification_problems(config, columns, set(model_tables()))

@@ -28,7 +28,12 @@ from ops.anonymization.rules import (
     parse_rules,
     q,
 )
-from ops.anonymization.verification import Leak, create_original_tables, search_originals
+from ops.anonymization.verification import (
+    Leak,
+    ShapeFound,
+    create_original_tables,
+    search_originals,
+)
 from ops.bulk import drop_secondary_indexes, rebuild_indexes
 from ops.safety import database_label, production_reason
 
@@ -73,12 +78,13 @@ class AnonymizationError(Exception):
 
 
 class LeakFound(AnonymizationError):
-    """The verification found original values after the rules ran; everything was rolled back."""
+    """The verification found original values, or values of the shape of personal data, after
+    the rules ran; everything was rolled back."""
 
-    def __init__(self, leaks: list[Leak]):
+    def __init__(self, leaks: list[Leak | ShapeFound]):
         self.leaks = leaks
         super().__init__(
-            f"verification found {len(leaks)} place(s) still holding original personal data; "
+            f"verification found {len(leaks)} place(s) still holding personal data; "
             "nothing was changed: " + "; ".join(str(leak) for leak in leaks)
         )
 
@@ -188,10 +194,9 @@ class TableInfo:
 
 COLUMNS_SQL = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname, t.typcategory,
-       NOT a.attnotnull
+       NOT a.attnotnull, a.attgenerated <> ''
   FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
  WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
-   AND a.attgenerated = ''
 """
 
 
@@ -201,7 +206,7 @@ def _columns_of(cursor, table: str) -> dict[str, Column] | None:
         return None
     cursor.execute(COLUMNS_SQL, [_quoted(table)])
     columns = {}
-    for name, sql_type, typname, category, nullable in cursor.fetchall():
+    for name, sql_type, typname, category, nullable, generated in cursor.fetchall():
         if typname in ("json", "jsonb"):
             kind = "json"
         elif typname == "vector":
@@ -212,7 +217,7 @@ def _columns_of(cursor, table: str) -> dict[str, Column] | None:
             kind = "text"
         else:
             kind = "other"
-        columns[name] = Column(name, kind, sql_type, nullable)
+        columns[name] = Column(name, kind, sql_type, nullable, generated)
     return columns
 
 
@@ -222,6 +227,12 @@ def _quoted(table: str) -> str:
 
 def _load_plan(cursor) -> dict[str, tuple[TableInfo, list[Rule] | str]]:
     parsed = parse_rules(settings.ANONYMIZATION, lambda table: _columns_of(cursor, table))
+    problems = rules_sql.database_classification_problems(cursor, settings.ANONYMIZATION)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RuleError(
+            f"refusing to anonymize: {problems[0]}{more}; {rules_sql.CLASSIFIED_TYPES_HINT}"
+        )
     plan = {}
     for table, rules in parsed.items():
         plan[table] = (_table_info(cursor, table), rules)

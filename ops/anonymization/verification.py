@@ -30,11 +30,13 @@ from ops.anonymization.rules import (
     MIN_SEARCH_LENGTH,
     NON_WORD_SQL,
     Shape,
+    choice_values_by_column,
     execute,
     has_shape,
     is_generated,
     long_enough,
 )
+from ops.anonymization.shapes import create_shape_functions, personal_data_kinds
 
 STRING_TYPES_SQL = """
 SELECT n.nspname, c.relname, a.attname,
@@ -47,9 +49,11 @@ SELECT n.nspname, c.relname, a.attname,
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN pg_type t ON t.oid = a.atttypid
   LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
- WHERE c.relkind IN ('r', 'm')
+ WHERE c.relkind IN ('r', 'm', 'v') AND NOT c.relispartition
    AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
    AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
+   AND NOT EXISTS (SELECT FROM pg_depend d  -- an extension's own (pg_stat_statements)
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
    AND (t.typcategory = 'S' OR t.typname IN ('json', 'jsonb', 'tsvector')
         OR (t.typcategory = 'A' AND e.typcategory = 'S'))
  ORDER BY n.nspname, c.relname, a.attnum
@@ -73,6 +77,26 @@ class Leak:
         )
 
 
+@dataclass(frozen=True)
+class ShapeFound:
+    """A value of `location` (table.column) has the shape of personal data of `kind` and is
+    not one the rules wrote."""
+
+    location: str
+    kind: str
+
+    @property
+    def source(self) -> str:  # sorted and reported with the leaks
+        return f"shape scan: {self.kind}"
+
+    def __str__(self) -> str:
+        return f"{self.location} holds {_article(self.kind)} {self.kind} (shape scan)"
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[:1].lower() in "aeiou" else "a"
+
+
 def create_original_tables(cursor) -> None:
     """The temporary tables the anonymizing statements fill with what they removed."""
     cursor.execute(
@@ -90,10 +114,13 @@ def search_originals(
     raw_shapes: list[Shape],
     progress,
     timings: dict[str, float],
-) -> tuple[int, list[Leak]]:
-    """Search the database for the originals collected so far; (originals searched, leaks).
-    Adds the seconds of each step to `timings`."""
+) -> tuple[int, list[Leak | ShapeFound]]:
+    """Search the database for the originals collected so far, and every value for the shapes
+    of personal data (shapes.py); (originals searched, leaks and shapes found). Adds the
+    seconds of each step to `timings`."""
     started = time.monotonic()
+    create_shape_functions(cursor, raw_shapes)
+    choices = choice_values_by_column()
     # Every join below is an equality join with millions of rows on one side, and the stored
     # values come from CTEs the planner guesses at a few rows: a nested loop over a sequential
     # scan of the originals would be chosen and never end. (LATERAL calls still loop.)
@@ -105,7 +132,7 @@ def search_originals(
     try:
         for batch in _batches(cursor, locations):
             started = time.monotonic()
-            _scan(cursor, batch, raw_shapes)
+            _scan(cursor, batch, raw_shapes, choices)
             name = _label(batch[0][0], "").rstrip(".")
             if len(batch) > 1:
                 name += f" and {len(batch) - 1} more tables"
@@ -114,7 +141,8 @@ def search_originals(
     finally:
         bar.close()
     started = time.monotonic()
-    leaks = _whole_value_leaks(cursor) + _identifier_leaks(cursor, locations, raw_shapes)
+    leaks: list[Leak | ShapeFound] = _whole_value_leaks(cursor) + _shapes_found(cursor)
+    leaks += _identifier_leaks(cursor, locations, raw_shapes, choices)
     timings["verify: confirm candidates"] = time.monotonic() - started
     return originals, sorted(leaks, key=lambda leak: (leak.source, leak.location))
 
@@ -183,8 +211,8 @@ def _batches(cursor, locations: dict[Table, Columns]) -> list[list[tuple[Table, 
     asking the table itself would wait for any lock on it before the search starts."""
     cursor.execute(
         "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE c.relkind IN ('r', 'm') AND c.reltuples >= 0"
-        " AND c.relpages::bigint * current_setting('block_size')::bigint < %s",
+        " WHERE c.relkind = 'v' OR (c.relkind IN ('r', 'm') AND c.reltuples >= 0"
+        " AND c.relpages::bigint * current_setting('block_size')::bigint < %s)",
         [SMALL_TABLE_BYTES],
     )
     small = set(cursor.fetchall())
@@ -198,16 +226,19 @@ def _batches(cursor, locations: dict[Table, Columns]) -> list[list[tuple[Table, 
 
 
 def _extracted(kind: sql.Composable, raw: sql.Composable) -> sql.Composable:
-    """A text[] of what one stored document holds, from its text form: a JSON document's
-    string and number leaves and its keys, an array's elements, a tsvector's lexemes."""
+    """A set of (value, is_key) of what one stored document holds, from its text form: a JSON
+    document's string and number leaves and (is_key) its keys, an array's elements, a
+    tsvector's lexemes."""
     return sql.SQL(
-        "CASE {kind}"
+        "(SELECT x.value, false AS is_key FROM unnest(CASE {kind}"
         " WHEN 'json' THEN ARRAY(SELECT x #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
         ' \'strict $.** ? (@.type() == "string" || @.type() == "number")\') AS x)'
-        " || ARRAY(SELECT k #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
-        " 'strict $.** ? (@.type() == \"object\").keyvalue().key') AS k)"
         " WHEN 'array' THEN {raw}::text[]"
-        " WHEN 'tsvector' THEN tsvector_to_array({raw}::tsvector) END"
+        " WHEN 'tsvector' THEN tsvector_to_array({raw}::tsvector) END) AS x(value)"
+        " UNION ALL"
+        " SELECT k.value, true FROM unnest(CASE {kind} WHEN 'json' THEN"
+        " ARRAY(SELECT k #>> '{{}}' FROM jsonb_path_query({raw}::jsonb,"
+        " 'strict $.** ? (@.type() == \"object\").keyvalue().key') AS k) END) AS k(value))"
     ).format(kind=kind, raw=raw)
 
 
@@ -221,18 +252,27 @@ def _is_uuid(value: sql.Composable) -> sql.Composable:
     ).format(v=value)
 
 
-def _values(tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> sql.Composable:
+def _values(
+    tables: list[tuple[Table, Columns]], raw_shapes: list[Shape], choices: dict[str, list[str]]
+) -> sql.Composable:
     """CTEs `raw` (the distinct stored values of the tables' columns, one scan of each table)
     and `v` (col: "table.column", value, is_uuid): what they hold, without the values the rules
     wrote, which say nothing about anyone (anonymization_rules.is_generated). A plain string is
     tested before the DISTINCT (most values of a rewritten column are generated, and a
     document's content is not worth hashing into it), a JSON document, array or tsvector after
-    it (documents repeat, and taking one apart costs more than the test)."""
+    it (documents repeat, and taking one apart costs more than the test). A choice column's
+    values that are its choices are left out too: a user named "Draft" is not in
+    documents.status."""
     scans = []
     for table, columns in tables:
         unpivot = sql.SQL(", ").join(
-            sql.SQL("({}, {}, t.{}::text)").format(
-                sql.Literal(_label(table, column)), sql.Literal(kind), sql.Identifier(column)
+            sql.SQL("({}, {}, {})").format(
+                sql.Literal(_label(table, column)),
+                sql.Literal(kind),
+                _stored(
+                    sql.SQL("t.{}::text").format(sql.Identifier(column)),
+                    choices.get(_label(table, column)),
+                ),
             )
             for column, kind in columns
         )
@@ -249,11 +289,12 @@ def _values(tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> sql
              WHERE s.raw IS NOT NULL
                AND (s.kind <> 'text' OR ({raw_long_enough} AND NOT {raw_generated}))),
         v AS MATERIALIZED (
-            SELECT x.col, x.value, {is_uuid} AS is_uuid
-              FROM (SELECT raw.col, raw.raw AS value FROM raw WHERE raw.kind = 'text'
+            SELECT x.col, x.value, {is_uuid} AS is_uuid, x.is_key
+              FROM (SELECT raw.col, raw.raw AS value, false AS is_key FROM raw
+                     WHERE raw.kind = 'text'
                     UNION ALL
-                    SELECT raw.col, x.value
-                      FROM raw CROSS JOIN LATERAL unnest({extracted}) AS x(value)
+                    SELECT raw.col, x.value, x.is_key
+                      FROM raw CROSS JOIN LATERAL {extracted} AS x
                      WHERE raw.kind <> 'text' AND {long_enough} AND NOT {generated}) AS x)
         """
     ).format(
@@ -267,6 +308,14 @@ def _values(tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> sql
     )
 
 
+def _stored(value: sql.Composable, choices: list[str] | None) -> sql.Composable:
+    if not choices:
+        return value
+    return sql.SQL("CASE WHEN {v} = ANY({choices}) THEN NULL ELSE {v} END").format(
+        v=value, choices=sql.Literal(choices)
+    )
+
+
 def _table_ref(table: Table) -> sql.Composable:
     return sql.SQL("{}.{}").format(sql.Identifier(table[0]), sql.Identifier(table[1]))
 
@@ -276,10 +325,10 @@ def _label(table: Table, column: str) -> str:
     return f"{name}.{column}" if schema == "public" else f"{schema}.{name}.{column}"
 
 
-def _scan(cursor, tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) -> None:
+def _scan(cursor, tables: list[tuple[Table, Columns]], raw_shapes: list[Shape], choices) -> None:
     """One pass over the tables: whole values by hash, UUID-shaped values against identifiers
-    (a UUID holds another only by being it), and the identifier anchors among the words of
-    everything else."""
+    (a UUID holds another only by being it), the identifier anchors among the words of
+    everything else, and the shapes of personal data in it."""
     execute(
         cursor,
         sql.SQL(
@@ -288,6 +337,7 @@ def _scan(cursor, tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) 
             INSERT INTO anonymize_hits (kind, location, detail)
             SELECT 'value', v.col, o.source
               FROM v JOIN anonymize_values AS o ON o.hash = hashtextextended(v.value, 0)
+             WHERE NOT v.is_key  -- names of things ("parties"), not text; identifiers do look
             UNION
             SELECT 'value', v.col, i.source
               FROM v JOIN anonymize_identifiers AS i ON i.phrase = replace(lower(v.value), '-', ' ')
@@ -296,8 +346,16 @@ def _scan(cursor, tables: list[tuple[Table, Columns]], raw_shapes: list[Shape]) 
             SELECT 'word', v.col, w.word
               FROM v CROSS JOIN LATERAL regexp_split_to_table(lower(v.value), {nonword}) AS w(word)
              WHERE NOT v.is_uuid AND w.word IN (SELECT anchor FROM anonymize_identifiers)
+            UNION
+            SELECT 'shape', v.col, k.kind
+              FROM v CROSS JOIN LATERAL unnest({kinds}) AS k(kind)
+             WHERE NOT v.is_uuid
             """
-        ).format(values=_values(tables, raw_shapes), nonword=sql.Literal(NON_WORD_SQL)),
+        ).format(
+            values=_values(tables, raw_shapes, choices),
+            nonword=sql.Literal(NON_WORD_SQL),
+            kinds=personal_data_kinds(sql.SQL("v.value")),
+        ),
     )
 
 
@@ -308,7 +366,12 @@ def _whole_value_leaks(cursor) -> list[Leak]:
     return [Leak(source, location, count, "whole value") for source, location, count in cursor]
 
 
-def _identifier_leaks(cursor, locations, raw_shapes: list[Shape]) -> list[Leak]:
+def _shapes_found(cursor) -> list[ShapeFound]:
+    cursor.execute("SELECT DISTINCT location, detail FROM anonymize_hits WHERE kind = 'shape'")
+    return [ShapeFound(location, kind) for location, kind in cursor.fetchall()]
+
+
+def _identifier_leaks(cursor, locations, raw_shapes: list[Shape], choices) -> list[Leak]:
     """Confirm the candidates: the whole phrase, word for word, inside a stored value."""
     cursor.execute(
         "SELECT DISTINCT h.location FROM anonymize_hits h"
@@ -342,7 +405,7 @@ def _identifier_leaks(cursor, locations, raw_shapes: list[Shape]) -> list[Leak]:
                      GROUP BY i.source
                     """
                 ).format(
-                    values=_values([(table, [(column, kind)])], raw_shapes),
+                    values=_values([(table, [(column, kind)])], raw_shapes, choices),
                     nonword=sql.Literal(NON_WORD_SQL),
                     location=sql.Literal(location),
                 ),

@@ -13,7 +13,13 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
-from discovery.models import DocumentTypeRegistry, RomanianTemplate, TemplateUsageLog
+from discovery.models import (
+    DocumentPattern,
+    DocumentTypeRegistry,
+    DocumentTypeVariation,
+    RomanianTemplate,
+    TemplateUsageLog,
+)
 from skills.models import Skill, SkillUsageLog
 
 PEOPLE = [
@@ -171,6 +177,18 @@ def plant_personal_data() -> dict[str, list[str]]:
         primary_language="ro",
         reviewed_by=partner.email,
     )
+    if not DocumentTypeVariation.objects.exists():  # record_discovery writes one; create didn't
+        DocumentTypeVariation.objects.create(
+            discovered_type_normalized=registry.discovered_type_normalized,
+            primary_language="ro",
+            variation=registry.discovered_type_original,
+        )
+    DocumentPattern.objects.create(
+        pattern_type="clause",
+        pattern_text_ro="Vânzătorul garantează cumpărătorul contra evicțiunii.",
+        pattern_text_en="The seller warrants the buyer against eviction.",
+        category="guarantees",
+    )
     template = RomanianTemplate.objects.create(
         template_name_ro="Contract de vânzare",
         template_name_en="Sales contract",
@@ -214,3 +232,70 @@ def plant_personal_data() -> dict[str, list[str]]:
             "https://cabinet-vasilescu.ro",
         ],
     }
+
+
+# An invented person, written into every column the rules mask (plant_everywhere).
+PLANTED_PERSON = {
+    "name": "Zamfira Quintescu",
+    "cnp": "2900202123457",
+    "phone": "+40 722 999 888",
+    "iban": "RO49AAAA1B31007593840001",
+    "email": "zamfira.quintescu@private-mail.ro",
+}
+
+
+def plant_everywhere() -> list[str]:
+    """Write PLANTED_PERSON into one row of every column settings.ANONYMIZATION masks (as much
+    of her as the column's length allows; a JSON column gets her under a key, an array as an
+    element); returns the table.column labels. The list comes from the rules, so a new masked
+    column is planted in without editing the tests; a table without a row fails here."""
+    from django.conf import settings
+    from django.db import connection
+    from psycopg import sql
+
+    from ops.anonymization.rules import needs_classification
+
+    planted = []
+    with connection.cursor() as cursor:
+        for table, rules in settings.ANONYMIZATION.items():
+            if rules == "delete":
+                continue
+            cursor.execute(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypmod - 4"
+                " FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0"
+                " AND NOT a.attisdropped",
+                [table],
+            )
+            columns = {name: (sql_type, length) for name, sql_type, length in cursor.fetchall()}
+            for column, rule in rules.items():
+                sql_type, length = columns[column]
+                if rule.startswith("kept:") or not needs_classification(sql_type):
+                    continue
+                value = _her_values(length if sql_type.startswith(("character", "var")) else 0)
+                if sql_type.startswith("json"):
+                    expression = sql.SQL("jsonb_build_object('note', {}::text)")
+                elif sql_type.endswith("]"):
+                    expression = sql.SQL("ARRAY[{}::text]")
+                else:
+                    expression = sql.SQL("{}::text")
+                statement = sql.SQL(
+                    "UPDATE {t} SET {c} = {e} WHERE ctid = (SELECT min(ctid) FROM {t})"
+                ).format(
+                    t=sql.Identifier(table),
+                    c=sql.Identifier(column),
+                    e=expression.format(sql.Literal(value)),
+                )
+                cursor.execute(statement.as_string(cursor.connection))
+                assert cursor.rowcount == 1, f"plant_personal_data() has no row in {table}"
+                planted.append(f"{table}.{column}")
+    return planted
+
+
+def _her_values(length: int) -> str:
+    """As many of PLANTED_PERSON's values as fit in `length` characters (0: no limit)."""
+    text = ""
+    for value in PLANTED_PERSON.values():
+        candidate = f"{text}, {value}" if text else value
+        if length <= 0 or len(candidate) <= length:
+            text = candidate
+    return text

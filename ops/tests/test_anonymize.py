@@ -15,7 +15,7 @@ from django.test.utils import override_settings
 from psycopg import sql
 
 from cases.models import Case, Client, Document, Firm, Task, User, UserAuditLog
-from discovery.models import DocumentPattern, RomanianTemplate
+from discovery.models import DocumentPattern, DocumentTypeRegistry, RomanianTemplate
 from legalplatform import embedded
 from ops.anonymization import rules as anonymization_rules
 from ops.anonymization import run as anonymize
@@ -102,8 +102,8 @@ def snapshot() -> dict:
             UserAuditLog.objects.values_list("id", "user_id", "admin_user_id", "action")
         ),
         "usage": sorted(SkillUsageLog.objects.values_list("id", "success", "tokens_used")),
-        "languages": Counter(
-            p.get("language") for p in User.objects.values_list("preferences", flat=True)
+        "preference_keys": Counter(
+            key for p in User.objects.values_list("preferences", flat=True) for key in p
         ),
     }
 
@@ -169,8 +169,9 @@ def test_the_same_person_gets_the_same_number_everywhere():
     assert set(Document.objects.values_list("file_name", flat=True)) == {
         f"document-{n}.pdf" for n in (1, 2, 3)
     }
+    # Every string of the preferences goes (a kept key held a name), the keys stay.
     preferences = User.objects.get(pk=partner.pk).preferences
-    assert preferences == {"language": "ro"}
+    assert preferences == {"language": "[redacted]", "signature": "[redacted]"}
 
 
 @pytest.fixture
@@ -243,18 +244,18 @@ def test_a_leak_in_a_column_no_rule_covers_is_found_and_everything_rolls_back(ta
     if tables == "large":
         request.getfixturevalue("every_table_large")
     originals = plant_personal_data()
-    Skill.objects.update(description="bogdan.lazarescu@gmail.com")  # the exact value
-    DocumentPattern.objects.create(  # inside a longer text, other case, other punctuation
-        pattern_type="phrase",
-        pattern_text_ro="Subsemnatul BOGDAN LAZARESCU, reprezentat de av. Vasilescu;",
+    # In kept columns: the exact value; inside a longer text, other case, other punctuation.
+    Skill.objects.update(description="bogdan.lazarescu@gmail.com")
+    DocumentTypeRegistry.objects.update(
+        document_category="Subsemnatul BOGDAN LAZARESCU, reprezentat de av. Vasilescu;"
     )
     dump_before, indexes_before = database_dump(), index_definitions()
 
     where, error = leaks_found()
 
     assert ("clients.contact_info", "skills.description") in where
-    assert ("clients.name", "document_patterns.pattern_text_ro") in where
-    assert ("users.last_name", "document_patterns.pattern_text_ro") in where
+    assert ("clients.name", "document_type_registry.document_category") in where
+    assert ("users.last_name", "document_type_registry.document_category") in where
     assert "bogdan" not in str(error).lower()  # the report names places, not values
     assert database_dump() == dump_before
     assert index_definitions() == indexes_before
@@ -264,17 +265,20 @@ def test_a_leak_in_a_column_no_rule_covers_is_found_and_everything_rolls_back(ta
 def test_leaks_that_look_generated_are_not_ascii_or_are_uuids_are_found():
     plant_personal_data()
     partner = User.objects.get(email="alexandru.vasilescu@cabinet-vasilescu.ro")
+    Skill.objects.update(  # kept columns
+        display_name="User 12 Bogdan Lazarescu",  # starts like a generated last name
+        category="Lorem ipsum dolor sit amet, STRADA LIPSCANI 17, BUCUREȘTI.",
+    )
     DocumentPattern.objects.create(
         pattern_type="phrase",
-        pattern_text_ro="User 12 Bogdan Lazarescu",  # starts like a generated last name
-        pattern_text_en="Lorem ipsum dolor sit amet, STRADA LIPSCANI 17, BUCUREȘTI.",
+        pattern_text_ro="Clauză",
         category=partner.azure_ad_id.upper(),  # a UUID, compared whole
     )
 
     where, _ = leaks_found()
 
-    assert ("clients.name", "document_patterns.pattern_text_ro") in where
-    assert ("clients.address", "document_patterns.pattern_text_en") in where
+    assert ("clients.name", "skills.display_name") in where
+    assert ("clients.address", "skills.category") in where
     assert ("users.azure_ad_id", "document_patterns.category") in where
 
 
