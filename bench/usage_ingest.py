@@ -1,17 +1,20 @@
-"""Benchmark of the skills statistics triggers and of the admin usage-log list (issue 3).
+"""Benchmark of the skills statistics triggers and of the admin usage-log list (issues 3, 23).
 
 Part 1, single-row inserts per second into skill_usage_logs with no statistics trigger, with a
 recompute-everything trigger like the original's (the baseline), and with ours, each for a
-skill with 0 and with N prior logs. Part 2, batch ingest rows per second through
-`skills.services.record_usages` against a raw COPY with no statistics trigger. Part 3, server
-time of the admin usage-log list with 1,000,000 logs, against Django's stock paginator (a full
-COUNT(*) per page view). Floors (issue 3) are checked and printed; the exit code is 1 if one
-fails.
+skill with 0 and with N prior logs. Part 1b (issue 23, "the hot row"), raw prepared single-row
+INSERTs into one skill with N prior logs, with the statistics against the same INSERTs with the
+table's triggers disabled: 1 writer in autocommit, 4 writers at once (and the speed-up from 1 to
+4 writers of each), and 3,000 rows in one transaction; then what folding the deltas costs.
+Part 2, batch ingest rows per second through `skills.services.record_usages` against a raw COPY
+with no statistics trigger. Part 3, server time of the admin usage-log list with 1,000,000 logs,
+against Django's stock paginator (a full COUNT(*) per page view). Floors (issues 3 and 23) are
+checked and printed; the exit code is 1 if one fails.
 
 Everything runs in a scratch database on the configured server (the embedded one unless
 DATABASE_URL is set), created, migrated and dropped by this script.
 
-    python bench/usage_ingest.py                 # N = 200,000 prior logs, 1,000,000 for the admin
+    python bench/usage_ingest.py                 # N = 100,000 prior logs, 1,000,000 for the admin
     python bench/usage_ingest.py --prior 1000000
     python bench/usage_ingest.py --quick         # small sizes, for a check that it runs
 """
@@ -22,6 +25,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -60,8 +64,10 @@ ALTER TABLE skill_usage_logs DISABLE TRIGGER bench_original_stats;  -- until its
 VARIANTS = {
     "no trigger": None,
     "original (baseline)": "bench_original_stats",
-    "ours": "update_skill_stats_on_usage",
+    "ours": "skill_usage_deltas_on_insert",
 }
+WRITERS = 4  # concurrent writers on one skill (part 1b)
+TRANSACTION_ROWS = 3000  # rows of the one-transaction measure (part 1b)
 SERVICE = "record_usage"
 INSERT_SQL = (
     "INSERT INTO skill_usage_logs (skill_id, workspace_id, execution_time_ms, tokens_used, "
@@ -71,7 +77,7 @@ INSERT_SQL = (
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--prior", type=int, default=200_000, help="prior logs of the skill (N)")
+    parser.add_argument("--prior", type=int, default=100_000, help="prior logs of the skill (N)")
     parser.add_argument("--rows", type=int, default=3000, help="single-row inserts per measure")
     parser.add_argument("--seconds", type=float, default=4.0, help="time limit per measure")
     parser.add_argument("--batch", type=int, default=100_000, help="rows per batch ingest")
@@ -200,6 +206,116 @@ def bench_single_inserts(args, make_skill, cursor, clients: dict) -> dict:
                     rates[key] = max(rates.get(key, 0), rate)
     use_variant(cursor, "ours")
     return rates
+
+
+# --- Part 1b: the hot row (issue 23) ------------------------------------------------------------
+
+
+def writers_rate(url: str, skill_pk, writers: int, seconds: float) -> float:
+    """Rows per second of `writers` connections inserting into one skill at once, each a raw
+    prepared INSERT per statement in autocommit, for `seconds`; threads (psycopg waits for the
+    server without the GIL), started together at a barrier."""
+    import psycopg
+
+    barrier = threading.Barrier(writers + 1)
+    counts = [0] * writers
+    connections = [psycopg.connect(url, autocommit=True) for _ in range(writers)]
+
+    def write(number: int) -> None:
+        cursor = connections[number].cursor()
+        cursor.execute("SET synchronous_commit = off")
+        workspace = uuid.uuid4()
+        barrier.wait()
+        deadline = time.perf_counter() + seconds
+        done = 0
+        while time.perf_counter() < deadline:
+            params = [skill_pk, workspace, 120, 1500, done % 997, Decimal("0.0042"), done % 10 != 0]
+            cursor.execute(INSERT_SQL, [*params, "{}"], prepare=True)
+            done += 1
+        counts[number] = done
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    for conn in connections:
+        conn.close()
+    return sum(counts) / elapsed
+
+
+def transaction_rate(url: str, skill_pk, rows: int) -> float:
+    """Rows per second of `rows` raw prepared INSERTs of one skill in one transaction."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SET synchronous_commit = off")
+        conn.commit()
+        workspace = uuid.uuid4()
+        start = time.perf_counter()
+        for n in range(rows):
+            params = [skill_pk, workspace, 120, 1500, n % 997, Decimal("0.0042"), n % 10 != 0]
+            cursor.execute(INSERT_SQL, [*params, "{}"], prepare=True)
+        conn.commit()
+        return rows / (time.perf_counter() - start)
+
+
+def set_user_triggers(cursor, enabled: bool) -> None:
+    """All the table's own triggers on or off (foreign keys stay checked): the bare INSERT."""
+    cursor.execute(
+        f"ALTER TABLE skill_usage_logs {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER"
+    )
+    if enabled:  # only ours: the original's stays off
+        cursor.execute("ALTER TABLE skill_usage_logs DISABLE TRIGGER bench_original_stats")
+
+
+def bench_hot_row(args, url: str, skill, cursor) -> dict:
+    """{(measure, "ours" | "bare"): best rate over args.repeat rounds, variants alternated}."""
+    from skills.services import fold_skill_usage
+
+    measures = {
+        "1 writer, autocommit": lambda: writers_rate(url, skill.pk, 1, args.seconds),
+        f"{WRITERS} writers, autocommit": lambda: writers_rate(
+            url, skill.pk, WRITERS, args.seconds
+        ),
+        f"1 writer, {TRANSACTION_ROWS:,} rows in one transaction": lambda: transaction_rate(
+            url, skill.pk, TRANSACTION_ROWS
+        ),
+    }
+    rates = {}
+    for round_number in range(args.repeat):
+        order = ("ours", "bare") if round_number % 2 == 0 else ("bare", "ours")
+        for name, measure in measures.items():
+            for variant in order:
+                set_user_triggers(cursor, variant == "ours")
+                rate = measure()
+                rates[name, variant] = max(rates.get((name, variant), 0), rate)
+        fold_skill_usage()  # as the timer would, between rounds
+    set_user_triggers(cursor, True)
+    return rates
+
+
+def bench_fold(skill, cursor) -> tuple[int, float]:
+    """Seconds to fold a backlog of single-row deltas (one per logged statement)."""
+    from skills.services import fold_skill_usage, record_usages
+
+    fold_skill_usage()
+    record_usages([{"skill": skill, "execution_time_ms": 1, "tokens_used": 1}])  # warm
+    cursor.execute(
+        """
+        INSERT INTO skill_usage_deltas
+        SELECT %s, current_date - n %% 3, 1, 1, 1500, 7, 7, 0.0042, 120
+        FROM generate_series(1, 100000) AS n
+        """,
+        [skill.pk],
+    )
+    start = time.perf_counter()
+    folded = fold_skill_usage()
+    return folded, time.perf_counter() - start
 
 
 # --- Part 2: batch ingest -----------------------------------------------------------------------
@@ -412,6 +528,9 @@ def main() -> int:
                     "raw prepared INSERT": raw_inserter(raw_conn),
                 }
                 single = bench_single_inserts(args, make_skill, cursor, clients)
+            prior_skill = Skill.objects.get(skill_id="bench-prior")
+            hot = bench_hot_row(args, scratch_url, prior_skill, cursor)
+            folded, fold_seconds = bench_fold(prior_skill, cursor)
         skills = [make_skill(f"bench-batch-{n}") for n in range(20)]
         batch = bench_batch_ingest(args, skills, connection)
 
@@ -435,6 +554,36 @@ def main() -> int:
                     for variant in VARIANTS
                 ],
             )
+        table(
+            f"Raw prepared INSERTs into one skill with {args.prior:,} prior logs, rows/s "
+            "(synchronous_commit off)",
+            ["measure", "with statistics", "triggers disabled", "ratio"],
+            [
+                [name, f"{hot[name, 'ours']:,.0f}", f"{hot[name, 'bare']:,.0f}",
+                 f"{hot[name, 'ours'] / hot[name, 'bare']:.2f}"]
+                for name in dict.fromkeys(name for name, _ in hot)
+            ],
+        )  # fmt: skip
+        one, many = "1 writer, autocommit", f"{WRITERS} writers, autocommit"
+        speedup = {v: hot[many, v] / hot[one, v] for v in ("ours", "bare")}
+        print(
+            f"  speed-up 1 -> {WRITERS} writers: {speedup['ours']:.2f}x with statistics, "
+            f"{speedup['bare']:.2f}x bare ({speedup['ours'] / speedup['bare']:.2f} of bare)"
+        )
+        print(f"  fold of {folded:,} pending deltas: {fold_seconds * 1000:,.0f} ms")
+        in_transaction = f"1 writer, {TRANSACTION_ROWS:,} rows in one transaction"
+        floors += [
+            (f"{one}: >= 0.6 of bare", hot[one, "ours"] / hot[one, "bare"] >= 0.6),
+            (f"{many}: >= 0.6 of bare", hot[many, "ours"] / hot[many, "bare"] >= 0.6),
+            (
+                f"speed-up 1 -> {WRITERS} writers >= 0.8 of bare's",
+                speedup["ours"] >= 0.8 * speedup["bare"],
+            ),
+            (
+                f"{in_transaction}: >= 0.5 of bare",
+                hot[in_transaction, "ours"] / hot[in_transaction, "bare"] >= 0.5,
+            ),
+        ]
         raw = batch["raw COPY, no trigger"]
         table(
             f"Batch ingest rows/s ({args.batch:,} rows over 20 skills)",

@@ -223,17 +223,25 @@ declare = registry.declare
 
 
 def stored_statistics_match(
-    database: Database, *, table: str, logs: str, totals: str, expected: dict[str, str]
+    database: Database,
+    *,
+    table: str,
+    logs: str,
+    totals: str,
+    expected: dict[str, str],
+    stored: str | None = None,
 ) -> list[CheckResult]:
     """The statistics columns of `table` kept by triggers from `logs` against their value from
     the logs: `totals` is SQL giving one row per parent (`parent`, then its totals), `expected`
-    maps each column to SQL over those totals (`a`) and the stored row (`s`). Read in one
-    statement; one FAIL per column that differs somewhere, naming the first rows."""
-    kept = {column: sql for column, sql in expected.items() if database.schema.has(table, column)}
-    if not database.schema.has(table) or not database.schema.has(logs) or not kept:
+    maps each column to SQL over those totals (`a`) and the stored row (`s`), read from `stored`
+    (a view of `table` whose statistics are as readers see them; default `table` itself). Read
+    in one statement; one FAIL per column that differs somewhere, naming the first rows."""
+    stored = stored or table
+    kept = {column: sql for column, sql in expected.items() if database.schema.has(stored, column)}
+    if not database.schema.has(stored) or not database.schema.has(logs) or not kept:
         return [CheckResult("statistics", SKIP, table, "statistics columns or log table missing")]
     with database.cursor() as cursor:
-        cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")')
+        cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{stored}")')
         if not cursor.fetchone()[0]:
             return [CheckResult("statistics", SKIP, table, "table is empty")]
         differs = [f's."{column}" IS DISTINCT FROM ({sql})' for column, sql in kept.items()]
@@ -243,7 +251,7 @@ def stored_statistics_match(
             for d in differs
         )
         cursor.execute(
-            f'SELECT count(*), {per_column} FROM "{table}" AS s '
+            f'SELECT count(*), {per_column} FROM "{stored}" AS s '
             f"LEFT JOIN ({totals}) AS a ON a.parent = s.id"
         )
         total, *found = cursor.fetchone()

@@ -19,11 +19,13 @@ from cases.admin import FirmScopedAdmin
 from legalplatform.admin import ReadOnlyAdminMixin, local_datetime, truncated
 from legalplatform.exports import CSVExportMixin
 from skills import services
-from skills.models import Skill, SkillUsageDaily, SkillUsageLog, SkillVersion
+from skills.models import Skill, SkillUsageDailyExact, SkillUsageLog, SkillVersion
 from skills.paginators import EstimatedCountPaginator
 
 User = get_user_model()
 
+# The statistics as read (SkillStatistics: the folded base plus the pending deltas), shown on the
+# change form by the methods statistic_<name> of SkillAdmin.
 STATISTICS = [
     "usage_count",
     "success_count",
@@ -63,7 +65,7 @@ class SkillAdmin(admin.ModelAdmin):
     ]
     list_filter = ["category", "type", "is_active"]
     search_fields = ["skill_id", "display_name"]
-    readonly_fields = [*STATISTICS, "created_at", "updated_at"]
+    readonly_fields = [f"statistic_{name}" for name in STATISTICS] + ["created_at", "updated_at"]
     fieldsets = [
         (
             None,
@@ -81,33 +83,65 @@ class SkillAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Statistics (kept by the database from the usage logs)", {"fields": STATISTICS}),
+        (
+            "Statistics (kept by the database from the usage logs)",
+            {"fields": [f"statistic_{name}" for name in STATISTICS]},
+        ),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
     inlines = [SkillVersionInline]
 
+    @admin.display(description="usage count")
+    def statistic_usage_count(self, skill):
+        return skill.statistics.usage_count
+
+    @admin.display(description="success count")
+    def statistic_success_count(self, skill):
+        return skill.statistics.success_count
+
+    @admin.display(description="effectiveness score")
+    def statistic_effectiveness_score(self, skill):
+        return skill.statistics.effectiveness_score
+
+    @admin.display(description="token savings avg")
+    def statistic_token_savings_avg(self, skill):
+        return skill.statistics.token_savings_avg
+
+    @admin.display(description="tokens saved success sum")
+    def statistic_tokens_saved_success_sum(self, skill):
+        return skill.statistics.tokens_saved_success_sum
+
+    def changelist_view(self, request, extra_context=None):
+        services.fold_skill_usage_backlog()  # exact either way; cheaper to read after a fold
+        return super().changelist_view(request, extra_context)
+
     def get_queryset(self, request):
         # Its whole cost from the daily rollup: a few rows per day the skill ran, not its logs.
         cost = (
-            SkillUsageDaily.objects.filter(skill=OuterRef("pk"))
+            SkillUsageDailyExact.objects.filter(skill=OuterRef("pk"))
             .order_by()
             .values("skill")
             .annotate(total=Sum("cost_usd"))
             .values("total")
         )
-        return super().get_queryset(request).annotate(cost_usd_total=Subquery(cost))
+        queryset = super().get_queryset(request).select_related("statistics")
+        return queryset.annotate(cost_usd_total=Subquery(cost))
 
-    @admin.display(description="executions", ordering="usage_count")
+    @admin.display(description="executions", ordering="statistics__usage_count")
     def executions(self, skill):
-        return intcomma(skill.usage_count)
+        return intcomma(skill.statistics.usage_count)
 
-    @admin.display(description="success rate", ordering="effectiveness_score")
+    @admin.display(description="success rate", ordering="statistics__effectiveness_score")
     def success_rate(self, skill):
-        return f"{skill.effectiveness_score} %" if skill.usage_count else "—"
+        statistics = skill.statistics
+        return f"{statistics.effectiveness_score} %" if statistics.usage_count else "—"
 
-    @admin.display(description="tokens saved (mean)", ordering="token_savings_avg")
+    @admin.display(description="tokens saved (mean)", ordering="statistics__token_savings_avg")
     def average_tokens_saved(self, skill):
-        return f"{intcomma(skill.token_savings_avg)} tokens" if skill.success_count else "—"
+        statistics = skill.statistics
+        if not statistics.success_count:
+            return "—"
+        return f"{intcomma(statistics.token_savings_avg)} tokens"
 
     @admin.display(description="cost", ordering="cost_usd_total")
     def total_cost(self, skill):
@@ -131,7 +165,9 @@ class SkillAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Deleting a used skill would delete its whole usage history: deactivate it instead.
-        return super().has_delete_permission(request, obj) and (obj is None or not obj.usage_count)
+        return super().has_delete_permission(request, obj) and (
+            obj is None or not obj.statistics.usage_count
+        )
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -1,5 +1,6 @@
-"""The integrity rules of the skills app (core.integrity): the statistics on `skills` and the
-daily rollup equal what the usage logs give, and the references to users without a foreign key
+"""The integrity rules of the skills app (core.integrity): the statistics of `skills` and the
+daily rollup, as read (base + pending deltas), equal what the usage logs and the baseline of
+pruned months give, and the references to users without a foreign key
 point at users."""
 
 from core.integrity import (
@@ -27,10 +28,12 @@ declare(
 
 @register("statistics")
 def skill_statistics(database: Database) -> list[CheckResult]:
-    """skills' statistics, by the SQL functions the trigger itself uses."""
+    """skills' statistics as read (base + pending deltas) against the live logs plus the pruned
+    baseline, by the SQL functions the fold itself uses."""
     return stored_statistics_match(
         database,
         table="skills",
+        stored="skill_statistics",
         logs="skill_usage_logs",
         totals=LOG_TOTALS,
         expected=STATISTICS_FROM_LOGS,
@@ -39,7 +42,8 @@ def skill_statistics(database: Database) -> list[CheckResult]:
 
 @register("statistics")
 def daily_usage(database: Database) -> list[CheckResult]:
-    """The daily rollup the admin's analytics read equals a daily aggregate of the logs."""
+    """The daily rollup the admin's analytics read equals a daily aggregate of the logs (plus
+    the pruned baseline)."""
     table = "skill_usage_daily"
     if not database.schema.has(table) or not database.schema.has("skill_usage_logs"):
         return [CheckResult("statistics", SKIP, table, "rollup or log table missing")]

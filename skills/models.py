@@ -356,3 +356,94 @@ class SkillUsageDaily(models.Model):
 
     def __str__(self):
         return f"{self.skill_id} on {self.day:%Y-%m-%d}"
+
+
+class SkillStatistics(models.Model):
+    """A skill's exact statistics: the view skill_statistics (migration 0010), the columns of
+    `skills` (the folded base) plus the skill's pending skill_usage_deltas. What every reader of
+    statistics reads: `skill.statistics.usage_count`, or `select_related("statistics")`."""
+
+    skill = models.OneToOneField(
+        Skill,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        db_column="id",
+        related_name="statistics",
+    )
+    usage_count = models.BigIntegerField()
+    success_count = models.BigIntegerField()
+    tokens_saved_success_sum = models.BigIntegerField()
+    token_savings_avg = models.IntegerField()
+    effectiveness_score = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        managed = False
+        db_table = "skill_statistics"
+        verbose_name_plural = "skill statistics"
+
+    def __str__(self):
+        return f"statistics of {self.skill_id}"
+
+
+class SkillUsageDailyExact(models.Model):
+    """The exact daily rollup: the view skill_usage_daily_exact (migration 0010), the rows of
+    skill_usage_daily (the folded base) plus the pending skill_usage_deltas, per skill and day.
+    What the usage analytics read."""
+
+    pk = models.CompositePrimaryKey("skill", "day")
+    skill = models.ForeignKey(
+        Skill, on_delete=models.DO_NOTHING, db_column="skill_id", related_name="+"
+    )
+    day = models.DateField()
+    executions = models.BigIntegerField()
+    successes = models.BigIntegerField()
+    tokens_used = models.BigIntegerField()
+    tokens_saved = models.BigIntegerField()
+    cost_usd = models.DecimalField(max_digits=18, decimal_places=6)
+    execution_time_ms = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "skill_usage_daily_exact"
+        verbose_name = "daily skill usage (exact)"
+        verbose_name_plural = "daily skill usage (exact)"
+
+    def __str__(self):
+        return f"{self.skill_id} on {self.day:%Y-%m-%d}"
+
+
+class SkillUsageBaseline(models.Model):
+    """The figures of pruned usage logs of one skill on one day, recorded by prune_usage_logs
+    when it drops their month: all-time statistics and the daily rollup are this baseline plus
+    the live logs (skill_usage_live_figures(), migration 0010), so pruning keeps history."""
+
+    pk = models.CompositePrimaryKey("skill", "day")
+    skill = models.ForeignKey(
+        Skill,
+        on_delete=models.CASCADE,  # in the database too (migration 0010), as the logs' key
+        db_column="skill_id",
+        db_index=False,  # the primary key (skill_id, day) serves lookups by skill
+        related_name="+",
+    )
+    day = models.DateField(db_comment="Calendar day in Europe/Bucharest, as skill_usage_daily")
+    executions = models.BigIntegerField()
+    successes = models.BigIntegerField()
+    tokens_used = models.BigIntegerField()
+    tokens_saved = models.BigIntegerField()
+    tokens_saved_success = models.BigIntegerField(
+        db_comment="Sum of tokens_saved over the successful logs"
+    )
+    cost_usd = models.DecimalField(max_digits=18, decimal_places=6)
+    execution_time_ms = models.BigIntegerField()
+
+    class Meta:
+        db_table = "skill_usage_baseline"
+        db_table_comment = (
+            "Figures of pruned usage logs per skill and day (recorded when their month was "
+            "dropped): statistics and the daily rollup equal this plus the live skill_usage_logs."
+        )
+        verbose_name = "usage baseline of pruned months"
+        verbose_name_plural = "usage baseline of pruned months"
+
+    def __str__(self):
+        return f"{self.skill_id} on {self.day:%Y-%m-%d} (pruned)"

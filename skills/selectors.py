@@ -15,7 +15,13 @@ from django.db.models import Avg, Count, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
-from skills.models import Skill, SkillUsageDaily, SkillUsageLog
+from skills.models import (
+    Skill,
+    SkillStatistics,
+    SkillUsageDaily,
+    SkillUsageDailyExact,
+    SkillUsageLog,
+)
 
 
 def success_rate(successes: int, executions: int) -> Decimal:
@@ -100,14 +106,17 @@ class StatisticsCheck:
         return self.stored == self.from_logs
 
 
-# Per skill: its logs, the successful ones and their tokens_saved, the totals the trigger keeps.
+# Per skill: its executions, the successful ones and their tokens_saved, from the live logs plus
+# the pruned baseline (skill_usage_live_figures(), migration 0010): the totals the base and the
+# pending deltas must add up to.
 LOG_TOTALS = """
-    SELECT skill_id AS parent, count(*) AS logs, count(*) FILTER (WHERE success) AS successes,
-           coalesce(sum(tokens_saved) FILTER (WHERE success), 0) AS saved
-    FROM skill_usage_logs GROUP BY skill_id
+    SELECT skill_id AS parent, sum(executions)::bigint AS logs,
+           sum(successes)::bigint AS successes, sum(tokens_saved_success)::bigint AS saved
+    FROM skill_usage_live_figures() GROUP BY skill_id
 """
 # Each statistics column of skills from those totals (`a`), the derived two by the SQL functions
-# the trigger and refresh_skill_statistics() use (migration 0002): one definition of each figure.
+# the fold, the view skill_statistics and refresh_skill_statistics() use (migration 0002): one
+# definition of each figure.
 STATISTICS_FROM_LOGS = {
     "usage_count": "coalesce(a.logs, 0)",
     "success_count": "coalesce(a.successes, 0)",
@@ -121,14 +130,14 @@ _COMPARED = ("usage_count", "token_savings_avg", "effectiveness_score")
 
 
 def check_statistics(*, using: str = "default") -> list[StatisticsCheck]:
-    """Every skill's stored statistics next to what its logs give, read in one statement (one
-    snapshot), ordered by skill_id."""
+    """Every skill's statistics as read (skill_statistics: base + pending deltas) next to what
+    its logs and the pruned baseline give, read in one statement (one snapshot), by skill_id."""
     stored = ", ".join(f"s.{column}" for column in _COMPARED)
     from_logs = ", ".join(STATISTICS_FROM_LOGS[column] for column in _COMPARED)
     with connections[using].cursor() as cursor:
         cursor.execute(
             f"SELECT s.skill_id, {stored}, {from_logs} "
-            f"FROM skills AS s LEFT JOIN ({LOG_TOTALS}) AS a ON a.parent = s.id "
+            f"FROM skill_statistics AS s LEFT JOIN ({LOG_TOTALS}) AS a ON a.parent = s.id "
             "ORDER BY s.skill_id"
         )
         return [
@@ -272,7 +281,7 @@ def usage_analytics(
 
 
 def _rollup_rows(first_day, last_day, zone) -> tuple[QuerySet, dict]:
-    return SkillUsageDaily.objects.filter(day__range=(first_day, last_day)), _FROM_ROLLUP
+    return SkillUsageDailyExact.objects.filter(day__range=(first_day, last_day)), _FROM_ROLLUP
 
 
 def _log_rows(first_day, last_day, zone) -> tuple[QuerySet, dict]:
@@ -296,26 +305,22 @@ def _figures(row: dict) -> UsageFigures:
 
 
 def daily_usage_mismatches(*, using: str = "default") -> list[tuple]:
-    """The (skill id, day, rollup figures, figures from the logs) where skill_usage_daily differs
-    from an aggregate over the logs, in one statement (one snapshot): none unless logs were
-    written with the triggers disabled (then see services.refresh_skill_usage_daily)."""
+    """The (skill id, day, rollup figures, figures from the logs) where the daily rollup as read
+    (skill_usage_daily_exact: base + pending deltas) differs from a daily aggregate of the logs
+    plus the pruned baseline, in one statement (one snapshot): none unless logs were written with
+    the triggers disabled (then see services.refresh_skill_usage_daily)."""
     with connections[using].cursor() as cursor:
         cursor.execute(
             """
             WITH from_logs AS (
-                SELECT skill_id, skill_usage_day(executed_at) AS day, count(*) AS executions,
-                       count(*) FILTER (WHERE success) AS successes,
-                       sum(tokens_used) AS tokens_used, sum(tokens_saved) AS tokens_saved,
-                       sum(cost_usd) AS cost_usd, sum(execution_time_ms) AS execution_time_ms
-                FROM skill_usage_logs
-                GROUP BY 1, 2
+                SELECT * FROM skill_usage_live_figures() WHERE executions <> 0
             )
             SELECT skill_id, day,
                    (d.executions, d.successes, d.tokens_used, d.tokens_saved, d.cost_usd,
                     d.execution_time_ms)::text,
                    (l.executions, l.successes, l.tokens_used, l.tokens_saved, l.cost_usd,
                     l.execution_time_ms)::text
-            FROM skill_usage_daily AS d
+            FROM skill_usage_daily_exact AS d
             FULL JOIN from_logs AS l USING (skill_id, day)
             WHERE (d.executions, d.successes, d.tokens_used, d.tokens_saved, d.cost_usd,
                    d.execution_time_ms)
@@ -326,3 +331,17 @@ def daily_usage_mismatches(*, using: str = "default") -> list[tuple]:
             """
         )
         return cursor.fetchall()
+
+
+def statistics_of(skill: Skill, *, using: str = "default") -> SkillStatistics:
+    """`skill`'s exact statistics (base + pending deltas), read now."""
+    return SkillStatistics.objects.using(using).get(pk=skill.pk)
+
+
+def pending_usage_deltas(*, limit: int | None = None, using: str = "default") -> int:
+    """How many deltas wait to be folded (counting at most `limit`, to stay cheap)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT FROM skill_usage_deltas LIMIT %s) AS pending", [limit]
+        )
+        return cursor.fetchone()[0]

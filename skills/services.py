@@ -1,6 +1,8 @@
 """Write paths of the skills app: logging executions one by one or in batches through COPY,
-publishing and rolling back a skill's versions, and recounting statistics after a bulk load.
-The statistics on `skills` follow every write to the logs by trigger (migration 0002)."""
+folding the pending usage deltas into the statistics, publishing and rolling back a skill's
+versions, and recounting statistics after a bulk load. Every write to the logs appends its
+figures to skill_usage_deltas by trigger (migration 0010); `fold_skill_usage` moves them into
+the statistics of `skills` and the daily rollup."""
 
 from __future__ import annotations
 
@@ -49,7 +51,8 @@ def semver_precedence(version: str) -> tuple:
 
 
 def record_usage(skill: Skill, **fields: Any) -> SkillUsageLog:
-    """Log one execution of `skill`; the trigger adds it to the skill's statistics."""
+    """Log one execution of `skill`; the trigger appends it to the pending usage deltas, which
+    the statistics as read (skill_statistics) include at once."""
     return SkillUsageLog.objects.create(skill=skill, **fields)
 
 
@@ -127,18 +130,47 @@ def _copy_values(row: Mapping[str, Any], defaults: list, number: int) -> list:
     return values
 
 
+# A reader that finds this many deltas pending folds them first (if no fold is running), so that
+# the views that add the pending deltas to the base stay a few milliseconds whatever the backlog.
+FOLD_ON_READ = 20_000
+
+
+def fold_skill_usage(*, wait: bool = True, using: str = "default") -> int | None:
+    """Fold the pending usage deltas into the statistics of `skills` and into skill_usage_daily,
+    in one transaction; returns how many deltas were folded. Safe alongside writers and other
+    folds (an advisory lock takes them one at a time); with `wait=False`, returns None at once
+    when another fold is running."""
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")  # a backlog of hours folds in seconds
+        cursor.execute("SELECT fold_skill_usage(%s)", [wait])
+        return cursor.fetchone()[0]
+
+
+def fold_skill_usage_backlog(*, using: str = "default") -> int | None:
+    """For readers: fold when FOLD_ON_READ deltas or more are pending and no fold is running;
+    returns what was folded (None when nothing was)."""
+    from skills.selectors import pending_usage_deltas
+
+    if pending_usage_deltas(limit=FOLD_ON_READ, using=using) < FOLD_ON_READ:
+        return None
+    return fold_skill_usage(wait=False, using=using)
+
+
 def refresh_skill_statistics(skills: Iterable[Skill] | None = None, *, using: str = "default"):
-    """Recount the statistics of `skills` (all when None) from their logs; returns how many
-    skills were updated. Only needed after writes that bypassed the triggers, e.g. a load with
-    `session_replication_role = replica`."""
+    """Recount the statistics of `skills` (all when None) from their logs and the pruned
+    baseline; returns how many skills were updated. Only needed after writes that bypassed the
+    triggers, e.g. a load with `session_replication_role = replica`; writes to the logs wait
+    meanwhile."""
     ids = None if skills is None else [skill.pk for skill in skills]
-    with connections[using].cursor() as cursor:
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")  # operator work: the whole history
         cursor.execute("SELECT refresh_skill_statistics(%s::uuid[])", [ids])
         return cursor.fetchone()[0]
 
 
 def refresh_skill_usage_daily(*, using: str = "default") -> int:
-    """Rebuild the daily rollup (skill_usage_daily) from every log and return its number of rows.
+    """Rebuild the daily rollup (skill_usage_daily) from every log and the pruned baseline and
+    return its number of rows.
     Only needed after writes that bypassed the triggers; writes to the logs wait meanwhile."""
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 0")  # operator work: the whole history

@@ -46,7 +46,9 @@ def exec_starts(service: Path) -> list[str]:
     ]
 
 
-Job = tuple[int, list[list[str]]]  # the UTC hour, the `manage.py` arguments of each command
+EVERY_MINUTE = "every minute"
+# The UTC hour it runs at daily (or EVERY_MINUTE), the `manage.py` arguments of each command.
+Job = tuple[int | str, list[list[str]]]
 
 
 def timer_jobs() -> dict[str, Job]:
@@ -54,8 +56,8 @@ def timer_jobs() -> dict[str, Job]:
     jobs = {}
     for timer in sorted(SYSTEMD.glob("*.timer")):
         calendar = unit(timer)["Timer"]["OnCalendar"]
-        hour = re.fullmatch(r"\*-\*-\* (\d\d):00:00 UTC", calendar)
-        assert hour, f"{timer.name}: a daily time in UTC: {calendar}"
+        daily = re.fullmatch(r"\*-\*-\* (\d\d):00:00 UTC", calendar)
+        assert daily or calendar == "*-*-* *:*:00 UTC", f"{timer.name}: daily or every minute"
         service_path = timer.with_suffix(".service")
         service = unit(service_path)["Service"]
         assert service["Type"] == "oneshot"
@@ -66,7 +68,7 @@ def timer_jobs() -> dict[str, Job]:
             assert (program, script) == (INSTALLED_PYTHON, "manage.py"), command
             commands.append(args)
         assert commands[0][0] not in jobs, f"{timer.name}: two units start with {commands[0]}"
-        jobs[commands[0][0]] = (int(hour.group(1)), commands)
+        jobs[commands[0][0]] = (int(daily.group(1)) if daily else EVERY_MINUTE, commands)
     return jobs
 
 
@@ -78,14 +80,15 @@ def cron_jobs() -> dict[str, Job]:
         if not line.strip() or line.startswith("#") or "=" in line.split()[0]:
             continue
         minute, hour, day, month, weekday, user, *command = line.split()
-        assert (minute, day, month, weekday) == ("0", "*", "*", "*"), line
+        assert (day, month, weekday) == ("*", "*", "*"), line
+        assert minute == "0" or (minute, hour) == ("*", "*"), line
         assert user == "legalplatform", line
         commands = []
         for part in " ".join(command).split(" && "):
             program, *args = part.split()
             assert program == "/srv/legalplatform/deploy/manage", line
             commands.append(args)
-        jobs[commands[0][0]] = (int(hour), commands)
+        jobs[commands[0][0]] = (EVERY_MINUTE if hour == "*" else int(hour), commands)
     return jobs
 
 
@@ -100,6 +103,7 @@ def test_timers_and_cron_lines_run_the_same_commands_at_the_same_times():
     # Four hours later, a missed or failed night fails the check.
     assert jobs["backups"] == (6, [["backups", "--check", "--max-age", "26h", "--remote"]])
     assert {"backup", "backups", "sessions_cleanup", "validate"} <= set(jobs)
+    assert jobs["fold_skill_usage"][0] == EVERY_MINUTE
 
 
 def test_the_web_unit_runs_the_documented_server():
@@ -163,7 +167,10 @@ def run_job(commands: list[list[str]], environment: dict) -> subprocess.Complete
 
 def test_each_scheduled_command_does_its_job(environment_file, tmp_path):
     environment = read_environment_file(environment_file)
-    jobs = sorted(timer_jobs().items(), key=lambda item: item[1][0])  # in the night's order
+    # In the night's order (what runs every minute first).
+    jobs = sorted(
+        timer_jobs().items(), key=lambda item: -1 if item[1][0] == EVERY_MINUTE else item[1][0]
+    )
     # Nothing off-site yet: the freshness check fails, in one line.
     check = run_job(dict(jobs)["backups"][1], environment)
     assert check.returncode == 1, check.stdout

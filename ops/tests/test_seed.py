@@ -180,7 +180,7 @@ def assert_demo_dataset() -> None:
     assert not logs.filter(executed_at__lt=now - datetime.timedelta(days=30)).exists()
     assert not logs.filter(executed_at__gt=now).exists()
     for skill in skills:  # the statistics triggers counted the demo logs
-        assert skill.usage_count == logs.filter(skill=skill).count()
+        assert skill.statistics.usage_count == logs.filter(skill=skill).count()
 
 
 @pytest.mark.django_db

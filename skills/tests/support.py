@@ -1,7 +1,7 @@
 """The assertion that matters most in the skills tests: every skill's stored statistics equal an
 aggregate over its logs."""
 
-from skills.selectors import check_statistics
+from skills.selectors import check_statistics, statistics_of
 
 
 def assert_statistics_exact() -> None:
@@ -12,5 +12,6 @@ def assert_statistics_exact() -> None:
 
 
 def stored(skill) -> tuple:
-    skill.refresh_from_db()
-    return skill.usage_count, skill.token_savings_avg, skill.effectiveness_score
+    """`skill`'s statistics as read (base + pending deltas)."""
+    statistics = statistics_of(skill)
+    return statistics.usage_count, statistics.token_savings_avg, statistics.effectiveness_score

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from skills.models import SkillUsageDaily, SkillUsageLog
+from skills.models import SkillUsageDailyExact, SkillUsageLog
 from skills.selectors import UsageFigures, daily_usage_mismatches, usage_analytics
 from skills.services import record_usage, record_usages, refresh_skill_usage_daily
 from skills.tests.builders import log, make_skill, usage
@@ -39,7 +39,7 @@ def rollup() -> dict:
             row.cost_usd,
             row.execution_time_ms,
         )
-        for row in SkillUsageDaily.objects.select_related("skill")
+        for row in SkillUsageDailyExact.objects.select_related("skill")
     }
 
 
@@ -69,7 +69,7 @@ def assert_rollup_exact() -> None:
 def test_a_log_counts_on_its_calendar_day_in_bucharest(moment, day):
     skill = make_skill()
     record_usage(**usage(skill, executed_at=moment))
-    assert list(SkillUsageDaily.objects.values_list("day", flat=True)) == [day]
+    assert list(SkillUsageDailyExact.objects.values_list("day", flat=True)) == [day]
     assert timezone.localdate(moment) == day  # the admin's calendar is the rollup's
     for from_logs in (False, True):
         analytics = usage_analytics(1, today=day, from_logs=from_logs)

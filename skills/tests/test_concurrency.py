@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from skills.models import Skill, SkillUsageLog
+from skills.models import SkillStatistics, SkillUsageLog
 from skills.selectors import daily_usage_mismatches
 from skills.tests.builders import make_skill
 from skills.tests.support import assert_statistics_exact
@@ -54,6 +54,8 @@ def test_four_concurrent_writer_processes_keep_statistics_exact(manage):
     assert_statistics_exact()
     assert daily_usage_mismatches() == []
     totals = sum(
-        Skill.objects.filter(pk__in=[skill.pk, other.pk]).values_list("usage_count", flat=True)
+        SkillStatistics.objects.filter(pk__in=[skill.pk, other.pk]).values_list(
+            "usage_count", flat=True
+        )
     )
     assert totals == SkillUsageLog.objects.count() > WRITERS * 60

@@ -7,44 +7,54 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from skills.selectors import check_statistics
+from skills.selectors import check_statistics, pending_usage_deltas
+from skills.services import record_usage, record_usages
+from skills.tests.builders import make_skill, usage
+from skills.tests.support import stored
 
+TABLES = """('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily',
+              'skill_usage_deltas', 'skill_usage_baseline')"""
 SCHEMA_QUERIES = {
-    "columns": """
+    "columns": f"""
         SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum)
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE c.relname IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
+        WHERE c.relname IN {TABLES}
           AND a.attnum > 0 AND NOT a.attisdropped
     """,
-    "tables": """
+    "tables": f"""
         SELECT relname, obj_description(oid, 'pg_class') FROM pg_class
-        WHERE relname IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
+        WHERE relname IN {TABLES}
     """,
-    "constraints": """
+    "constraints": f"""
         SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated
         FROM pg_constraint
         WHERE conrelid::regclass::text
-              IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
+              IN {TABLES}
     """,
-    "indexes": """
+    "indexes": f"""
         SELECT indexname, indexdef FROM pg_indexes
-        WHERE tablename IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
+        WHERE tablename IN {TABLES}
     """,
     "invalid_indexes": "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid",
-    "triggers": """
+    "triggers": f"""
         SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger
         WHERE NOT tgisinternal
           AND tgrelid::regclass::text
-              IN ('skills', 'skill_versions', 'skill_usage_logs', 'skill_usage_daily')
+              IN {TABLES}
     """,
     "functions": """
         SELECT proname, pg_get_functiondef(oid), obj_description(oid, 'pg_proc') FROM pg_proc
         WHERE proname IN ('update_skill_statistics', 'refresh_skill_statistics',
                           'skill_token_savings_avg', 'skill_effectiveness_score',
                           'skill_usage_day', 'update_skill_usage_daily',
-                          'refresh_skill_usage_daily')
+                          'refresh_skill_usage_daily', 'record_skill_usage_deltas',
+                          'fold_skill_usage', 'skill_usage_live_figures',
+                          'recount_skill_usage_after_truncate')""",
+    "views": """
+        SELECT viewname, definition FROM pg_views
+        WHERE viewname IN ('skill_statistics', 'skill_usage_daily_exact')
     """,
 }
 
@@ -74,8 +84,10 @@ def migrate(*target):
 @pytest.mark.django_db(transaction=True)
 def test_skills_migrations_reverse_and_reapply_to_the_same_schema():
     before = schema()
-    # 9 of the skills app, and discovery's clear_references_to_deleted_skills on skills
-    assert len(before["triggers"]) == 10 and len(before["functions"]) == 7
+    # 5 of the skills app, and discovery's clear_references_to_deleted_skills and
+    # follow_renamed_skill on skills
+    assert len(before["triggers"]) == 7 and len(before["functions"]) == 9
+    assert len(before["views"]) == 2
     assert before["invalid_indexes"] == []
     try:
         migrate("skills", "0004")
@@ -107,3 +119,25 @@ def test_skills_migrations_reverse_and_reapply_to_the_same_schema():
         migrate()
     assert schema() == before
     assert user_foreign_key_validated() is True
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_reversing_the_deltas_folds_what_is_pending_into_the_columns_the_old_triggers_keep():
+    skill = make_skill()
+    record_usages([usage(skill, tokens_saved=4), usage(skill, success=False)])
+    assert pending_usage_deltas() == 1
+    try:
+        migrate("skills", "0009")
+        skill.refresh_from_db()
+        assert (skill.usage_count, skill.token_savings_avg) == (2, 4)  # folded on the way down
+        record_usage(**usage(skill))  # counted by the trigger of 0002 again
+        skill.refresh_from_db()
+        assert skill.usage_count == 3
+    finally:
+        migrate()
+    assert pending_usage_deltas() == 0
+    record_usage(**usage(skill))
+    assert stored(skill)[0] == 4
+    [check] = check_statistics()
+    assert check.matches

@@ -1,5 +1,6 @@
-"""The statistics on skills equal an aggregate over their logs after every kind of write, and a
-statement updates each skill it touches once, whatever the skill's history."""
+"""The statistics of skills as read equal an aggregate over their logs after every kind of write;
+a statement appends one delta per skill and day it touches and updates no skill row, whatever
+the skill's history; a fold then updates each skill once."""
 
 import datetime
 from decimal import Decimal
@@ -10,7 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from skills.models import Skill, SkillUsageLog
-from skills.services import record_usage, record_usages
+from skills.selectors import pending_usage_deltas
+from skills.services import fold_skill_usage, record_usage, record_usages
 from skills.tests.builders import log, make_skill, usage
 from skills.tests.support import assert_statistics_exact, stored
 
@@ -59,26 +61,31 @@ def test_single_inserts():
     assert_statistics_exact()
 
 
-def test_bulk_create_updates_each_skill_once():
+def test_bulk_create_appends_a_delta_per_skill_and_the_fold_updates_each_skill_once():
     first, second = make_skill(), make_skill()
     before = skill_row_updates()
     SkillUsageLog.objects.bulk_create(
         [log(first, tokens_saved=n, success=n % 3 > 0) for n in range(300)]
         + [log(second, tokens_saved=5) for _ in range(200)]
     )
-    assert skill_row_updates() - before == 2
+    assert skill_row_updates() == before and pending_usage_deltas() == 2
     assert stored(first)[0] == 300 and stored(second)[0] == 200
+    assert_statistics_exact()
+    assert fold_skill_usage() == 2
+    assert skill_row_updates() - before == 2 and pending_usage_deltas() == 0
+    first.refresh_from_db()
+    assert (first.usage_count, stored(first)[0], stored(second)[0]) == (300, 300, 200)
     assert_statistics_exact()
 
 
-def test_copy_through_record_usages_updates_each_skill_once():
+def test_copy_through_record_usages_appends_a_delta_per_skill():
     skills = [make_skill() for _ in range(3)]
     before = skill_row_updates()
     count = record_usages(
         usage(skills[n % 3], tokens_saved=n, success=n % 5 > 0) for n in range(1000)
     )
     assert count == 1000
-    assert skill_row_updates() - before == 3
+    assert skill_row_updates() == before and pending_usage_deltas() == 3
     assert sum(stored(skill)[0] for skill in skills) == 1000
     assert_statistics_exact()
 
@@ -107,10 +114,10 @@ def test_retention_delete_of_old_logs():
         + [usage(skill, tokens_saved=10, success=n % 2 == 0) for n in range(20)]
         + [usage(other, executed_at=old) for _ in range(5)]
     )
-    before = skill_row_updates()
+    fold_skill_usage()
     deleted, _ = SkillUsageLog.objects.filter(executed_at__lt=old + datetime.timedelta(1)).delete()
     assert deleted == 35
-    assert skill_row_updates() - before == 2
+    assert pending_usage_deltas() == 2  # one (negative) per skill and day
     assert stored(skill) == (20, 10, Decimal("50.00"))
     assert stored(other) == (0, 0, Decimal("0.00"))
     assert_statistics_exact()
@@ -179,9 +186,11 @@ def test_saving_a_stale_skill_keeps_the_statistics():
     skill = make_skill()
     stale = Skill.objects.get(pk=skill.pk)
     record_usages(usage(skill) for _ in range(7))
+    fold_skill_usage()
     stale.display_name = "Renamed"
     stale.save()
-    assert stored(skill)[0] == 7
+    skill.refresh_from_db()
+    assert (skill.usage_count, stored(skill)[0]) == (7, 7)
     assert skill.display_name == "Renamed"
     assert_statistics_exact()
 
@@ -227,9 +236,10 @@ def test_updated_at_trigger():
     assert transaction_start <= Skill.objects.get(pk=skill.pk).updated_at <= clock
 
 
-def test_logging_an_execution_bumps_updated_at_too():
+def test_folding_a_logged_execution_bumps_updated_at_too():
     long_ago = timezone.now() - datetime.timedelta(days=30)
     skill = make_skill(updated_at=long_ago)
     record_usage(**usage(skill))
+    fold_skill_usage()
     skill.refresh_from_db()
     assert skill.updated_at > long_ago

@@ -1,11 +1,13 @@
 """One of the writer processes of test_concurrency: it waits at a barrier (an advisory lock the
 test holds), then writes usage logs of two skills through every write path at once with the
-other writers, each statement in its own transaction, as application servers do."""
+other writers, each statement in its own transaction, as application servers do; now and then
+it folds the pending deltas meanwhile, waiting for another fold or not, as the fold timer and
+the admin's readers do."""
 
 from django.db import connection
 
 from skills.models import Skill, SkillUsageLog
-from skills.services import record_usage, record_usages
+from skills.services import fold_skill_usage, record_usage, record_usages
 from skills.tests.builders import log, usage
 
 BARRIER = 734_201  # advisory lock key
@@ -32,4 +34,6 @@ def main(worker: int, skill_pk: str, other_pk: str) -> None:
             SkillUsageLog.objects.filter(pk__in=ids[:2]).delete()
             SkillUsageLog.objects.filter(pk__in=ids[2:3]).update(success=False, tokens_saved=1)
             SkillUsageLog.objects.filter(pk__in=ids[3:]).update(skill=other)
+        if n % 5 == worker % 5:
+            fold_skill_usage(wait=worker % 2 == 0)
     print("done", mine.count())
