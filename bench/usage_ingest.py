@@ -318,6 +318,58 @@ def bench_fold(skill, cursor) -> tuple[int, float]:
     return folded, time.perf_counter() - start
 
 
+# --- Part 1c: the three dropped indexes (issue 23) ----------------------------------------------
+
+# The single-column indexes migration skills.0012 dropped, built again here to measure them.
+DROPPED_INDEXES = {
+    "bench_dropped_skill": "skill_id",
+    "bench_dropped_user": "user_id",
+    "bench_dropped_workspace": "workspace_id",
+}
+
+
+def bench_dropped_indexes(args, url: str, skill, cursor) -> dict:
+    """Bytes per row of the indexes on skill_usage_logs with and without the three dropped
+    ones, and raw prepared single-row INSERTs per second (triggers disabled) against the same
+    table with them built again, best of args.repeat rounds alternated."""
+
+    def index_bytes() -> tuple[int, int]:
+        cursor.execute("SELECT pg_indexes_size('skill_usage_logs'), count(*) FROM skill_usage_logs")
+        return cursor.fetchone()
+
+    def rate() -> float:
+        return writers_rate(url, skill.pk, 1, args.seconds)
+
+    set_user_triggers(cursor, False)
+    rates = {"without": 0.0, "with": 0.0}
+    try:
+        for round_number in range(args.repeat):
+            for variant in ("with", "without") if round_number % 2 else ("without", "with"):
+                for name, column in DROPPED_INDEXES.items():
+                    if variant == "with":
+                        cursor.execute(
+                            f"CREATE INDEX IF NOT EXISTS {name} ON skill_usage_logs ({column})"
+                        )
+                    else:
+                        cursor.execute(f"DROP INDEX IF EXISTS {name}")
+                if variant == "with":
+                    with_bytes, rows = index_bytes()
+                else:
+                    without_bytes, _ = index_bytes()
+                rates[variant] = max(rates[variant], rate())
+    finally:
+        for name in DROPPED_INDEXES:
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+        set_user_triggers(cursor, True)
+    return {
+        "rows": rows,
+        "bytes_per_row_with": with_bytes / rows,
+        "bytes_per_row_without": without_bytes / rows,
+        "inserts_with": rates["with"],
+        "inserts_without": rates["without"],
+    }
+
+
 # --- Part 2: batch ingest -----------------------------------------------------------------------
 
 
@@ -531,6 +583,7 @@ def main() -> int:
             prior_skill = Skill.objects.get(skill_id="bench-prior")
             hot = bench_hot_row(args, scratch_url, prior_skill, cursor)
             folded, fold_seconds = bench_fold(prior_skill, cursor)
+            indexes = bench_dropped_indexes(args, scratch_url, prior_skill, cursor)
         skills = [make_skill(f"bench-batch-{n}") for n in range(20)]
         batch = bench_batch_ingest(args, skills, connection)
 
@@ -571,6 +624,23 @@ def main() -> int:
             f"{speedup['bare']:.2f}x bare ({speedup['ours'] / speedup['bare']:.2f} of bare)"
         )
         print(f"  fold of {folded:,} pending deltas: {fold_seconds * 1000:,.0f} ms")
+        saved = indexes["bytes_per_row_with"] - indexes["bytes_per_row_without"]
+        table(
+            f"The three single-column indexes dropped by skills.0012, at {indexes['rows']:,} "
+            "logs (fresh indexes; raw prepared INSERTs, triggers disabled)",
+            ["indexes", "index bytes per row", "inserts/s"],
+            [
+                ["with the three", f"{indexes['bytes_per_row_with']:.0f}",
+                 f"{indexes['inserts_with']:,.0f}"],
+                ["without (now)", f"{indexes['bytes_per_row_without']:.0f}",
+                 f"{indexes['inserts_without']:,.0f}"],
+            ],
+        )  # fmt: skip
+        print(
+            f"  saved: {saved:.0f} B per row; each insert "
+            f"{1e6 / indexes['inserts_with'] - 1e6 / indexes['inserts_without']:.0f} us faster "
+            f"({indexes['inserts_without'] / indexes['inserts_with']:.2f}x the rate)"
+        )
         in_transaction = f"1 writer, {TRANSACTION_ROWS:,} rows in one transaction"
         floors += [
             (f"{one}: >= 0.6 of bare", hot[one, "ours"] / hot[one, "bare"] >= 0.6),

@@ -195,11 +195,17 @@ class SkillVersion(UUIDPrimaryKey):
 
 
 class SkillUsageLog(UUIDPrimaryKey):
+    # No index of its own (migration 0012): idx_usage_logs_skill_time and
+    # idx_usage_logs_skill_user_time lead with skill_id.
     skill = models.ForeignKey(
-        Skill, on_delete=models.CASCADE, related_name="usage_logs", db_column="skill_id"
+        Skill,
+        on_delete=models.CASCADE,
+        related_name="usage_logs",
+        db_column="skill_id",
+        db_index=False,
     )
     # A real foreign key since migrations 0004/0005 (added NOT VALID, then validated); the
-    # index on it is idx_usage_logs_user below, hence db_index=False.
+    # index on it is idx_usage_logs_user_time below (leading column), hence db_index=False.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -272,8 +278,8 @@ class SkillUsageLog(UUIDPrimaryKey):
         db_table_comment = "One row per skill execution: analytics and cost tracking."
         ordering = ["-executed_at"]
         indexes = [
-            models.Index(fields=["user_id"], name="idx_usage_logs_user"),
-            models.Index(fields=["workspace_id"], name="idx_usage_logs_workspace"),
+            # No single-column indexes on user_id and workspace_id (dropped by 0012): the
+            # composite ones below lead with them.
             models.Index(fields=["-executed_at"], name="idx_usage_logs_executed_at"),
             models.Index(fields=["success"], name="idx_usage_logs_success"),
             models.Index(fields=["-cost_usd"], name="idx_usage_logs_cost"),
