@@ -3,6 +3,8 @@ their one-line refusals, and, against a real primary, replica and three sentinel
 (tests/support/sentinel.py), sessions and cache on the primary the sentinels name, cache reads
 from a replica only with REDIS_READ_FROM_REPLICAS, and the password variants end to end."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.core.cache import caches
 from redis.connection import SSLConnection
@@ -194,6 +196,23 @@ def test_sessions_and_cache_live_on_the_primary_the_sentinels_name(on_sentinels)
     assert on_sentinels.data_client(on_sentinels.replica).exists("session:abc123") == 1
 
 
+@pytest.mark.sentinel
+def test_a_burst_beyond_the_pool_waits_for_a_connection(topology, settings):
+    """The Sentinel pool blocks as the plain one does: 16 threads on a pool of 2 connections all
+    read their session, none fails with "Too many connections"."""
+    topology.data_client(topology.primary).flushall()
+    # Database 1: a pool of its own (pools are made once per process and URL).
+    settings.CACHES = sentinel_caches(topology.url(db=1), settings.CACHES, max_connections=2)
+    assert session_manager.set("burst", {"userId": 1})
+
+    def read(_):
+        return session_manager.get("burst")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        assert list(pool.map(read, range(64))) == [{"userId": 1}] * 64
+    assert caches["sessions"].client.get_client().connection_pool.max_connections == 2
+
+
 @pytest.fixture
 def diverging_replica(on_sentinels):
     """The replica made writable for a moment and given other values than the primary's: where
@@ -237,7 +256,9 @@ def test_password_protected_servers_and_sentinels_from_the_environment(manage, t
         env = {"REDIS_URL": topology.url(), "REDIS_SENTINEL_PASSWORD": "s-secret"}
         result = manage("shell", "-c", script, env=env)
         assert result.returncode == 0, result.stderr
-        assert result.stdout.splitlines()[-1] == "True True {'userId': 1} 1"
+        assert result.stdout.splitlines()[-1] == "True True {'userId': 1} 1", (
+            result.stdout + result.stderr
+        )
         assert topology.data_client(topology.primary).exists("session:pw1") == 1
 
         wrong = manage("shell", "-c", script, env={**env, "REDIS_SENTINEL_PASSWORD": "nope"})
