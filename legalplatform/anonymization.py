@@ -115,6 +115,8 @@ ANONYMIZATION = {
         "output_data": "redact",
         "metadata": "redact",
     },
+    # Not a model's (skills 0010): figures per skill and day, pending a fold; no text column.
+    "skill_usage_deltas": {},
     "document_type_registry": {
         "discovered_type_original": "text:Tip de document {n}",
         "discovered_type_english": "text:Document type {n}",
