@@ -181,10 +181,18 @@ class ProductionServer:
     def stderr(self) -> str:
         return (self.logs / "stderr").read_text()
 
-    def log_records(self) -> list[dict]:
-        """Every line of both logs, parsed as JSON (a line that is not JSON fails)."""
-        lines = (self.stdout + self.stderr).splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+    def log_records(self, until=None, timeout: float = 10.0) -> list[dict]:
+        """Every complete line of both logs, parsed as JSON (a line that is not JSON fails).
+
+        gunicorn writes a request's access line after the response has gone, so a caller that
+        needs a record passes `until` (a predicate on one record) and waits for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            complete = [text[: text.rfind("\n") + 1] for text in (self.stdout, self.stderr)]
+            records = [json.loads(line) for line in "".join(complete).splitlines() if line.strip()]
+            if until is None or any(until(r) for r in records) or time.monotonic() > deadline:
+                return records
+            time.sleep(0.05)
 
     def worker_pids(self) -> set[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
