@@ -16,6 +16,7 @@ from django.db.models import F, Q, QuerySet
 from pgvector import Vector
 
 from cases.models import EMBEDDING_DIMENSIONS, Case, Document, Firm
+from legalplatform.db.replicas import reads_from_replica
 
 # HNSW candidate list per search (pgvector's default is 40); bench/search.py shows the recall.
 HNSW_EF_SEARCH = 100
@@ -95,6 +96,7 @@ class Alternative:
     similarity: float
 
 
+@reads_from_replica
 def search_cases(query: str, *, firm: Firm | None = None, limit: int = 20) -> list[Case]:
     """Cases whose number, title and client's name hold every word of `query`, each word as
     typed or misspelled, best match first and then newest first.
@@ -196,6 +198,7 @@ def _score_sql(words: list[list[Alternative]], params: dict) -> str:
 DocumentQuery = Document | Sequence[float] | str
 
 
+@reads_from_replica
 def similar_documents(
     query: DocumentQuery, *, firm: Firm | None = None, limit: int = 10
 ) -> list[Document]:

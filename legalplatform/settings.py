@@ -141,6 +141,25 @@ if _direct_url := env.str("DATABASE_DIRECT_URL", default=""):
         "POOLER_ADMIN_URL": DATABASES["default"]["POOLER_ADMIN_URL"],
         "TEST": {"MIRROR": "default"},
     }
+# Read replicas (legalplatform/db/replicas.py): aliases replica1, replica2, … for the opted-in
+# read-only work, each used while it is at most DATABASE_REPLICA_MAX_LAG seconds behind.
+DATABASE_REPLICA_MAX_LAG = config.env_int("DATABASE_REPLICA_MAX_LAG", 5, unit="seconds")
+for _number, _replica_url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    DATABASES[f"replica{_number}"] = {
+        **config.database_settings(
+            _replica_url,
+            data_dir=DATA_DIR,
+            pool_size=DATABASE_POOL_SIZE,
+            wait_timeout_ms=DATABASES["default"]["OPTIONS"]["pool"]["timeout"] * 1000,
+            idle_timeout_ms=DATABASES["default"]["OPTIONS"]["pool"]["max_idle"] * 1000,
+            statement_timeout_ms=DATABASES["default"]["STATEMENT_TIMEOUT_MS"],
+            ssl_mode=env.str("DATABASE_SSL_MODE", default="") or None,
+            fail_fast_ms=DATABASES["default"]["FAIL_FAST_SECONDS"] * 1000,
+            variable="DATABASE_REPLICA_URLS",
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["legalplatform.db.replicas.ReplicaRouter"]
 # Client programs (pg_dump, pg_restore) for a server named by URL; the embedded one brings its own.
 PG_BIN_DIR = env.str("PG_BIN_DIR", default="") or None
 

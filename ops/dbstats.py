@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from legalplatform import budget
+from legalplatform.db import replicas
 
 # Tables with at most this many estimated rows are counted exactly; larger ones use the
 # planner's estimate (pg_class.reltuples), which a full COUNT(*) would cost seconds to beat.
@@ -76,6 +77,9 @@ class DatabaseStats:
     # The pool of this database alias (None without one) and the server's statement_timeout.
     pool: dict | None = None
     statement_timeout: str = ""
+    # Whether the server is a hot standby (a read replica), and how many seconds it is behind.
+    standby: bool = False
+    standby_lag_seconds: float | None = None
     tables: list[TableStats] = field(default_factory=list)
     unused_indexes: list[dict] = field(default_factory=list)
     # Why indexes never scanned are not listed (their tables read too few times yet); "" if none.
@@ -118,6 +122,7 @@ def database_statistics(
         )
         configured = budget.configured_budget()
         server_limit = budget.read_server_limit(cursor)
+        standby, lag = replicas.standby_status(cursor)
         stats = DatabaseStats(
             server_version=version,
             database=database,
@@ -138,6 +143,8 @@ def database_statistics(
             cache_hit_ratio=float(hit_ratio) if hit_ratio is not None else None,
             pool=_pool_settings(using),
             statement_timeout=timeout,
+            standby=standby,
+            standby_lag_seconds=lag,
         )
         stats.tables = _table_stats(cursor)
         never_scanned = _rows(

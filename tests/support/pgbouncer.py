@@ -23,7 +23,7 @@ from django.db import connection
 from tests.support.serving import free_port
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-# PgBouncer refuses to run as root; it then drops to this user (made by the embedded server).
+# PgBouncer refuses to run as root; it then runs as this user (made by the embedded server).
 UNPRIVILEGED_USERS = ("embedded_postgres", "nobody")
 
 
@@ -111,7 +111,10 @@ def pgbouncer(*, pool_size: int = 2, max_client_conn: int = 100, **settings: str
         for item in directory.iterdir():
             shutil.chown(item, run_as)
     process = subprocess.Popen(
-        [PGBOUNCER, *(["-u", run_as] if run_as else []), str(directory / "pgbouncer.ini")],
+        [PGBOUNCER, str(directory / "pgbouncer.ini")],
+        # As the embedded server's programs run: its user, this process's group, which may pass
+        # through the data directory to the server's socket (legalplatform.embedded).
+        user=run_as,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

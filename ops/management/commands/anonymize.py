@@ -13,6 +13,7 @@ class Command(OperatorCommand):
         "and sessions by settings.ANONYMIZATION; commits only if no original value is found "
         "anywhere afterwards."
     )
+    refused_on_standby = "anonymize the database"
     noinput_help = "Do not ask for the database name."
     service_errors = (AnonymizationError,)
 

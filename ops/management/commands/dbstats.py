@@ -25,6 +25,15 @@ class Command(OperatorCommand):
             f"database     {stats.database} (PostgreSQL {stats.server_version}), "
             f"{filesizeformat(stats.database_bytes)}"
         )
+        if stats.standby:
+            behind = (
+                "nothing replayed yet"
+                if stats.standby_lag_seconds is None
+                else f"{stats.standby_lag_seconds:.1f} s behind the primary"
+            )
+            write(f"server       standby (read-only hot standby), {behind}")
+        else:
+            write("server       primary")
         write(
             f"connections  {stats.active_connections} active, {stats.total_connections} open "
             f"of max_connections {stats.max_connections} (the server's limit, for every "

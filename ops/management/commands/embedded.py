@@ -13,12 +13,22 @@ class Command(OperatorCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["start", "status", "stop"])
+        parser.add_argument(
+            "--replica",
+            action="store_true",
+            help="start: also a streaming hot standby on a port of its own (switches the primary "
+            "to wal_level replica, which makes bulk loads write full WAL); stop: only the standby",
+        )
 
-    def handle(self, *args, action, **options):
+    def handle(self, *args, action, replica=False, **options):
         postgres_embedded = bool(settings.DATABASES["default"].get("EMBEDDED"))
         if not (postgres_embedded or settings.REDIS_EMBEDDED):
             raise CommandError("DATABASE_URL and REDIS_URL are set: no embedded server is in use.")
         data_dir = settings.DATA_DIR
+        if replica and not postgres_embedded:
+            raise CommandError("--replica: DATABASE_URL is set, no embedded PostgreSQL is in use.")
+        if replica:
+            return self.replica(action, data_dir)
         if action == "start":
             if postgres_embedded:
                 endpoint = embedded.ensure_postgres(data_dir)
@@ -29,13 +39,32 @@ class Command(OperatorCommand):
             if postgres_embedded:
                 running = (data_dir / embedded.POSTGRES_DIRNAME / "postmaster.pid").exists()
                 self.stdout.write(f"postgres: {'running' if running else 'stopped'} ({data_dir})")
+                if (data_dir / embedded.REPLICA_DIRNAME).exists():
+                    state = "running" if embedded.replica_is_running(data_dir) else "stopped"
+                    self.stdout.write(f"postgres replica: {state}")
             if settings.REDIS_EMBEDDED:
                 running = embedded.valkey_is_running(data_dir)
                 self.stdout.write(f"valkey: {'running' if running else 'stopped'} ({data_dir})")
         else:
             if postgres_embedded:
+                if embedded.stop_replica(data_dir):
+                    self.stdout.write("postgres replica: stopped")
                 stopped = embedded.stop_postgres(data_dir)
                 self.stdout.write(f"postgres: {'stopped' if stopped else 'was not running'}")
             if settings.REDIS_EMBEDDED:
                 stopped = embedded.stop_valkey(data_dir)
                 self.stdout.write(f"valkey: {'stopped' if stopped else 'was not running'}")
+
+    def replica(self, action: str, data_dir) -> None:
+        if action == "start":
+            database = settings.DATABASES["default"]["EMBEDDED_DATABASE"]
+            endpoint = embedded.ensure_replica(data_dir, database)
+            self.stdout.write(
+                f"postgres replica: running, streaming; DATABASE_REPLICA_URLS={endpoint.url}"
+            )
+        elif action == "status":
+            running = embedded.replica_is_running(data_dir)
+            self.stdout.write(f"postgres replica: {'running' if running else 'stopped'}")
+        else:
+            stopped = embedded.stop_replica(data_dir)
+            self.stdout.write(f"postgres replica: {'stopped' if stopped else 'was not running'}")

@@ -15,6 +15,7 @@ class Command(OperatorCommand):
         "Refuses, changing nothing, when a migration in the way is irreversible."
     )
     needs_session = "migrate_undo (SET outside a transaction, index builds)"
+    refused_on_standby = "roll back migrations"
     noinput_help = "Do not ask for confirmation (refused for a production-looking database)."
     database_help = 'The database to roll back (default: "default").'
     service_errors = (UndoRefused, UndoFailed)

@@ -36,6 +36,7 @@ class Command(OperatorCommand):
         "database and swapped in, so a failure leaves the database as it was."
     )
     needs_session = "restore (an advisory lock, renaming databases)"
+    refused_on_standby = "restore the database"
     noinput_help = "do not ask for the database name (refused for production)"
     service_errors = (BackupError,)
 

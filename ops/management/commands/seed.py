@@ -24,6 +24,7 @@ class Command(OperatorCommand):
         "Create the demo dataset (firm, users, cases, documents, tasks, skills, discovery data) "
         "unless it exists, and print the demo login. --scale N adds N synthetic firms."
     )
+    refused_on_standby = "seed the database"
     noinput_help = "do not ask for confirmation of --reset"
     service_errors = (SeedError,)
 

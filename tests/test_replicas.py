@@ -1,0 +1,86 @@
+"""Read replicas for real: the embedded primary with a streaming hot standby made by the bundled
+pg_basebackup (`manage.py embedded start --replica`), DATABASE_REPLICA_URLS naming it and an
+unreachable one. Opted-in reads go to the standby, unless the request wrote, a transaction is
+open on the primary, or the standby is further behind than DATABASE_REPLICA_MAX_LAG; health and
+dbstats say what each server is; commands that write refuse to run on the standby."""
+
+import json
+
+import pytest
+
+from tests.support.processes import run_manage
+from tests.support.replica import primary_with_replica
+
+pytestmark = [pytest.mark.replica, pytest.mark.slow]
+
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/legalplatform"
+
+
+@pytest.fixture(scope="module")
+def pair():
+    with primary_with_replica() as pair:
+        result = run_manage("migrate", "--noinput", "-v0", env={"DATABASE_URL": pair.primary_url})
+        assert result.returncode == 0, result.stderr
+        pair.wait_until_replayed()
+        yield pair
+
+
+def env_for(pair, **more):
+    return {
+        "DATABASE_URL": pair.primary_url,
+        "DATABASE_REPLICA_URLS": f"{pair.replica_url},{UNREACHABLE}",
+        "DATABASE_REPLICA_MAX_LAG": "1",
+        **more,
+    }
+
+
+def test_reads_go_to_a_current_replica_and_stay_on_the_primary_otherwise(pair):
+    code = f"from tests.support.replica_checks import main; main({pair.replica_url!r})"
+    result = run_manage("shell", "-c", code, env=env_for(pair))
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["opted_in_read"] == "replica1"
+    assert found["plain_read"] == "default"  # not opted in: the primary
+    assert found["read_in_transaction"] == "default"
+    assert found["search_queries_on_replica"] > 0
+    assert found["read_after_write"] == "default"
+    assert found["next_request_read"] == "replica1"
+    assert found["lagging_read"] == "default"
+    assert found["caught_up_read"] == "replica1"
+    health = found["health_lagging"]
+    assert health["healthy"] is True  # the primary serves
+    lagging, unreachable = health["replicas"]["replica1"], health["replicas"]["replica2"]
+    assert lagging["healthy"] is True
+    assert lagging["details"]["role"] == "standby"
+    assert lagging["details"]["usable"] is False
+    assert lagging["details"]["lag_seconds"] > 1
+    assert unreachable["healthy"] is False and "127.0.0.1:1" in unreachable["error"]
+
+
+def test_dbstats_says_standby_and_how_far_behind(pair):
+    on_replica = run_manage("dbstats", env={"DATABASE_URL": pair.replica_url})
+    assert on_replica.returncode == 0, on_replica.stderr
+    assert "server       standby (read-only hot standby), 0.0 s behind the primary" in (
+        on_replica.stdout
+    )
+    on_primary = run_manage("dbstats", env={"DATABASE_URL": pair.primary_url})
+    assert "server       primary" in on_primary.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "work"),
+    [
+        (["seed", "--noinput"], "seed the database"),
+        (["anonymize", "--noinput"], "anonymize the database"),
+        (["restore", "x.dump", "--noinput"], "restore the database"),
+        (["migrate_undo", "--noinput"], "roll back migrations"),
+    ],
+)
+def test_commands_that_write_refuse_a_standby_in_one_line(pair, args, work):
+    result = run_manage(*args, env={"DATABASE_URL": pair.replica_url})
+    assert result.returncode == 1
+    port = pair.replica_url.split(":")[-1].split("/")[0]
+    assert result.stderr.strip().splitlines() == [
+        f"CommandError: refusing to {work}: 127.0.0.1:{port}/legalplatform as postgres is a "
+        "read-only standby (a replica); run it against the primary"
+    ]
