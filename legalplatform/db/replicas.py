@@ -177,7 +177,10 @@ class ReplicaRouter:
 
     def db_for_write(self, model, **hints):
         _wrote.set(True)
-        return DEFAULT_DB_ALIAS
+        instance = hints.get("instance")
+        if instance is not None and (instance._state.db or "").startswith(REPLICA_ALIAS_PREFIX):
+            return DEFAULT_DB_ALIAS  # a row read from a replica is written to the primary
+        return None  # Django's choice: the instance's database (migrate on "direct"), or default
 
     def allow_relation(self, obj1, obj2, **hints):
         return True  # replicas hold the same rows as the primary
