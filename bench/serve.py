@@ -221,6 +221,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3, help="seconds not counted (3)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: one per core)")
     parser.add_argument(
+        "--threads", type=int, help="threads per gunicorn worker (default: WEB_THREADS's, 4)"
+    )
+    parser.add_argument(
         "--client-processes", type=int, default=2, help="processes the clients run in (2)"
     )
     parser.add_argument("--logs", type=int, default=20_000, help="usage logs (20000)")
@@ -249,6 +252,7 @@ def main() -> int:
     if reason := production_reason():
         parser.error(f"refusing to create a scratch database on this server: {reason}")
     workers = args.workers or serving.default_workers()
+    threads = args.threads or serving.DEFAULT_THREADS
     scratch = f"bench_serve_{os.getpid()}"
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     create_scratch_database(scratch)
@@ -273,7 +277,9 @@ def main() -> int:
         connection.close()
         static_root = collect_static(env)
         env["STATIC_ROOT"] = str(static_root)
-        production = ProductionServer(env, WEB_CONCURRENCY=str(workers)).start()
+        production = ProductionServer(
+            env, WEB_CONCURRENCY=str(workers), WEB_THREADS=str(threads)
+        ).start()
         servers.append(production)
         baseline = Runserver(production.env, work)  # the same settings, production's
         servers.append(baseline)
@@ -311,15 +317,15 @@ def main() -> int:
         if static_root:
             shutil.rmtree(static_root, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
-    return report(rows, args, workers)
+    return report(rows, args, workers, threads)
 
 
-def report(rows, args, workers: int) -> int:
+def report(rows, args, workers: int, threads: int) -> int:
     load_average = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
         f"\n{args.clients} clients, {args.duration:g} s a row (after {args.warmup:g} s of "
-        f"warm-up), gunicorn {workers} workers × WEB_THREADS, runserver threaded; load average "
-        f"{load_average} on {os.cpu_count()} CPUs\n"
+        f"warm-up), gunicorn {workers} workers × {threads} threads, runserver threaded; "
+        f"load average {load_average} on {os.cpu_count()} CPUs\n"
     )
     print(
         "| path | server | requests | req/s | p50 ms | p95 ms | p99 ms | errors "
