@@ -3,7 +3,7 @@ safety backup is taken, the dump is restored into a fresh scratch database and s
 two renames in one transaction. A failure or a kill at any point leaves the original database
 exactly as it was; the scratch database is dropped (or, after a kill, by the next restore).
 
-Public API: `restore_backup`, `RestoreError`, `RestoreResult`.
+Public API: `restore_backup`, `RestoreError`, `RestoreResult`, `clean_up_interrupted_restores`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from ops.backups.create import (
     read_manifest,
     remove_orphans,
 )
+from ops.history.selectors import foreign_history_problem
 from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
 from ops.backups.offsite import fetch_backup
@@ -213,7 +214,7 @@ def _restore(path: Path, using: str, options: RestoreOptions) -> RestoreResult:
             _lock_target(admin, target)
             dropped = _drop_leftovers(admin, target)
             for name in dropped:
-                report(f"dropped {name}, left by an interrupted restore")
+                report(leftover_message(name))
             safety = None
             if options.safety_backup:
                 safety = create_backup(using=using, label="before-restore", progress=progress)
@@ -225,6 +226,7 @@ def _restore(path: Path, using: str, options: RestoreOptions) -> RestoreResult:
                 report(f"restoring into scratch database {scratch}")
                 _restore_into(checked, programs, using, scratch, jobs, options.no_owner, progress)
                 counts = _check_counts(using, scratch, checked.manifest)
+                _check_ours(using, scratch, target)
                 report(
                     f"restored {len(counts)} tables, {sum(counts.values())} rows"
                     + (", as many as the manifest lists" if checked.manifest else "")
@@ -561,6 +563,29 @@ def _drop_leftovers(admin, target: str) -> list[str]:
     return names
 
 
+def leftover_message(name: str) -> str:
+    """What an operator is told about a dropped leftover of an interrupted restore."""
+    if REPLACED_MARK not in name:
+        return f"dropped {name}, left by an interrupted restore (it never replaced anything)"
+    return (
+        f"dropped {name}, left by a restore killed after its swap: the database it restored "
+        "was never validated (run manage.py validate); the data it replaced is in that "
+        "restore's safety backup"
+    )
+
+
+def clean_up_interrupted_restores(using: str = "default") -> list[str]:
+    """Drop the scratch and replaced databases of `using` that killed restores left behind
+    (`manage.py backups` does this too); none while a restore of it runs. Returns their names."""
+    target = connections[using].settings_dict["NAME"]
+    with _maintenance_connection(using) as admin:
+        try:
+            _lock_target(admin, target)
+        except RestoreError:  # a restore is running: its scratch database is in use
+            return []
+        return _drop_leftovers(admin, target)
+
+
 def _drop(admin, name: str) -> None:
     admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
@@ -706,6 +731,29 @@ def _check_counts(using: str, scratch: str, manifest: dict | None) -> dict[str, 
             f"({len(differing)} tables differ)"
         )
     return counts
+
+
+def _check_ours(using: str, scratch: str, target: str) -> None:
+    """Refuse a dump that is not of this project before it is swapped in (with or without a
+    manifest): it must have django_migrations, a history this code can migrate from and the
+    project's tables (ops.history.selectors.foreign_history_problem)."""
+    with pg.connect(using, dbname=scratch, autocommit=True) as conn:
+        applied = None
+        if conn.execute("SELECT to_regclass('django_migrations')").fetchone()[0] is not None:
+            applied = conn.execute("SELECT app, name FROM django_migrations").fetchall()
+        tables = {
+            name
+            for (name,) in conn.execute(
+                "SELECT c.relname FROM pg_class AS c "
+                "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+            )
+        }
+    if problem := foreign_history_problem(applied, tables):
+        raise RestoreError(
+            f"refused: the dump is not a database of this project: {problem}; {target} is "
+            "unchanged"
+        )
 
 
 def _inserted_rows(conn) -> dict[str, int] | None:

@@ -181,7 +181,11 @@ def migration_history(using: str = "default") -> list[MigrationState]:
         history.append(state(key, status))
     for key in on_disk:
         if key not in applied:
-            rolled_back = key in records and records[key].rolled_back_at is not None
+            # A record of its apply and django_migrations without it: rolled back, also when
+            # the rollback's own record was never written (migrate_undo killed between
+            # unapplying and the post_migrate signal that records it).
+            record = records.get(key)
+            rolled_back = record is not None and (record.rolled_back_at or record.applied_at)
             history.append(state(key, ROLLED_BACK if rolled_back else PENDING))
     withdrawn = [
         key
@@ -201,3 +205,47 @@ def _steps(applied: bool, migration: Migration | None, record: MigrationRecord |
     if applied and record and record.steps is not None:
         return record.steps
     return len(migration.operations) if migration else (record.steps if record else None)
+
+
+def foreign_history_problem(applied: list[MigrationKey] | None, tables: set[str]) -> str | None:
+    """Why a database with these applied migrations (django_migrations' rows; None without the
+    table) and these tables is not one this code can migrate from, or None when it is: a
+    restore checks its scratch database with this before swapping it in.
+
+    It must record migrations of the project's apps, only ones this code has (a name one of
+    them replaces counts as that one), each with the project migrations it depends on, and hold
+    every table of the project's models as those migrations leave them."""
+    if applied is None:
+        return "it has no django_migrations table (not a database of a Django project)"
+    labels = project_app_labels()
+    disk = disk_migrations(labels)
+    replaced = replaced_migrations(labels)
+    ours = {replaced.get(tuple(key), tuple(key)) for key in applied if key[0] in labels}
+    if not ours:
+        return f"no migration of this project's apps ({', '.join(labels)}) is applied"
+    if unknown := sorted(ours - disk.keys()):
+        app, name = unknown[0]
+        return (
+            f"it has {app}.{name} applied, which this code does not have ({len(unknown)} such "
+            "migrations: a newer version's database, or another project's)"
+        )
+    for key in sorted(ours):
+        for dependency in disk[key].dependencies:
+            dependency = replaced.get(tuple(dependency), tuple(dependency))
+            if dependency in disk and dependency not in ours:
+                return (
+                    f"{key[0]}.{key[1]} is applied without {dependency[0]}.{dependency[1]}, "
+                    "which it depends on (an inconsistent history)"
+                )
+    state = MigrationLoader(None).project_state(nodes=sorted(ours), at_end=True)
+    expected = {
+        model.options.get("db_table") or f"{app}_{name}": f"{app}.{model.name}"
+        for (app, name), model in state.models.items()
+        if app in labels and model.options.get("managed", True) and not model.options.get("proxy")
+    }
+    if missing := sorted(expected.keys() - tables):
+        return (
+            f"table {missing[0]} (of {expected[missing[0]]}) is missing, with "
+            f"{len(missing) - 1} more of this project's tables"
+        )
+    return None

@@ -3,9 +3,14 @@ same schema; an irreversible migration in the way, a wrong confirmation or a fai
 leaves the schema as it was."""
 
 import json
+import signal
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connections
 from django.db.migrations import Migration, RunPython, RunSQL, SeparateDatabaseAndState
@@ -21,6 +26,7 @@ from ops.history.services import (
 )
 from ops.models import MigrationRecord
 from tests.support.catalog import schema_differences, schema_snapshot
+from tests.support.processes import subprocess_env
 from tests.support.scratch import create_table_operations, leaf_migration, write_migration
 
 
@@ -236,3 +242,81 @@ def test_irreversible_operation_names_the_first_one_without_a_reverse(operation,
     migration = Migration("0009_probe", "ops")
     migration.operations = [RunSQL("SELECT 1", "SELECT 2"), operation]
     assert irreversible_operation(migration) == problem
+
+
+@pytest.mark.slow
+def test_an_undo_killed_after_unapplying_shows_it_rolled_back(scratch_db, project_copy):
+    """kill -9 between Django unapplying one migration and the post_migrate signal that records
+    the rollback: migration_history says "rolled back", not "pending"."""
+    using = scratch_db.alias
+    previous = leaf_migration("ops")
+    # Not atomic, so each is unapplied on its own; the older one's reverse takes a minute.
+    write_migration(
+        project_copy,
+        "ops",
+        "0901_slow_reverse",
+        previous,
+        '[migrations.RunSQL("SELECT 1", "SELECT pg_sleep(60)")]',
+        atomic=False,
+    )
+    write_migration(
+        project_copy, "ops", "0902_probe", "0901_slow_reverse", create_table_operations("probe")
+    )
+    assert scratch_db.manage("migrate", "--noinput", project=project_copy).returncode == 0
+    env = subprocess_env(
+        DATABASE_URL=scratch_db.url,
+        PYTHONPATH=str(project_copy),
+        LEGALPLATFORM_DATA_DIR=str(settings.DATA_DIR),
+    )
+    undo = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "migrate_undo",
+            "ops",
+            "--steps",
+            "2",
+            "--noinput",
+            "--no-backup",
+        ],
+        cwd=project_copy,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _sleeping_reverse(using):
+            assert undo.poll() is None, undo.stderr.read().decode()
+            assert time.monotonic() < deadline, "the slow reverse never started"
+            time.sleep(0.05)
+        undo.send_signal(signal.SIGKILL)
+        undo.wait(timeout=30)
+    finally:
+        if undo.poll() is None:
+            undo.kill()
+        _end_sleeping_reverse(using)
+
+    assert ("ops", "0902_probe") not in applied(using)  # unapplied, its rollback unrecorded
+    assert ("ops", "0902_probe") not in rolled_back(using)
+    history = scratch_db.manage("migration_history", "--json", project=project_copy)
+    status = {(s["app"], s["name"]): s["status"] for s in json.loads(history.stdout)}
+    assert status[("ops", "0902_probe")] == "rolled back"
+    assert status[("ops", "0901_slow_reverse")] == "applied"
+
+
+def _sleeping_reverse(using: str) -> bool:
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query = 'SELECT pg_sleep(60)' AND state = 'active'"
+        )
+        return cursor.fetchone() is not None
+
+
+def _end_sleeping_reverse(using: str) -> None:
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query = 'SELECT pg_sleep(60)'"
+        )

@@ -6,13 +6,15 @@ import datetime as dt
 import json
 import re
 
+import psycopg
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections
 
-from core.commands import OperatorCommand
+from core.commands import OperatorCommand, one_line
 from ops.backups.create import BackupError, format_size, list_backups
 from ops.backups.offsite import newest_verified_local, newest_verified_remote, open_store
+from ops.backups.restore import clean_up_interrupted_restores, leftover_message
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -78,6 +80,7 @@ class Command(OperatorCommand):
                 options["max_age"],
                 options["json"],
             )
+        self._clean_up_interrupted_restores(database or "default", verbosity)
         if remote:
             listings = open_store().list_backups()
         else:
@@ -111,6 +114,18 @@ class Command(OperatorCommand):
             self.stdout.write(line)
             if item.problem and verbosity >= 1:
                 self.stdout.write(f"    {item.problem}")
+
+    def _clean_up_interrupted_restores(self, using: str, verbosity: int) -> None:
+        """Databases a killed restore left behind are reported (on stderr, so that --json
+        stays JSON) and dropped; a server that cannot be reached leaves the listing alone."""
+        try:
+            dropped = clean_up_interrupted_restores(using)
+        except (BackupError, psycopg.Error) as exc:
+            if verbosity >= 2:
+                self.stderr.write(f"not checked for interrupted restores: {one_line(exc)}")
+            return
+        for name in dropped:
+            self.stderr.write(leftover_message(name))
 
     def _check(self, remote, directory, environment, max_age_text, as_json) -> None:
         max_age = parse_max_age(max_age_text)
