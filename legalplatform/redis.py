@@ -189,10 +189,14 @@ class RedisClusterRefused(redis.exceptions.ConnectionError):
 
 def connect_unless_cluster(connection) -> None:
     """Each new connection's handshake (redis-py's `redis_connect_func`): redis-py's own (AUTH,
-    SELECT …), then one INFO to refuse a server with cluster_enabled:1."""
+    SELECT …), then one INFO to refuse a server with cluster_enabled:1 (a user whose ACL denies
+    INFO is let through unchecked)."""
     connection.on_connect()
     connection.send_command("INFO", "cluster")
-    info = connection.read_response()
+    try:
+        info = connection.read_response()
+    except redis.exceptions.ResponseError:  # an ACL without INFO: nothing to tell, nothing refused
+        return
     if isinstance(info, bytes):
         info = info.decode(errors="replace")
     if "cluster_enabled:1" in info.split():

@@ -24,6 +24,19 @@ REFUSAL = (
 )
 
 
+def answering(server: Server, timeout: float = 10) -> None:
+    """Until the server answers PING."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            server.client().ping()
+            return
+        except redis_py.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def cluster_node(tmp_path_factory):
     """A Valkey in cluster mode (one node, no slots assigned: enough to report cluster_enabled)."""
@@ -31,15 +44,7 @@ def cluster_node(tmp_path_factory):
     node = Server("node", free_port(), directory)
     node.start(["cluster-enabled yes", f"cluster-config-file {directory / 'nodes.conf'}"])
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                node.client().ping()
-                break
-            except redis_py.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        answering(node)
         yield f"redis://127.0.0.1:{node.port}/0"
     finally:
         node.stop()
@@ -86,3 +91,19 @@ def test_a_cluster_node_met_later_is_an_outage_naming_it(cluster_node, settings)
     cache = CacheManager(cooldown=0)
     assert cache.set("case:1", "never stored") is False
     assert cache.get("case:1", "missed") == "missed"
+
+
+def test_a_user_whose_acl_denies_info_is_not_refused(tmp_path, settings):
+    """The check asks INFO; a managed Redis may deny it to the application's user."""
+    server = Server("acl", free_port(), tmp_path)
+    server.start(["user app on >app-secret ~* &* +@all -info"])
+    try:
+        answering(server)
+        url = f"redis://app:app-secret@127.0.0.1:{server.port}/0"
+        with pytest.raises(redis_py.exceptions.NoPermissionError):
+            server.client(username="app", password="app-secret").info("cluster")
+        settings.CACHES = caches_at(url)
+        assert session_manager.set("acl1", {"userId": 3})
+        assert session_manager.get("acl1") == {"userId": 3}
+    finally:
+        server.stop()
