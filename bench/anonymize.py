@@ -80,8 +80,10 @@ SELECT ids.cases[1 + g % 1000], ids.users[1 + g % 10000],
 BARE_SQL = """
 UPDATE users SET first_name = 'Demo', last_name = 'User ' || id,
        email = 'demo' || id || '@example.com', azure_ad_id = gen_random_uuid()::text,
-       preferences = (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
-                        FROM jsonb_each(preferences) e WHERE e.key = ANY('{language}')),
+       preferences = (SELECT coalesce(jsonb_object_agg(e.key, CASE jsonb_typeof(e.value)
+                                      WHEN 'string' THEN '"[redacted]"' ELSE e.value END),
+                                      '{}'::jsonb)
+                        FROM jsonb_each(preferences) e),
        password = '!' || left(md5(random()::text) || md5(random()::text), 40);
 UPDATE documents SET title = 'Document ' || id,
        content = left(repeat('Lorem ipsum dolor sit amet ', length(content) / 27 + 1),
@@ -222,7 +224,7 @@ def orm_loop(sample: int) -> tuple[int, float]:
             user.first_name, user.last_name = "Demo", f"User {number}"
             user.email = f"demo{number}@example.com"
             user.azure_ad_id = str(uuid.uuid4())
-            user.preferences = {"language": user.preferences.get("language")}
+            user.preferences = {key: "[redacted]" for key in user.preferences}
             user.set_unusable_password()
             user.save(
                 update_fields=[

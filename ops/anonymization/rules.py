@@ -193,8 +193,19 @@ def new_value(rule: Rule) -> sql.Composable:
         return _keep_empty(rule, fresh)
     if kind == "redact":
         if column.kind == "json":
-            return sql.SQL("pg_temp.anonymize_redact_json({}::jsonb)::{}").format(
-                value, sql.SQL(column.sql_type)
+            # An object's own leaves inline (most documents are flat: no PL/pgSQL call per
+            # row), its nested objects and arrays through the recursive function.
+            return sql.SQL(
+                "(CASE WHEN jsonb_typeof({v}::jsonb) = 'object' THEN (SELECT coalesce("
+                "jsonb_object_agg(e.key, CASE jsonb_typeof(e.value) WHEN 'string' THEN {r}"
+                " WHEN 'object' THEN pg_temp.anonymize_redact_json(e.value)"
+                " WHEN 'array' THEN pg_temp.anonymize_redact_json(e.value) ELSE e.value END),"
+                " '{{}}'::jsonb) FROM jsonb_each({v}::jsonb) AS e)"
+                " ELSE pg_temp.anonymize_redact_json({v}::jsonb) END)::{t}"
+            ).format(
+                v=value,
+                r=sql.Literal(json.dumps(REDACTED)) + sql.SQL("::jsonb"),
+                t=sql.SQL(column.sql_type),
             )
         return _keep_empty(rule, sql.Literal(REDACTED))
     if kind == "courts":

@@ -156,10 +156,18 @@ def create_shape_functions(cursor, raw_shapes: list[Shape]) -> None:
 
 
 def personal_data_kinds(value: sql.Composable) -> sql.Composable:
-    """The kinds of personal data `value` holds (text[]), or NULL when it cannot hold any (no
-    "@" and fewer than MIN_DIGITS digits): the test that spares most values the functions."""
+    """The kinds of personal data `value` holds (text[]), or NULL when it cannot hold any: no
+    "@" and fewer than MIN_DIGITS digits, or a single word of lower-case letters and digits
+    with a letter (a hash, a hex id: every number above must stand apart from letters, an IBAN
+    is upper case). String functions only: they spare most values the regular expressions."""
     return sql.SQL(
-        "CASE WHEN strpos({v}, '@') > 0"
-        " OR octet_length({v}) - octet_length(translate({v}, '0123456789', '')) >= {digits}"
+        "CASE WHEN (strpos({v}, '@') > 0"
+        " OR octet_length({v}) - octet_length(translate({v}, '0123456789', '')) >= {digits})"
+        " AND NOT (translate({v}, {word}, '') = ''"
+        " AND translate({v}, '0123456789', '') <> '')"
         " THEN pg_temp.anonymize_personal_data_kinds({v}) END"
-    ).format(v=value, digits=sql.Literal(MIN_DIGITS))
+    ).format(
+        v=value,
+        digits=sql.Literal(MIN_DIGITS),
+        word=sql.Literal("0123456789abcdefghijklmnopqrstuvwxyz"),
+    )

@@ -377,10 +377,17 @@ def test_rules_naming_a_missing_column_stop_with_one_line():
 
 def test_json_redaction_keeps_keys_and_numbers():
     plant_personal_data()
+    SkillUsageLog.objects.filter(success=False).update(
+        output_data={"parties": [{"name": "Ion Pop", "share": 0.5}, "Ana"], "ok": True}
+    )
     anonymize_database()
     log = SkillUsageLog.objects.get(success=True)
     assert log.input_data == {"client": "[redacted]", "pages": 3}
     assert json.dumps(log.output_data) == '{"summary": "[redacted]"}'
+    assert SkillUsageLog.objects.get(success=False).output_data == {
+        "parties": [{"name": "[redacted]", "share": 0.5}, "[redacted]"],
+        "ok": True,
+    }
 
 
 def anonymize_backend() -> tuple[str, str] | None:

@@ -140,6 +140,8 @@ SHAPES = {
     "RO49AAAA1B31007593840001": [],  # fails mod-97 (the example)
     "card 4111 1111 1111 1111": ["card number"],
     "card 4111 1111 1111 1112": [],  # fails Luhn
+    "4111111111111111": ["card number"],
+    "RO22AAAA1B31007593840001": ["IBAN"],
     "6f1c2d3e-0000-4000-8000-000000000001": [],  # a UUID
     "0722999888ab4f1c2d3e0000a0b1c2d3": [],  # an md5: a phone's digits inside a longer word
     "20240131235959123": [],  # a timestamp, no card's issuer
