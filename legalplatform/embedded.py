@@ -221,7 +221,7 @@ def ensure_replica(data_dir: Path, database: str = "legalplatform") -> ReplicaEn
     """A hot standby of the embedded PostgreSQL under `data_dir`, streaming from it, started
     unless it runs. The first call switches the primary to wal_level replica (a restart) and
     copies it with the bundled pg_basebackup; the standby listens on a port of its own."""
-    data_dir = Path(data_dir).resolve()
+    data_dir = private_directory(Path(data_dir).resolve(), postgres_enters=True)
     (data_dir / REPLICATION_MARKER).touch()
     primary = ensure_postgres(data_dir)
     replica = data_dir / REPLICA_DIRNAME
@@ -247,16 +247,21 @@ def _base_backup(primary: PostgresEndpoint, replica: Path) -> None:
     user = _system_user()
     if user:
         shutil.chown(replica, user)
-    subprocess.run(
+    backup = subprocess.run(
         [
             str(primary.bin_dir / "pg_basebackup"),
             *("-D", str(replica), "-h", primary.host, "-p", str(primary.port)),
             *("-U", primary.user, "-X", "stream", "-R", "--checkpoint", "fast"),
         ],
-        check=True,
         capture_output=True,
+        text=True,
         user=user,
     )
+    if backup.returncode != 0:
+        raise EmbeddedServerError(
+            f"pg_basebackup of the embedded PostgreSQL into {replica} failed: "
+            + (backup.stderr.strip().splitlines() or [f"exit {backup.returncode}"])[-1]
+        )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -5,7 +5,11 @@ open on the primary, or the standby is further behind than DATABASE_REPLICA_MAX_
 dbstats say what each server is; commands that write refuse to run on the standby."""
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.support.processes import run_manage
@@ -84,3 +88,27 @@ def test_commands_that_write_refuse_a_standby_in_one_line(pair, args, work):
         f"CommandError: refusing to {work}: 127.0.0.1:{port}/legalplatform as postgres is a "
         "read-only standby (a replica); run it against the primary"
     ]
+
+
+def test_embedded_start_replica_prints_its_url_and_stop_stops_both():
+    # Not pytest's tmp_path: other checkouts' pytest runs on the machine prune its parents.
+    directory = Path(tempfile.mkdtemp(prefix="lp-embedded-replica-"))
+    data = {"DATABASE_URL": None, "LEGALPLATFORM_DATA_DIR": str(directory / "data")}
+    try:
+        started = run_manage("embedded", "start", "--replica", env=data)
+        assert started.returncode == 0, started.stderr
+        (line,) = started.stdout.splitlines()
+        assert line.startswith("postgres replica: running, streaming; DATABASE_REPLICA_URLS=")
+        url = line.split("=", 1)[1]
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres") as replica:
+            standby, status = replica.execute(
+                "SELECT pg_is_in_recovery(), (SELECT status FROM pg_stat_wal_receiver)"
+            ).fetchone()
+        assert (standby, status) == (True, "streaming")
+        status = run_manage("embedded", "status", env=data).stdout
+        assert "postgres: running" in status and "postgres replica: running" in status
+    finally:
+        stopped = run_manage("embedded", "stop", env=data)
+        shutil.rmtree(directory, ignore_errors=True)
+    assert "postgres replica: stopped" in stopped.stdout
+    assert "postgres: stopped" in stopped.stdout

@@ -134,8 +134,8 @@ def session_database(using: str, work: str) -> str:
     the direct alias, or SessionUnavailable in one line."""
     from django.db import connections
 
-    if connections.settings[using].get("POOLER", "none") == "none":
-        return using
+    if connections.settings.get(using, {}).get("POOLER", "none") == "none":
+        return using  # a server (or an alias Django itself will report as unknown)
     if DIRECT_ALIAS in connections.settings and using != DIRECT_ALIAS:
         return DIRECT_ALIAS
     raise SessionUnavailable(
