@@ -16,6 +16,7 @@ from django.db.models import F, Q, QuerySet
 from pgvector import Vector
 
 from cases.models import EMBEDDING_DIMENSIONS, Case, Document, Firm
+from core.search import bounded_search
 from legalplatform.db.replicas import reads_from_replica
 
 # HNSW candidate list per search (pgvector's default is 40); bench/search.py shows the recall.
@@ -106,6 +107,7 @@ def search_cases(query: str, *, firm: Firm | None = None, limit: int = 20) -> li
     Each case carries `score` (0-1: the mean over the query's words of the similarity of the word
     of the case it matched) and `client_name`. With `firm`, only that firm's cases.
     """
+    query = bounded_search(query)
     if limit <= 0:
         return []
     using = router.db_for_read(Case)
@@ -367,7 +369,7 @@ def _query_vector(query: DocumentQuery) -> tuple[list[float], object | None]:
             vector = get_embedder().embed([query.embedding_text])[0]
         return [float(x) for x in vector], query.pk
     if isinstance(query, str):
-        return get_embedder().embed([query])[0], None
+        return get_embedder().embed([bounded_search(query)])[0], None
     vector = [float(x) for x in query]
     if len(vector) != EMBEDDING_DIMENSIONS:
         raise ValueError(

@@ -4,6 +4,7 @@ document discovery, database statistics) linked from the index for staff."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import wraps
 
 from django.contrib import admin
 from django.contrib.admin.utils import display_for_value
@@ -12,7 +13,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.module_loading import import_string
 
+from core.search import bounded_search
 from legalplatform.db.replicas import reads_from_replica
+
+# The search parameters of the admin's views: a changelist's search box, an autocomplete's term.
+SEARCH_PARAMETERS = ("q", "term")
 
 
 class ReadOnlyAdminMixin:
@@ -136,6 +141,17 @@ class LegalPlatformAdminSite(admin.AdminSite):
     index_title = "Practice data, AI skills and operations"
     index_template = "admin/legalplatform_index.html"
 
+    def admin_view(self, view, cacheable=False):
+        """Every admin view, its search bounded (core.search) before the view reads it."""
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def bounded(request, *args, **kwargs):
+            bound_search_parameters(request)
+            return inner(request, *args, **kwargs)
+
+        return bounded
+
     def get_urls(self):
         reports = [
             path(
@@ -155,6 +171,19 @@ class LegalPlatformAdminSite(admin.AdminSite):
             if r.allows(request.user)
         ]
         return context
+
+
+def bound_search_parameters(request) -> None:
+    """The request's search parameters cut to what a search uses (core.search.bounded_search):
+    the list searches, shows in its box and links with the bounded text only."""
+    if not any(request.GET.get(name) for name in SEARCH_PARAMETERS):
+        return
+    query = request.GET.copy()
+    for name in SEARCH_PARAMETERS:
+        if name in query:
+            query[name] = bounded_search(query[name])
+    query._mutable = False
+    request.GET = query
 
 
 def _guarded(report: Report):
