@@ -73,16 +73,18 @@ class Styled:
 class OperatorCommand(BaseCommand):
     """Base of the operator commands.
 
-    Every command takes `--noinput` (never prompt: safe in cron and scripts; `interactive` is
-    False) and, unless `uses_database` is False, `--database ALIAS`, checked before the command
-    runs: an alias DATABASES does not configure is one line and exit 1. Exceptions of the types
+    Options only where they do something: a command that works on a database (`uses_database`)
+    takes `--database ALIAS`, checked before the command runs (an alias DATABASES does not
+    configure is one line and exit 1); a command that asks before it acts says what it asks in
+    `noinput_help` and takes `--noinput` (never prompt: safe in cron and scripts; `interactive` is
+    then False). Exceptions of the types
     in `service_errors` raised by `handle` become CommandError with their message on one line.
     """
 
     uses_database = True
     database_default: str | None = DEFAULT_DB_ALIAS
     database_help = "database alias (default: default)"
-    noinput_help = "never prompt (this command asks nothing)"
+    noinput_help: str | None = None  # set by the commands that ask
     service_errors: tuple[type[BaseException], ...] = ()
     # What the command does that needs a session of its own ("restore (an advisory lock, …)"):
     # behind PgBouncer, its --database becomes DATABASE_DIRECT_URL's alias, or it refuses.
@@ -96,13 +98,14 @@ class OperatorCommand(BaseCommand):
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.add_argument(
-            "--noinput",
-            "--no-input",
-            action="store_false",
-            dest="interactive",
-            help=self.noinput_help,
-        )
+        if self.noinput_help:
+            parser.add_argument(
+                "--noinput",
+                "--no-input",
+                action="store_false",
+                dest="interactive",
+                help=self.noinput_help,
+            )
         if self.uses_database:
             parser.add_argument(
                 "--database", default=self.database_default, help=self.database_help

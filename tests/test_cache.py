@@ -267,7 +267,7 @@ def test_cache_stats_command_prints_a_table_or_json(manage, redis_client):
     assert rows["memory used"].endswith(" bytes)")
     hit_rate = r"[\d.]+% \([\d,]+ hits, [\d,]+ misses since the server started .+ ago\)"
     assert re.fullmatch(hit_rate, rows["hit rate"])
-    as_json = manage("cache_stats", "--json", "--noinput")
+    as_json = manage("cache_stats", "--json")
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["cache_keys"] == 1
 

@@ -98,7 +98,7 @@ def test_timers_and_cron_lines_run_the_same_commands_at_the_same_times():
     # The seeds' 02:00 UTC; the local backup first, whatever the store's state.
     assert jobs["backup"] == (
         2,
-        [["backup", "--noinput"], ["backup", "--upload-pending", "--noinput"]],
+        [["backup"], ["backup", "--upload-pending"]],
     )
     # Four hours later, a missed or failed night fails the check.
     assert jobs["backups"] == (6, [["backups", "--check", "--max-age", "26h", "--remote"]])

@@ -235,7 +235,7 @@ def test_a_switch_set_to_any_other_word_stops_every_command(manage, name):
 
 def test_debug_maybe_and_backup_encrypt_enable_are_refused_before_a_backup(manage, tmp_path):
     for env in ({"DEBUG": "maybe"}, {"BACKUP_ENCRYPT": "enable", "BACKUP_DIR": str(tmp_path)}):
-        result = manage("backup", "--noinput", env=env)
+        result = manage("backup", env=env)
         assert result.returncode == 2, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1 and next(iter(env)) in result.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written in plaintext

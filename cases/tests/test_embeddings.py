@@ -279,7 +279,7 @@ def test_a_failing_embedder_keeps_the_finished_batches(documents):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_command_embeds_and_reports(manage, documents):
-    result = manage("embed_documents", "--batch-size", "2", "--noinput")
+    result = manage("embed_documents", "--batch-size", "2")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         "embedded 5 documents with hashing-ngrams-v1; 0 still missing or stale\n"

@@ -1,8 +1,12 @@
-"""The operator commands' base: every command of the project is an OperatorCommand, a
-`--database` alias that is not configured is one line and exit 1 for each of them (through a real
-`manage.py`), and tables line up whatever colours their cells have."""
+"""The operator commands' base: every command of the project is an OperatorCommand and thin (at
+most 60 lines of logic), options appear only where they do something, a `--database` alias that
+is not configured is one line and exit 1 for each of them (through a real `manage.py`), and
+tables line up whatever colours their cells have."""
 
+import ast
+import inspect
 import io
+import tokenize
 
 import pytest
 from django.apps import apps as django_apps
@@ -13,39 +17,98 @@ from ops.history.selectors import project_app_labels
 from tests.support.processes import run_manage
 
 
+def extends_djangos(command) -> bool:
+    """A project command that extends one of Django's own (ops' `migrate`): it keeps Django's
+    options and contract, and is not an operator command."""
+    return any(
+        cls.__module__.startswith("django.core.management.commands.")
+        for cls in type(command).__mro__
+    )
+
+
 def project_commands() -> dict[str, str]:
-    """name -> app of every management command the project's own apps define."""
+    """name -> app of every operator command the project's own apps define (not those that
+    extend Django's own)."""
     labels = set(project_app_labels())
     ours = {config.name for config in django_apps.get_app_configs() if config.label in labels}
-    return {name: app for name, app in sorted(get_commands().items()) if app in ours}
+    return {
+        name: app
+        for name, app in sorted(get_commands().items())
+        if app in ours and not extends_djangos(load_command_class(app, name))
+    }
 
 
 # positional arguments a command needs before it looks at anything else
 ARGUMENTS = {"restore": ["missing.dump"], "import_anonymized": ["missing.sql"]}
-# Django's own commands the project extends, on Django's base: migrate (on DATABASE_DIRECT_URL
-# behind PgBouncer, ops/management/commands/migrate.py).
-DJANGO_EXTENDED = {"migrate"}
 WITH_DATABASE = [
-    name
-    for name, app in project_commands().items()
-    if name not in DJANGO_EXTENDED and load_command_class(app, name).uses_database
+    name for name, app in project_commands().items() if load_command_class(app, name).uses_database
 ]
 
 
 def test_every_command_of_the_project_is_an_operator_command():
     commands = project_commands()
+    assert extends_djangos(load_command_class("ops", "migrate"))  # Django's, on DATABASE_DIRECT_URL
     assert {"seed", "validate", "restore", "embed_documents", "embedded"} <= commands.keys()
     for name, app in commands.items():
-        if name not in DJANGO_EXTENDED:
-            assert isinstance(load_command_class(app, name), OperatorCommand), name
-    assert set(WITH_DATABASE) == commands.keys() - {"embedded"} - DJANGO_EXTENDED
+        assert isinstance(load_command_class(app, name), OperatorCommand), name
+    # Redis (sessions, cache) and the embedded servers are not a database alias.
+    assert set(WITH_DATABASE) == commands.keys() - {"embedded", "cache_stats", "sessions_cleanup"}
+
+
+def logic_lines(source: str) -> int:
+    """Lines of logic of a command module: its statements (a statement wrapped over several lines
+    for width is one), leaving out what only declares: imports, docstrings, help texts and
+    add_arguments (the options)."""
+    declared = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                declared |= set(range(body[0].lineno, body[0].end_lineno + 1))
+        is_help = isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id.endswith("help") for target in node.targets
+        )
+        is_options = isinstance(node, ast.FunctionDef) and node.name == "add_arguments"
+        if is_help or is_options or isinstance(node, (ast.Import, ast.ImportFrom)):
+            declared |= set(range(node.lineno, node.end_lineno + 1))
+    return sum(
+        1
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.NEWLINE and token.start[0] not in declared
+    )
+
+
+def test_every_command_is_thin():
+    sizes = {
+        name: logic_lines(inspect.getsource(inspect.getmodule(load_command_class(app, name))))
+        for name, app in project_commands().items()
+    }
+    assert sizes["validate"] > 0
+    assert {name: size for name, size in sizes.items() if size > 60} == {}
+
+
+def test_only_the_commands_that_ask_take_noinput():
+    asking = {
+        name
+        for name, app in project_commands().items()
+        if "--noinput"
+        in load_command_class(app, name).create_parser("manage.py", name).format_help()
+    }
+    assert asking == {
+        "anonymize",
+        "import_anonymized",
+        "migrate_undo",
+        "reset_db",
+        "restore",
+        "seed",
+    }
 
 
 @pytest.mark.slow
 @pytest.mark.django_db
 @pytest.mark.parametrize("command", WITH_DATABASE)
 def test_an_unknown_database_alias_is_one_line_and_exit_1(command):
-    result = run_manage(command, *ARGUMENTS.get(command, []), "--database", "nosuch", "--noinput")
+    result = run_manage(command, *ARGUMENTS.get(command, []), "--database", "nosuch")
     assert result.returncode == 1
     assert result.stderr == (
         "CommandError: no database is configured as 'nosuch' (DATABASES has: default)\n"

@@ -2,9 +2,7 @@
 date, size, environment, encryption and whether each still verifies; `--check --max-age 26h`
 exits 1 when the newest verified backup is older than that, for monitoring."""
 
-import datetime as dt
 import json
-import re
 
 import psycopg
 from django.conf import settings
@@ -13,25 +11,9 @@ from django.db import connections
 
 from core.commands import OperatorCommand, one_line
 from ops.backups.create import BackupError, format_size, list_backups
-from ops.backups.offsite import newest_verified_local, newest_verified_remote, open_store
+from ops.backups.freshness import backup_freshness
+from ops.backups.offsite import open_store
 from ops.backups.restore import clean_up_interrupted_restores, leftover_message
-
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_max_age(text: str) -> dt.timedelta:
-    match = _AGE.match(text)
-    if not match:
-        raise CommandError(f"--max-age must be a number and a unit (30m, 26h, 2d); got {text!r}")
-    return dt.timedelta(seconds=float(match[1]) * _UNITS[match[2]])
-
-
-def format_age(age: dt.timedelta) -> str:
-    minutes = int(age.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    return (f"{days}d " if days else "") + f"{hours}h {minutes:02d}m"
 
 
 class Command(OperatorCommand):
@@ -128,32 +110,15 @@ class Command(OperatorCommand):
             self.stderr.write(leftover_message(name))
 
     def _check(self, remote, directory, environment, max_age_text, as_json) -> None:
-        max_age = parse_max_age(max_age_text)
-        if remote:
-            store = open_store()
-            newest, where = newest_verified_remote(store, environment), store.location.url()
-        else:
-            newest = newest_verified_local(environment, directory, self.progress)
-            where = str(directory or settings.BACKUP_DIR)
-        age = dt.datetime.now(dt.UTC) - newest.created_at if newest else None
-        ok = age is not None and age <= max_age
+        freshness = backup_freshness(
+            environment, max_age_text, remote=remote, directory=directory, progress=self.progress
+        )
         if as_json:
-            report = {
-                "ok": ok,
-                "environment": environment,
-                "where": where,
-                "max_age_seconds": max_age.total_seconds(),
-                "age_seconds": round(age.total_seconds()) if age else None,
-                "newest": newest.as_dict() if newest else None,
-            }
-            self.stdout.write(json.dumps(report, indent=2))
-        if newest is None:
-            raise CommandError(f"no verified backup of {environment} in {where}")
-        text = f"the newest verified backup of {environment} is {format_age(age)} old"
-        if not ok:
-            raise CommandError(f"{text}, more than {max_age_text} ({newest.name} in {where})")
+            self.stdout.write(json.dumps(freshness.as_dict(), indent=2))
+        if problem := freshness.problem():
+            raise CommandError(problem)
         if not as_json:
-            self.stdout.write(f"ok: {text} ({newest.name})")
+            self.stdout.write(f"ok: {freshness.summary} ({freshness.newest.name})")
 
 
 def _status(item) -> str:

@@ -62,9 +62,7 @@ class Command(OperatorCommand):
                 (
                     table.name,
                     f"{'~' if table.rows_estimated else ''}{table.rows:,}",
-                    filesizeformat(table.table_bytes),
-                    filesizeformat(table.index_bytes),
-                    filesizeformat(table.total_bytes),
+                    *map(filesizeformat, (table.table_bytes, table.index_bytes, table.total_bytes)),
                 )
                 for table in stats.tables
             ],
