@@ -117,6 +117,11 @@ ANONYMIZATION = {
     },
     # Not a model's (skills 0010): figures per skill and day, pending a fold; no text column.
     "skill_usage_deltas": {},
+    "skill_usage_prunes": {
+        "pruned_by": "clear",  # an operator's login
+        "partitions": "kept: names, bounds and row counts of dropped partitions",
+        "backup": "kept: a directory of this deployment",
+    },
     "document_type_registry": {
         "discovered_type_original": "text:Tip de document {n}",
         "discovered_type_english": "text:Document type {n}",

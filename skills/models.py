@@ -342,6 +342,14 @@ class SkillUsageDaily(models.Model):
     execution_time_ms = models.BigIntegerField(
         editable=False, db_comment="Sum of execution_time_ms (divide by executions for the mean)"
     )
+    # With it a day's row holds every figure the statistics derive from (migration 0015): a
+    # pruned month's baseline is read from its days' rows, never from its logs.
+    tokens_saved_success = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        db_comment="Sum of tokens_saved over the successful logs",
+    )
 
     class Meta:
         db_table = "skill_usage_daily"
@@ -407,6 +415,7 @@ class SkillUsageDailyExact(models.Model):
     tokens_saved = models.BigIntegerField()
     cost_usd = models.DecimalField(max_digits=18, decimal_places=6)
     execution_time_ms = models.BigIntegerField()
+    tokens_saved_success = models.BigIntegerField()
 
     class Meta:
         managed = False
@@ -453,3 +462,34 @@ class SkillUsageBaseline(models.Model):
 
     def __str__(self):
         return f"{self.skill_id} on {self.day:%Y-%m-%d} (pruned)"
+
+
+class SkillUsagePrune(models.Model):
+    """One run of `manage.py prune_usage_logs`: the months of usage logs it dropped (whole
+    partitions), how many logs they held, who ran it and when, and where their backup is. Their
+    figures stay in skill_usage_baseline: statistics keep the pruned history."""
+
+    pruned_at = models.DateTimeField(default=timezone.now, db_comment="When the prune committed")
+    pruned_by = models.CharField(
+        max_length=150, db_comment="Who ran it: the operator's login (or --by)"
+    )
+    before = models.DateField(db_comment="The cut: every month before this one's was dropped")
+    partitions = models.JSONField(
+        default=list,
+        db_default=[],
+        db_comment="The partitions dropped, each with its bounds and logs",
+    )
+    rows = models.BigIntegerField(db_comment="Logs dropped, in all")
+    backup = models.TextField(
+        blank=True, default="", db_default="", db_comment="Directory of the backup ('' if none)"
+    )
+
+    class Meta:
+        db_table = "skill_usage_prunes"
+        db_table_comment = (
+            "Each prune of skill_usage_logs: months dropped, rows, who, when, backup."
+        )
+        ordering = ["-pruned_at"]
+
+    def __str__(self):
+        return f"prune before {self.before:%Y-%m} at {self.pruned_at:%Y-%m-%d %H:%M}"

@@ -345,3 +345,67 @@ def pending_usage_deltas(*, limit: int | None = None, using: str = "default") ->
             "SELECT count(*) FROM (SELECT FROM skill_usage_deltas LIMIT %s) AS pending", [limit]
         )
         return cursor.fetchone()[0]
+
+
+# --- Partitions of the usage logs ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsagePartition:
+    """A partition of skill_usage_logs: its bounds (None: unbounded, i.e. MINVALUE or the
+    default partition's), its rows as the planner estimates them and its size on disk."""
+
+    name: str
+    lower: datetime.datetime | None
+    upper: datetime.datetime | None
+    is_default: bool
+    estimated_rows: int
+    bytes: int
+
+    def covers(self, moment: datetime.datetime) -> bool:
+        if self.is_default:
+            return False
+        return (self.lower is None or self.lower <= moment) and moment < self.upper
+
+
+PARTITIONS_SQL = r"""
+    SELECT c.relname,
+           substring(b.bound FROM 'FROM \(''([^'']*)''\)')::timestamptz,
+           substring(b.bound FROM 'TO \(''([^'']*)''\)')::timestamptz,
+           b.bound = 'DEFAULT',
+           greatest(c.reltuples, 0)::bigint,
+           pg_total_relation_size(c.oid)
+    FROM pg_inherits AS i
+    JOIN pg_class AS c ON c.oid = i.inhrelid
+    CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) AS b
+    WHERE i.inhparent = to_regclass('skill_usage_logs')
+    ORDER BY 4, 2 NULLS FIRST
+"""
+
+
+def usage_partitions(*, using: str = "default") -> list[UsagePartition]:
+    """The partitions of skill_usage_logs, oldest first, the default partition last; none when
+    the table is not partitioned (before migration skills.0014)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(PARTITIONS_SQL)
+        return [UsagePartition(*row) for row in cursor.fetchall()]
+
+
+def month_start(day: datetime.date) -> datetime.datetime:
+    """The first moment of `day`'s calendar month in the rollup's time zone: a partition bound."""
+    return datetime.datetime(day.year, day.month, 1, tzinfo=ZoneInfo(SkillUsageDaily.TIME_ZONE))
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The first day of the month `months` after `day`'s (negative: before)."""
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def months_without_partition(
+    months: list[datetime.date], *, using: str = "default"
+) -> list[datetime.date]:
+    """Those of `months` (first days) whose logs no monthly partition would take (they would
+    fall into the default partition)."""
+    partitions = usage_partitions(using=using)
+    return [m for m in months if not any(p.covers(month_start(m)) for p in partitions)]

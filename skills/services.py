@@ -6,15 +6,22 @@ the statistics of `skills` and the daily rollup."""
 
 from __future__ import annotations
 
+import datetime
+import os
 import re
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
 
-from skills.models import Skill, SkillUsageLog, SkillVersion
+from skills.models import Skill, SkillUsageDaily, SkillUsageLog, SkillUsagePrune, SkillVersion
 
 # Semantic Versioning 2.0.0 (semver.org): MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD].
 _IDENTIFIER = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
@@ -176,6 +183,210 @@ def refresh_skill_usage_daily(*, using: str = "default") -> int:
         cursor.execute("SET LOCAL statement_timeout = 0")  # operator work: the whole history
         cursor.execute("SELECT refresh_skill_usage_daily()")
         return cursor.fetchone()[0]
+
+
+# --- Partitions of the usage logs (migration 0014) ---------------------------------------------
+
+PARTITIONS_AHEAD = 3  # months ahead `manage.py usage_partitions` keeps created
+
+
+def create_usage_partitions(
+    ahead: int = PARTITIONS_AHEAD, *, today: datetime.date | None = None, using: str = "default"
+) -> list[str]:
+    """Create the monthly partitions of skill_usage_logs missing for this month and the `ahead`
+    months after it (calendar months of the rollup's time zone); returns the names created.
+    Each is one catalog change (create_skill_usage_partition() in SQL), seconds at most."""
+    from skills.selectors import add_months, months_without_partition
+
+    if ahead < 0:
+        raise ValueError(f"--ahead must be 0 or more; got {ahead}")
+    today = today or timezone.localdate(timezone=ZoneInfo(SkillUsageDaily.TIME_ZONE))
+    months = [add_months(today, n) for n in range(ahead + 1)]
+    created = []
+    with connections[using].cursor() as cursor:
+        for month in months_without_partition(months, using=using):
+            cursor.execute("SELECT create_skill_usage_partition(%s)", [month])
+            created.append(cursor.fetchone()[0])
+    return created
+
+
+# --- Retention: pruning whole months (migrations 0014-0016) -------------------------------------
+
+PRUNED_BACKUPS = "pruned-usage-logs"  # the directory under BACKUP_DIR of the pruned months
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    before: datetime.date
+    partitions: list[dict]  # name, from, to, rows of each partition dropped
+    rows: int
+    backup: Path | None
+    seconds: float  # the prune itself (baseline, detach, drop), the backup apart
+    record: SkillUsagePrune | None
+
+
+def partitions_before(before: datetime.date, *, using: str = "default"):
+    """The partitions whose every log is dated before the first day of `before`'s month."""
+    from skills.selectors import month_start, usage_partitions
+
+    cut = month_start(before)
+    return [
+        p
+        for p in usage_partitions(using=using)
+        if not p.is_default and p.upper is not None and p.upper <= cut
+    ]
+
+
+def prune_usage_logs(
+    before: datetime.date,
+    *,
+    by: str,
+    backup: bool = True,
+    today: datetime.date | None = None,
+    using: str = "default",
+) -> PruneResult:
+    """Drop the partitions of skill_usage_logs whose months all lie before `before`'s month,
+    whole (DETACH and DROP: no row is deleted, so no trigger runs), after recording their
+    figures in skill_usage_baseline from the daily rollup (a few rows per skill and day,
+    whatever the number of logs) and writing a backup of their rows unless `backup` is False.
+    Refuses to cut into the current month. The run is recorded in SkillUsagePrune."""
+
+    zone = ZoneInfo(SkillUsageDaily.TIME_ZONE)
+    today = today or timezone.localdate(timezone=zone)
+    before = before.replace(day=1)
+    if before > today.replace(day=1):
+        raise ValueError(
+            f"refusing to prune into the current month: --before {before:%Y-%m} is after "
+            f"{today:%Y-%m}; logs of {today:%Y-%m} and later are kept"
+        )
+    partitions = partitions_before(before, using=using)
+    if not partitions:
+        return PruneResult(before, [], 0, None, 0.0, None)
+    connection = connections[using]
+    directory = None
+    backed_up = {}
+    if backup:
+        directory = (
+            Path(settings.BACKUP_DIR)
+            / PRUNED_BACKUPS
+            / (
+                f"{connection.settings_dict['NAME']}-before-{before:%Y-%m}-"
+                f"{timezone.now():%Y%m%d-%H%M%S}"
+            )
+        )
+        directory.mkdir(parents=True, mode=0o700)
+        for partition in partitions:
+            backed_up[partition.name] = _copy_out(connection, partition.name, directory)
+
+    started = time.monotonic()
+    dropped = []
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '5s'")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no key check left pending on them
+        # Writers of these months wait (or, if they ran, are done); strays of these months in
+        # the default partition stay put meanwhile.
+        names = ", ".join(connection.ops.quote_name(p.name) for p in partitions)
+        cursor.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute("LOCK TABLE skill_usage_logs_default IN SHARE MODE")
+        for partition in partitions:
+            lower = None if partition.lower is None else partition.lower.astimezone(zone).date()
+            upper = partition.upper.astimezone(zone).date()
+            cursor.execute(RECORD_BASELINE_SQL, {"lower": lower, "upper": upper})
+            rows = int(cursor.fetchone()[0])
+            if partition.name in backed_up and backed_up[partition.name] != rows:
+                raise ValueError(
+                    f"{partition.name}: {backed_up[partition.name]:,} logs backed up but "
+                    f"{rows:,} counted now (logs were written into a pruned month meanwhile); "
+                    "nothing was pruned: run it again"
+                )
+            quoted = connection.ops.quote_name(partition.name)
+            cursor.execute(f"ALTER TABLE skill_usage_logs DETACH PARTITION {quoted}")
+            cursor.execute(f"DROP TABLE {quoted}")
+            dropped.append(
+                {
+                    "name": partition.name,
+                    "from": None if lower is None else lower.isoformat(),
+                    "to": upper.isoformat(),
+                    "rows": rows,
+                }
+            )
+        record = SkillUsagePrune.objects.using(using).create(
+            pruned_by=by,
+            before=before,
+            partitions=dropped,
+            rows=sum(p["rows"] for p in dropped),
+            backup=str(directory or ""),
+        )
+    seconds = time.monotonic() - started
+    return PruneResult(before, dropped, record.rows, directory, seconds, record)
+
+
+# The figures of the logs of days [lower, upper) (lower NULL: every day before upper) that are
+# in the partition being dropped: the exact rollup of those days, minus what the baseline holds
+# already, minus the strays of those days in the default partition (which stay). Added to the
+# baseline; returns the number of logs.
+RECORD_BASELINE_SQL = """
+WITH pruned AS (
+    SELECT skill_id, day, sum(executions) AS executions, sum(successes) AS successes,
+           sum(tokens_used) AS tokens_used, sum(tokens_saved) AS tokens_saved,
+           sum(tokens_saved_success) AS tokens_saved_success, sum(cost_usd) AS cost_usd,
+           sum(execution_time_ms) AS execution_time_ms
+    FROM (
+        SELECT skill_id, day, executions, successes, tokens_used, tokens_saved,
+               tokens_saved_success, cost_usd, execution_time_ms
+        FROM skill_usage_daily_exact
+        WHERE day < %(upper)s AND (%(lower)s::date IS NULL OR day >= %(lower)s::date)
+        UNION ALL
+        SELECT skill_id, day, -executions, -successes, -tokens_used, -tokens_saved,
+               -tokens_saved_success, -cost_usd, -execution_time_ms
+        FROM skill_usage_baseline
+        WHERE day < %(upper)s AND (%(lower)s::date IS NULL OR day >= %(lower)s::date)
+        UNION ALL
+        SELECT skill_id, skill_usage_day(executed_at), -count(*),
+               -count(*) FILTER (WHERE success), -sum(tokens_used), -sum(tokens_saved),
+               -coalesce(sum(tokens_saved) FILTER (WHERE success), 0), -sum(cost_usd),
+               -sum(execution_time_ms)
+        FROM skill_usage_logs_default
+        WHERE skill_usage_day(executed_at) < %(upper)s
+          AND (%(lower)s::date IS NULL OR skill_usage_day(executed_at) >= %(lower)s::date)
+        GROUP BY 1, 2
+    ) AS figures
+    GROUP BY skill_id, day
+    HAVING sum(executions) <> 0
+),
+recorded AS (
+    INSERT INTO skill_usage_baseline AS b
+        (skill_id, day, executions, successes, tokens_used, tokens_saved, tokens_saved_success,
+         cost_usd, execution_time_ms)
+    SELECT * FROM pruned
+    ON CONFLICT (skill_id, day) DO UPDATE
+    SET executions = b.executions + excluded.executions,
+        successes = b.successes + excluded.successes,
+        tokens_used = b.tokens_used + excluded.tokens_used,
+        tokens_saved = b.tokens_saved + excluded.tokens_saved,
+        tokens_saved_success = b.tokens_saved_success + excluded.tokens_saved_success,
+        cost_usd = b.cost_usd + excluded.cost_usd,
+        execution_time_ms = b.execution_time_ms + excluded.execution_time_ms
+)
+SELECT coalesce(sum(executions), 0) FROM pruned
+"""
+
+
+def _copy_out(connection, table: str, directory: Path) -> int:
+    """Write every row of `table` to `directory`/<table>.copy (COPY binary, owner-only) and
+    return how many. Restore: COPY skill_usage_logs FROM '<file>' (FORMAT binary), then
+    subtract the month from skill_usage_baseline (or its statistics count twice)."""
+    path = directory / f"{table}.copy"
+    quoted = connection.ops.quote_name(table)
+    count = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out, connection.cursor() as cursor:
+        with cursor.copy(f"COPY {quoted} TO STDOUT (FORMAT binary)") as copy:
+            for block in copy:
+                out.write(block)
+        cursor.execute(f"SELECT count(*) FROM {quoted}")
+        count = cursor.fetchone()[0]
+    return count
 
 
 # --- Versions -----------------------------------------------------------------------------------

@@ -39,7 +39,11 @@ def project_commands() -> dict[str, str]:
 
 
 # positional arguments a command needs before it looks at anything else
-ARGUMENTS = {"restore": ["missing.dump"], "import_anonymized": ["missing.sql"]}
+ARGUMENTS = {
+    "restore": ["missing.dump"],
+    "import_anonymized": ["missing.sql"],
+    "prune_usage_logs": ["--before", "2020-01"],
+}
 WITH_DATABASE = [
     name for name, app in project_commands().items() if load_command_class(app, name).uses_database
 ]
@@ -98,6 +102,7 @@ def test_only_the_commands_that_ask_take_noinput():
         "anonymize",
         "import_anonymized",
         "migrate_undo",
+        "prune_usage_logs",
         "reset_db",
         "restore",
         "seed",

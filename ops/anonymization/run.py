@@ -252,13 +252,17 @@ def _table_info(cursor, table: str) -> TableInfo:
 
 
 def _unique_keys(cursor, table: str) -> list[tuple[str, bool]]:
-    """(column, is primary key) of each single-column unique index of the table."""
+    """(column, is primary key) of each single-column unique index of the table. A partitioned
+    table's primary key holds its partition key after the row's id (skill_usage_logs: (id,
+    executed_at)); its first column, unique by itself (a random UUID), numbers the rows."""
     cursor.execute(
         """
         SELECT a.attname, i.indisprimary
           FROM pg_index i
+          JOIN pg_class c ON c.oid = i.indrelid
           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-         WHERE i.indrelid = to_regclass(%s) AND i.indnatts = 1 AND i.indisunique
+         WHERE i.indrelid = to_regclass(%s) AND i.indisunique
+           AND (i.indnatts = 1 OR (c.relkind = 'p' AND i.indisprimary))
         """,
         [_quoted(table)],
     )

@@ -20,7 +20,7 @@ from discovery.models import (
     RomanianTemplate,
     TemplateUsageLog,
 )
-from skills.models import Skill, SkillUsageLog
+from skills.models import Skill, SkillUsageLog, SkillUsagePrune
 
 PEOPLE = [
     # first, last, email, role, status
@@ -204,6 +204,9 @@ def plant_personal_data() -> dict[str, list[str]]:
         user_satisfaction_score=4,
         use_case=f"sale contract for {CLIENTS[2][0]}",
         metadata={"client_phone": CLIENTS[2][3]},
+    )
+    SkillUsagePrune.objects.create(  # an operator's prune of usage logs, by login
+        pruned_by=partner.email, before=now.date().replace(day=1), partitions=[], rows=0
     )
     LogEntry.objects.create(
         user=partner,

@@ -15,6 +15,7 @@ from django.utils import formats, timezone
 from cases.models import User
 from skills.models import SkillUsageLog, SkillVersion
 from skills.paginators import EstimatedCountPaginator
+from skills.selectors import usage_partitions
 from skills.services import publish_version, record_usages
 from skills.tests.builders import make_skill, usage
 
@@ -212,7 +213,8 @@ def test_estimated_count_paginator_counts_small_lists_and_estimates_large_ones()
         exact_count_limit = 100
 
     large = SmallLimit(SkillUsageLog.objects.all(), 100)
-    assert large.count == 500 and large.count_is_estimate  # ANALYZE saw all 500 rows
+    # ANALYZE saw all 500 rows; the planner counts at least one row in each empty partition.
+    assert 500 <= large.count <= 500 + len(usage_partitions()) and large.count_is_estimate
     small = SmallLimit(SkillUsageLog.objects.filter(tokens_used=-1), 100)
     assert (small.count, small.count_is_estimate) == (0, False)
     exact = EstimatedCountPaginator(SkillUsageLog.objects.all(), 100)
@@ -225,8 +227,9 @@ def test_estimated_count_is_shown_as_about(staff_client, skill_with_logs, monkey
         cursor.execute("ANALYZE skill_usage_logs")
     page = staff_client.get(LOG_LIST)
     assert page.context["cl"].paginator.count_is_estimate
-    assert b"about 30" in page.content
-    assert Decimal(page.context["cl"].result_count) == 30
+    estimate = page.context["cl"].result_count  # at least one row per empty partition
+    assert 30 <= Decimal(estimate) <= 30 + len(usage_partitions())
+    assert f"about {estimate}".encode() in page.content
 
 
 def test_log_list_shows_figures_with_units_and_local_times(staff_client, skill_with_logs):
