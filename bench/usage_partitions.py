@@ -126,6 +126,7 @@ def main() -> int:
         before = selectors.check_statistics()
         result = services.prune_usage_logs(selectors.add_months(month, 1), by="bench", backup=False)
         figures["prune"] = result.seconds
+        figures["steps"] = result.steps
         figures["pruned"] = result.rows
         after = selectors.check_statistics()
         figures["statistics kept"] = before == after and all(c.matches for c in after)
@@ -149,6 +150,7 @@ def main() -> int:
         f"{'met' if figures['prune'] <= FLOOR_PRUNE_SECONDS else 'MISSED'}); statistics kept: "
         f"{figures['statistics kept']}; rollup exact: {figures['rollup exact']}"
     )
+    print("  steps: " + ", ".join(f"{k} {v:.3f} s" for k, v in figures["steps"].items()))
     ok = figures["prune"] <= FLOOR_PRUNE_SECONDS and figures["statistics kept"]
     return 0 if ok and figures["rollup exact"] else 1
 

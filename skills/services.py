@@ -11,7 +11,7 @@ import os
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -223,6 +223,7 @@ class PruneResult:
     backup: Path | None
     seconds: float  # the prune itself (baseline, detach, drop), the backup apart
     record: SkillUsagePrune | None
+    steps: dict = field(default_factory=dict)  # seconds of each step: lock, baseline, drop, commit
 
 
 def partitions_before(before: datetime.date, *, using: str = "default"):
@@ -279,6 +280,16 @@ def prune_usage_logs(
             backed_up[partition.name] = _copy_out(connection, partition.name, directory)
 
     started = time.monotonic()
+    steps = dict.fromkeys(("lock", "baseline", "drop", "commit"), 0.0)
+
+    last = started
+
+    def step(name: str) -> None:
+        nonlocal last
+        now = time.monotonic()
+        steps[name] += now - last
+        last = now
+
     dropped = []
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute("SET LOCAL lock_timeout = '5s'")
@@ -288,11 +299,13 @@ def prune_usage_logs(
         names = ", ".join(connection.ops.quote_name(p.name) for p in partitions)
         cursor.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
         cursor.execute("LOCK TABLE skill_usage_logs_default IN SHARE MODE")
+        step("lock")
         for partition in partitions:
             lower = None if partition.lower is None else partition.lower.astimezone(zone).date()
             upper = partition.upper.astimezone(zone).date()
             cursor.execute(RECORD_BASELINE_SQL, {"lower": lower, "upper": upper})
             rows = int(cursor.fetchone()[0])
+            step("baseline")
             if partition.name in backed_up and backed_up[partition.name] != rows:
                 raise ValueError(
                     f"{partition.name}: {backed_up[partition.name]:,} logs backed up but "
@@ -302,6 +315,7 @@ def prune_usage_logs(
             quoted = connection.ops.quote_name(partition.name)
             cursor.execute(f"ALTER TABLE skill_usage_logs DETACH PARTITION {quoted}")
             cursor.execute(f"DROP TABLE {quoted}")
+            step("drop")
             dropped.append(
                 {
                     "name": partition.name,
@@ -317,8 +331,9 @@ def prune_usage_logs(
             rows=sum(p["rows"] for p in dropped),
             backup=str(directory or ""),
         )
+    step("commit")
     seconds = time.monotonic() - started
-    return PruneResult(before, dropped, record.rows, directory, seconds, record)
+    return PruneResult(before, dropped, record.rows, directory, seconds, record, steps)
 
 
 # The figures of the logs of days [lower, upper) (lower NULL: every day before upper) that are
