@@ -16,8 +16,8 @@ from django.db.models import F, Q, QuerySet
 from pgvector import Vector
 
 from cases.models import EMBEDDING_DIMENSIONS, Case, Document, Firm
-from core.search import bounded_search
 from legalplatform.db.replicas import reads_from_replica
+from legalplatform.search import bounded_search
 
 # HNSW candidate list per search (pgvector's default is 40); bench/search.py shows the recall.
 HNSW_EF_SEARCH = 100

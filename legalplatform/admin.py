@@ -13,8 +13,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.module_loading import import_string
 
-from core.search import bounded_search
 from legalplatform.db.replicas import reads_from_replica
+from legalplatform.search import bounded_search
 
 # The search parameters of the admin's views: a changelist's search box, an autocomplete's term.
 SEARCH_PARAMETERS = ("q", "term")
@@ -142,7 +142,7 @@ class LegalPlatformAdminSite(admin.AdminSite):
     index_template = "admin/legalplatform_index.html"
 
     def admin_view(self, view, cacheable=False):
-        """Every admin view, its search bounded (core.search) before the view reads it."""
+        """Every admin view, its search bounded (legalplatform.search) before the view reads it."""
         inner = super().admin_view(view, cacheable)
 
         @wraps(view)
@@ -174,8 +174,9 @@ class LegalPlatformAdminSite(admin.AdminSite):
 
 
 def bound_search_parameters(request) -> None:
-    """The request's search parameters cut to what a search uses (core.search.bounded_search):
-    the list searches, shows in its box and links with the bounded text only."""
+    """The request's search parameters cut to what a search uses
+    (legalplatform.search.bounded_search): the list searches, shows in its box and links with the
+    bounded text only."""
     if not any(request.GET.get(name) for name in SEARCH_PARAMETERS):
         return
     query = request.GET.copy()

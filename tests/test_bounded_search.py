@@ -1,7 +1,7 @@
-"""Bounded input (issue 16, §4): every search uses at most core.search's words and characters
-and ignores the rest: the admin's search boxes and autocompletes (one bound for every admin
-view), and the selectors behind them. Through the real production server (gunicorn), a 10 KB
-and a 100 KB query are answered within 200 ms."""
+"""Bounded input (issue 16, §4): every search uses at most legalplatform.search's words and
+characters and ignores the rest: the admin's search boxes and autocompletes (one bound for every
+admin view), and the selectors behind them. Through the real production server (gunicorn), a
+10 KB and a 100 KB query are answered within 200 ms."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.urls import reverse
 from cases.models import Case, Firm
 from cases.selectors import search_cases
 from cases.tests.builders import make_case
-from core.search import MAX_SEARCH_CHARACTERS, MAX_SEARCH_WORDS, bounded_search
+from legalplatform.search import MAX_SEARCH_CHARACTERS, MAX_SEARCH_WORDS, bounded_search
 from tests.redis_support import PASSWORD, make_user
 from tests.support.processes import subprocess_env
 from tests.support.serving import ProductionServer, collect_static
