@@ -11,26 +11,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from ops.seeding.demo import seed_database
 from skills.models import Skill, SkillUsageLog
-from tests.browser import Browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SKILL = "legal-research-assistant-v1"
-
-
-@pytest.fixture
-def demo(transactional_db):
-    """The demo dataset, committed so that the live server's threads see it."""
-    return seed_database()
-
-
-@pytest.fixture
-def browser():
-    browser = Browser()
-    yield browser
-    browser.close()
 
 
 def usage_by_day(days: int, skill: Skill | None = None) -> dict[str, dict]:

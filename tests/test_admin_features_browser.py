@@ -11,26 +11,12 @@ import pytest
 from django.test import Client
 
 from cases.models import Case, CaseStatus, Document, User
-from ops.seeding.demo import seed_database
 from skills.models import Skill, SkillUsageLog
-from tests.browser import Browser
 from tests.test_admin_browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PATENT = "încălcarea brevetului de către pârâtă"
-
-
-@pytest.fixture
-def demo(transactional_db):
-    return seed_database()
-
-
-@pytest.fixture
-def browser():
-    browser = Browser()
-    yield browser
-    browser.close()
 
 
 def search_by_meaning(page, base: str, query: str) -> dict:

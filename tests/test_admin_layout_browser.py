@@ -7,7 +7,6 @@ import uuid
 import pytest
 
 from discovery.models import DocumentTypeInstance, DocumentTypeRegistry
-from ops.seeding.demo import seed_database
 from tests.admin_tour import layout
 from tests.browser import Browser
 from tests.test_admin_browser import log_in
@@ -16,11 +15,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPORTS = ["/admin/reports/usage_analytics/", "/admin/reports/discovery_overview/"]
 DBSTATS = "/admin/reports/dbstats/"
-
-
-@pytest.fixture
-def demo(transactional_db):
-    return seed_database()
 
 
 def look_at(page, base: str, path: str) -> dict:

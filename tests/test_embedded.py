@@ -12,14 +12,12 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from psycopg import sql
 
 from legalplatform import embedded
 from legalplatform.embedded import CONFIGURED_MARKER, POSTGRES_SETTINGS
 from tests.redis_support import own_valkey
 from tests.support.processes import ROOT, subprocess_env
-
-LOCAL_POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+from tests.support.scratch import MACHINE_POSTGRES, machine_postgres_database
 
 REPORT_SERVERS = (
     "import os; from django.db import connection as c; "
@@ -160,15 +158,9 @@ def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_dat
 
 @pytest.fixture
 def database_without_pgvector():
-    """A scratch database on the machine's PostgreSQL 15, which has no pgvector; named after this
-    process, since that server is shared by every checkout's test runs."""
-    name = f"legalplatform_no_pgvector_{os.getpid()}"
-    with psycopg.connect(**LOCAL_POSTGRES, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield name
-    with psycopg.connect(**LOCAL_POSTGRES, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    """A scratch database on the machine's PostgreSQL 15, which has no pgvector."""
+    with machine_postgres_database("legalplatform_no_pgvector") as params:
+        yield params["dbname"]
 
 
 def test_migrate_on_a_server_without_pgvector_stops_with_one_line_and_writes_nothing(
@@ -181,7 +173,7 @@ def test_migrate_on_a_server_without_pgvector_stops_with_one_line_and_writes_not
     assert len(line.splitlines()) == 1 and "Traceback" not in line
     assert 'lacks the extension "vector" (pgvector)' in line
     assert "install pgvector" in line and "unset DATABASE_URL" in line
-    with psycopg.connect(**{**LOCAL_POSTGRES, "dbname": database_without_pgvector}) as conn:
+    with psycopg.connect(**{**MACHINE_POSTGRES, "dbname": database_without_pgvector}) as conn:
         tables = conn.execute(
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
         ).fetchone()[0]

@@ -5,25 +5,11 @@ and a section key the schema refuses comes back as the field's error with nothin
 import pytest
 
 from discovery.models import RomanianTemplate
-from ops.seeding.demo import seed_database
-from tests.browser import Browser
 from tests.test_admin_browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SLUG = "contract-vanzare-cumparare"
-
-
-@pytest.fixture
-def demo(transactional_db):
-    return seed_database()
-
-
-@pytest.fixture
-def browser():
-    browser = Browser()
-    yield browser
-    browser.close()
 
 
 def watch_requests(page, base: str) -> dict:

@@ -8,7 +8,6 @@ calls, exists on every server."""
 from __future__ import annotations
 
 import importlib
-import os
 import uuid
 
 import psycopg
@@ -23,8 +22,7 @@ from ops.seeding.demo import seed_database
 from skills.models import Skill, SkillUsageDaily, SkillUsageLog, SkillVersion
 from skills.services import fold_skill_usage
 from tests.support.processes import current_database_url
-
-LOCAL_POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+from tests.support.scratch import machine_postgres_database
 
 # Upstream's foreign keys and their actions (docs/schema.md, "Foreign-key actions"), and the
 # project's daily rollup, which cascades with its skill: (table, column) -> (ON DELETE, ON UPDATE)
@@ -376,15 +374,9 @@ def test_uuid_generate_v4_exists_where_uuid_ossp_does_not():
 
 @pytest.fixture
 def database_with_uuid_ossp():
-    """A scratch database on the machine's PostgreSQL 15, which ships uuid-ossp; named after this
-    process, since that server is shared by every checkout's test runs."""
-    name = f"legalplatform_uuid_ossp_{os.getpid()}"
-    with psycopg.connect(**LOCAL_POSTGRES, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield {**LOCAL_POSTGRES, "dbname": name}
-    with psycopg.connect(**LOCAL_POSTGRES, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    """A scratch database on the machine's PostgreSQL 15, which ships uuid-ossp."""
+    with machine_postgres_database("legalplatform_uuid_ossp") as params:
+        yield params
 
 
 def test_where_uuid_ossp_exists_its_function_is_used_and_kept(database_with_uuid_ossp):

@@ -1,19 +1,23 @@
-"""Scratch databases for the migration tests: copies of a migrated database on the tests' server,
-reachable in this process through their own connection alias and by URL from `manage.py`
-subprocesses, so that rolling migrations back and forth never touches the test database."""
+"""Scratch databases, the one helper every test uses for them: empty or copies of a migrated
+database on the tests' server, reachable in this process through their own connection alias and
+by URL from `manage.py` subprocesses, so that rolling migrations back and forth never touches the
+test database; and databases on the machine's own PostgreSQL, for tests of another server."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import psycopg
 from django.conf import settings
 from django.db import connection, connections
 from django.db.migrations.loader import MigrationLoader
+from psycopg import sql
 
 from tests.support.processes import ROOT, current_database_url, run_manage
 
@@ -77,6 +81,27 @@ def scratch_database(name: str, *, template: str | None = None):
     """A new database with a connection alias of the same name; dropped afterwards."""
     with new_database(name, template=template), database_alias(name) as scratch:
         yield scratch
+
+
+# The machine's own PostgreSQL 15 (no pgvector; ships uuid-ossp), for tests that need another
+# server than the tests' one. Every checkout's test runs share it.
+MACHINE_POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+
+
+@contextlib.contextmanager
+def machine_postgres_database(prefix: str):
+    """A new database `{prefix}_{pid}` on the machine's PostgreSQL (named after this process, since
+    that server is shared); yields its libpq parameters and drops it afterwards."""
+    name = f"{prefix}_{os.getpid()}"
+    drop = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+    with psycopg.connect(**MACHINE_POSTGRES, autocommit=True) as admin:
+        admin.execute(drop)
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield {**MACHINE_POSTGRES, "dbname": name}
+    finally:
+        with psycopg.connect(**MACHINE_POSTGRES, autocommit=True) as admin:
+            admin.execute(drop)
 
 
 def copy_project(destination: Path) -> Path:
