@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from discovery.models import DocumentTypeRegistry, MappingStatus, RomanianTemplate
-from discovery.services import load_demo_data, record_discovery
+from discovery.services import record_discovery
+from ops.seeding.discovery import load_demo_data
 
 pytestmark = pytest.mark.django_db
 

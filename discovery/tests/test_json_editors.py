@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from discovery.models import DocumentTypeRegistry, RomanianTemplate
-from discovery.services import DEMO_DATA_DIR, load_demo_data
 from legalplatform.json_schema import validate_json_fields
+from ops.seeding.discovery import DEMO_DATA_DIR, load_demo_data
 from skills.models import Skill
 from skills.tests.builders import make_skill
 

@@ -1,2 +1,3 @@
-"""Seeding: the demo dataset from the data files under fixtures/ (`demo`), synthetic Romanian
-firms at volume (`synthetic`), and the Romanian vocabulary both speak (`vocabulary`)."""
+"""Seeding: the demo dataset from the data files under fixtures/ (`demo`, with its discovery part
+in `discovery`), synthetic Romanian firms at volume (`synthetic`), and the Romanian vocabulary
+both speak (`vocabulary`)."""

@@ -42,10 +42,10 @@ from cases.models import (
 )
 from cases.services import embed_documents
 from core.progress import ProgressFactory, no_progress
-from discovery.services import load_demo_data as load_discovery_demo_data
 from legalplatform.json_schema import validate_json_fields
 from ops.safety import production_reason
 from ops.seeding import synthetic
+from ops.seeding.discovery import load_demo_data as load_discovery_demo_data
 from ops.seeding.vocabulary import storage_url
 from skills.models import Skill, SkillUsageLog, SkillVersion
 
@@ -326,7 +326,7 @@ def seed_database(
     if scale < 0:
         raise SeedError(f"--scale must be 0 or more; got {scale}")
     if using != "default":
-        # discovery.services.load_demo_data writes through the default connection.
+        # ops.seeding.discovery.load_demo_data writes through the default connection.
         raise SeedError("seed writes the discovery demo data to the default database only")
     data = load_demo_data(fixtures_dir)
     report = SeedReport(database=connections[using].settings_dict["NAME"])

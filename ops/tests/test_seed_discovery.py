@@ -12,7 +12,7 @@ from discovery.models import (
     RomanianTemplate,
     TemplateUsageLog,
 )
-from discovery.services import DEMO_DATA_DIR, DemoDataResult, load_demo_data
+from ops.seeding.discovery import DEMO_DATA_DIR, DemoDataResult, load_demo_data
 
 pytestmark = pytest.mark.django_db
 
