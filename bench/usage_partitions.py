@@ -145,7 +145,7 @@ def main() -> int:
     )
     print(
         f"\nPrune of one month of {figures['pruned']:,} logs out of {figures['total_logs']:,} "
-        f"(filled in {figures['fill']:.0f} s): {figures['prune']:.3f} s "
+        f"(filled in {figures['fill']:.0f} s): {figures['prune']:.3f} s, the transaction "
         f"(floor {FLOOR_PRUNE_SECONDS:.0f} s: "
         f"{'met' if figures['prune'] <= FLOOR_PRUNE_SECONDS else 'MISSED'}); statistics kept: "
         f"{figures['statistics kept']}; rollup exact: {figures['rollup exact']}"

@@ -221,9 +221,10 @@ class PruneResult:
     partitions: list[dict]  # name, from, to, rows of each partition dropped
     rows: int
     backup: Path | None
-    seconds: float  # the prune itself (baseline, detach, drop), the backup apart
+    seconds: float  # the prune's transaction (lock, baseline, detach, commit), backup apart
     record: SkillUsagePrune | None
-    steps: dict = field(default_factory=dict)  # seconds of each step: lock, baseline, drop, commit
+    # Seconds of each step: lock, baseline, detach, commit, then drop (the files, after commit).
+    steps: dict = field(default_factory=dict)
 
 
 def partitions_before(before: datetime.date, *, using: str = "default"):
@@ -247,7 +248,7 @@ def prune_usage_logs(
     using: str = "default",
 ) -> PruneResult:
     """Drop the partitions of skill_usage_logs whose months all lie before `before`'s month,
-    whole (DETACH and DROP: no row is deleted, so no trigger runs), after recording their
+    whole (DETACH, then DROP after the commit: no row is deleted, no trigger runs), recording their
     figures in skill_usage_baseline from the daily rollup (a few rows per skill and day,
     whatever the number of logs) and writing a backup of their rows unless `backup` is False.
     Refuses to cut into the current month. The run is recorded in SkillUsagePrune."""
@@ -280,7 +281,7 @@ def prune_usage_logs(
             backed_up[partition.name] = _copy_out(connection, partition.name, directory)
 
     started = time.monotonic()
-    steps = dict.fromkeys(("lock", "baseline", "drop", "commit"), 0.0)
+    steps = dict.fromkeys(("lock", "baseline", "detach", "commit", "drop"), 0.0)
 
     last = started
 
@@ -314,8 +315,7 @@ def prune_usage_logs(
                 )
             quoted = connection.ops.quote_name(partition.name)
             cursor.execute(f"ALTER TABLE skill_usage_logs DETACH PARTITION {quoted}")
-            cursor.execute(f"DROP TABLE {quoted}")
-            step("drop")
+            step("detach")
             dropped.append(
                 {
                     "name": partition.name,
@@ -333,7 +333,33 @@ def prune_usage_logs(
         )
     step("commit")
     seconds = time.monotonic() - started
+    # The months are out of skill_usage_logs and their figures in the baseline: committed. Their
+    # files go now, in transactions of their own (removing gigabytes takes a second or more,
+    # holding only the detached table, which nothing reads); a run cut off here leaves them for
+    # the next prune to drop (drop_pruned_leftovers).
+    drop_pruned_leftovers(using=using)
+    step("drop")
     return PruneResult(before, dropped, record.rows, directory, seconds, record, steps)
+
+
+def drop_pruned_leftovers(*, using: str = "default") -> list[str]:
+    """Drop the tables of pruned months still on disk (detached by a prune whose DROP did not
+    run): the names the prunes recorded that exist and are no partition. Returns them."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT c.relname
+            FROM skill_usage_prunes AS r
+            CROSS JOIN LATERAL jsonb_array_elements(r.partitions) AS p (partition)
+            JOIN pg_class AS c ON c.oid = to_regclass(p.partition ->> 'name')
+            WHERE NOT c.relispartition
+            """
+        )
+        names = [name for (name,) in cursor.fetchall()]
+        for name in names:
+            cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(name)}")
+    return names
 
 
 # The figures of the logs of days [lower, upper) (lower NULL: every day before upper) that are

@@ -20,7 +20,12 @@ from skills.selectors import (
     month_start,
     usage_partitions,
 )
-from skills.services import fold_skill_usage, prune_usage_logs, record_usages
+from skills.services import (
+    drop_pruned_leftovers,
+    fold_skill_usage,
+    prune_usage_logs,
+    record_usages,
+)
 from skills.tests.builders import make_skill, usage
 from skills.tests.support import assert_statistics_exact, stored
 
@@ -72,6 +77,12 @@ def test_pruning_drops_whole_months_and_keeps_every_statistic(monthly_partitions
     assert result.rows == 50 and [p["rows"] for p in result.partitions] == [33, 17]
     names = {p.name for p in usage_partitions()}
     assert not names & {p["name"] for p in result.partitions}
+    with connection.cursor() as cursor:  # detached, then their files dropped after the commit
+        cursor.execute("SELECT to_regclass(%s)", [result.partitions[0]["name"]])
+        assert cursor.fetchone() == (None,)
+        # A prune cut off between its commit and the DROP leaves the table: the next drops it.
+        cursor.execute(f"CREATE TABLE {result.partitions[0]['name']} (id uuid)")
+    assert drop_pruned_leftovers() == [result.partitions[0]["name"]]
     assert SkillUsageLog.objects.count() == 4  # the current month's
     # History kept: the statistics as read, and validate's checks against the baseline.
     assert (stored(skill), stored(other), sorted(map(repr, check_statistics()))) == before
