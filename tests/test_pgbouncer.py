@@ -196,7 +196,7 @@ def test_restore_behind_pgbouncer_pauses_its_pool_around_the_swap(manage, scratc
     with pgbouncer(pool_size=2) as bouncer:
         admin = {"DATABASE_POOLER_ADMIN_URL": bouncer.admin_url, "BACKUP_DIR": str(tmp_path)}
         env = pooled_env(bouncer, scratch_db, **admin)
-        backup = manage("backup", "--noinput", env=env)
+        backup = manage("backup", env=env)
         assert backup.returncode == 0, backup.stderr
         (dump,) = tmp_path.glob("*.dump")
         url = bouncer.url(scratch_db.name)
