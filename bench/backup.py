@@ -165,9 +165,9 @@ def main() -> None:
     from django.db import connections
 
     connections["default"].settings_dict.update(_django_entry(base))
-    from ops.backups.client import client_programs, server_version, subprocess_target
-    from ops.backups.create import create_backup
-    from ops.backups.restore import RestoreOptions, restore_backup
+    from ops.backup.client import client_programs, server_version, subprocess_target
+    from ops.backup.create import create_backup
+    from ops.backup.restore import RestoreOptions, restore_backup
 
     size = admin.execute("SELECT pg_database_size(%s)", [BENCH_DB]).fetchone()[0]
     major, version = server_version(admin)
@@ -247,9 +247,9 @@ def _offsite(workdir: Path, repeat: int, report) -> list[tuple]:
     from django.conf import settings
     from pyrage import x25519
 
-    from ops.backups.create import create_backup
-    from ops.backups.offsite import create_offsite_backup
-    from ops.backups.restore import RestoreOptions, restore_backup
+    from ops.backup.create import create_backup
+    from ops.backup.offsite import create_offsite_backup
+    from ops.backup.restore import RestoreOptions, restore_backup
     from tests.support.s3_server import S3Server
 
     identity = x25519.Identity.generate()

@@ -287,7 +287,7 @@ if SENTRY_DSN:
         SENTRY_DSN, environment=APP_ENV, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE
     )
 
-# --- Backups (manage.py backup / backups / restore; ops/backups/create.py) ---------------------
+# --- Backups (manage.py backup / backups / restore; ops/backup/create.py) ---------------------
 # Where backups are written and listed; created owner-only (0700) when missing.
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups"))).resolve()
 # Backups of this APP_ENV older than this many days are pruned after each backup; 0 keeps all.
@@ -298,7 +298,7 @@ BACKUP_ENCRYPT = config.env_bool("BACKUP_ENCRYPT", default=False)
 BACKUP_AGE_RECIPIENT = env.str("BACKUP_AGE_RECIPIENT", default="")
 BACKUP_AGE_IDENTITY = env.str("BACKUP_AGE_IDENTITY", default="")
 
-# --- Off-site copies (S3 or Cloudflare R2; ops/backups/offsite.py) ------------------------------
+# --- Off-site copies (S3 or Cloudflare R2; ops/backup/offsite.py) ------------------------------
 # s3://bucket/prefix: every backup goes there too, verified against its manifest; "" keeps
 # backups on this machine only. BACKUP_S3_ENDPOINT_URL names R2 or another S3-compatible store.
 BACKUP_STORAGE_URL = config.storage_url("BACKUP_STORAGE_URL")

@@ -14,7 +14,7 @@ import pytest
 from django.db import OperationalError, connections
 
 from legalplatform import config
-from ops.backups import client as pg
+from ops.backup import client as pg
 from skills.models import Skill
 from tests.support.pgbouncer import pgbouncer, pooled_alias
 from tests.support.pooled_work import ROUNDS

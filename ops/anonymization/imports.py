@@ -27,8 +27,8 @@ from ops.anonymization.run import (
     anonymize_database,
     clear_redis_caches,
 )
-from ops.backups.create import BackupError, manifest_path_for
-from ops.backups.restore import RestoreOptions, RestoreResult, restore_backup
+from ops.backup.create import BackupError, manifest_path_for
+from ops.backup.restore import RestoreOptions, RestoreResult, restore_backup
 from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
 

@@ -19,7 +19,7 @@ from django.db.migrations.operations import SeparateDatabaseAndState
 from django.utils import timezone
 
 from core.progress import ProgressFactory, no_progress
-from ops.backups.create import BackupError, create_backup
+from ops.backup.create import BackupError, create_backup
 from ops.history.selectors import (
     MigrationKey,
     applied_migrations,

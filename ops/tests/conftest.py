@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from ops.backups.client import user_tables
+from ops.backup.client import user_tables
 from tests.support.processes import ROOT
 from tests.support.s3_server import S3Server
 from tests.support.scratch import copy_project

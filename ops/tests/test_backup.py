@@ -11,7 +11,7 @@ import stat
 import pytest
 from django.db import connection
 
-from ops.backups.create import (
+from ops.backup.create import (
     BackupError,
     create_backup,
     list_backups,

@@ -11,7 +11,7 @@ from django.db import connection
 from cases.models import User
 from ops.anonymization.imports import import_anonymized
 from ops.anonymization.run import AnonymizationError, LeakFound
-from ops.backups.create import create_backup
+from ops.backup.create import create_backup
 from ops.tests.conftest import fingerprint, leftover_databases
 from ops.tests.personal_data import plant_personal_data
 from ops.tests.test_anonymize import database_dump, found

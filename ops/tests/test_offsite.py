@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.backups.create import manifest_path_for, read_manifest
-from ops.backups.offsite import (
+from ops.backup.create import manifest_path_for, read_manifest
+from ops.backup.offsite import (
     LocalBackupDamaged,
     OffsiteError,
     offsite_encryption,

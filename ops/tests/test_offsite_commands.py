@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ops.backups.create import checksum_problem, create_backup, manifest_path_for
-from ops.backups.offsite import create_offsite_backup, open_store
-from ops.backups.restore import RestoreOptions, restore_backup
+from ops.backup.create import checksum_problem, create_backup, manifest_path_for
+from ops.backup.offsite import create_offsite_backup, open_store
+from ops.backup.restore import RestoreOptions, restore_backup
 from ops.tests.conftest import fill_sample_data, fingerprint, leftover_databases
 from ops.tests.test_offsite import fake_backup, flip_byte
 

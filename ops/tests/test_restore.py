@@ -13,8 +13,8 @@ import time
 import pytest
 from django.db import connection
 
-from ops.backups.create import create_backup, manifest_path_for
-from ops.backups.restore import RestoreError, RestoreOptions, restore_backup
+from ops.backup.create import create_backup, manifest_path_for
+from ops.backup.restore import RestoreError, RestoreOptions, restore_backup
 from ops.tests.conftest import fill_sample_data, fingerprint, leftover_databases
 from tests.support.processes import ROOT, subprocess_env
 

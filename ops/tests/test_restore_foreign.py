@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
-from ops.backups.create import create_backup, manifest_path_for
-from ops.backups.restore import RestoreError, RestoreOptions, restore_backup
+from ops.backup.create import create_backup, manifest_path_for
+from ops.backup.restore import RestoreError, RestoreOptions, restore_backup
 from ops.history.selectors import foreign_history_problem
 from ops.tests.conftest import fill_sample_data, fingerprint, leftover_databases
 from tests.support.scratch import scratch_database

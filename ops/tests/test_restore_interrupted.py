@@ -9,9 +9,9 @@ import os
 import pytest
 from django.db import connection
 
-from ops.backups import client as pg
-from ops.backups.create import create_backup
-from ops.backups.restore import RestoreOptions, clean_up_interrupted_restores, restore_backup
+from ops.backup import client as pg
+from ops.backup.create import create_backup
+from ops.backup.restore import RestoreOptions, clean_up_interrupted_restores, restore_backup
 from ops.tests.conftest import leftover_databases
 
 pytestmark = pytest.mark.django_db(transaction=True)

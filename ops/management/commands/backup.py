@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from core.commands import OperatorCommand
-from ops.backups.create import FORMATS, BackupError, format_size
-from ops.backups.offsite import UploadFailed, create_offsite_backup, upload_pending
+from ops.backup.create import FORMATS, BackupError, format_size
+from ops.backup.offsite import UploadFailed, create_offsite_backup, upload_pending
 
 
 class Command(OperatorCommand):

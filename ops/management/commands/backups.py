@@ -10,10 +10,10 @@ from django.core.management.base import CommandError
 from django.db import connections
 
 from core.commands import OperatorCommand, one_line
-from ops.backups.create import BackupError, format_size, list_backups
-from ops.backups.freshness import backup_freshness
-from ops.backups.offsite import open_store
-from ops.backups.restore import clean_up_interrupted_restores, leftover_message
+from ops.backup.create import BackupError, format_size, list_backups
+from ops.backup.freshness import backup_freshness
+from ops.backup.offsite import open_store
+from ops.backup.restore import clean_up_interrupted_restores, leftover_message
 
 
 class Command(OperatorCommand):

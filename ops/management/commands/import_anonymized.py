@@ -4,7 +4,7 @@ anonymized and validated in a scratch database before it is swapped in."""
 from core.commands import OperatorCommand
 from ops.anonymization.imports import delete_export_file, import_anonymized
 from ops.anonymization.run import AnonymizationError
-from ops.backups.create import BackupError
+from ops.backup.create import BackupError
 from ops.management.commands.restore import add_source_arguments, backup_source
 from ops.safety import confirm_database_name
 

@@ -4,9 +4,9 @@ safety backup and swapped in atomically; then validated."""
 from django.core.management.base import CommandError
 
 from core.commands import OperatorCommand
-from ops.backups.create import BackupError
-from ops.backups.offsite import remote_url
-from ops.backups.restore import RestoreOptions, restore_backup
+from ops.backup.create import BackupError
+from ops.backup.offsite import remote_url
+from ops.backup.restore import RestoreOptions, restore_backup
 from ops.management.validation import failure_message, write_validation_report
 from ops.safety import confirm_database_name, production_reason
 

@@ -39,7 +39,7 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
-from ops.backups.create import (
+from ops.backup.create import (
     MANIFEST_SUFFIX,
     Backup,
     BackupError,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from core.progress import ProgressFactory, no_progress
-from ops.backups.create import BackupError
-from ops.backups.offsite import newest_verified_local, newest_verified_remote, open_store
+from ops.backup.create import BackupError
+from ops.backup.offsite import newest_verified_local, newest_verified_remote, open_store
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +28,8 @@ import psycopg
 from django.conf import settings
 
 from core.progress import ProgressFactory, no_progress
-from ops.backups import encryption
-from ops.backups.client import (
+from ops.backup import encryption
+from ops.backup.client import (
     ClientProgramError,
     StderrReader,
     client_programs,
@@ -160,7 +161,9 @@ def create_backup(
     manifest_path = manifest_path_for(path)
     try:
         copy = copy_to(path.name) if copy_to and keys else None
-        manifest = _dump_into(partial, using=using, fmt=fmt, keys=keys, copy=copy, progress=progress)
+        manifest = _dump_into(
+            partial, using=using, fmt=fmt, keys=keys, copy=copy, progress=progress
+        )
         manifest.update(
             file=path.name,
             created_at=created_at.isoformat().replace("+00:00", "Z"),

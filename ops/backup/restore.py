@@ -30,9 +30,9 @@ from psycopg import sql
 from core.integrity import ValidationReport
 from core.progress import ProgressFactory, no_progress
 from legalplatform.db import pooler
-from ops.backups import client as pg
-from ops.backups import encryption
-from ops.backups.create import (
+from ops.backup import client as pg
+from ops.backup import encryption
+from ops.backup.create import (
     Backup,
     BackupError,
     checksum_problem,
@@ -41,10 +41,10 @@ from ops.backups.create import (
     read_manifest,
     remove_orphans,
 )
+from ops.backup.offsite import fetch_backup
 from ops.history.selectors import foreign_history_problem
 from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
-from ops.backups.offsite import fetch_backup
 
 # What a restore leaves behind only when it was killed: found and dropped by the next one.
 SCRATCH_MARK = "__restore_"
@@ -137,7 +137,7 @@ def restore_backup(
     encrypted, decrypted with BACKUP_AGE_IDENTITY as a stream that never touches the disk) and
     plain `.sql` / pg_dump archives made elsewhere; `path` may also be an `s3://` URL of an
     off-site backup, fetched with its manifest into a private work directory and verified there
-    (ops.backups.offsite.fetch_backup). In order:
+    (ops.backup.offsite.fetch_backup). In order:
 
     1. Refuses a production-looking target (ops.safety.production_reason) unless
        `allow_production`.
@@ -751,8 +751,7 @@ def _check_ours(using: str, scratch: str, target: str) -> None:
         }
     if problem := foreign_history_problem(applied, tables):
         raise RestoreError(
-            f"refused: the dump is not a database of this project: {problem}; {target} is "
-            "unchanged"
+            f"refused: the dump is not a database of this project: {problem}; {target} is unchanged"
         )
 
 
