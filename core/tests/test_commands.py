@@ -121,6 +121,31 @@ def test_an_unknown_database_alias_is_one_line_and_exit_1(command):
     assert result.stdout == ""
 
 
+# A count that is not a whole number, or below its least value: argparse's one line, exit 2,
+# before the command connects to anything (core.commands.whole_number).
+BAD_COUNTS = [
+    ("seed", "--scale", "-2", "expected 0 or more, got -2"),
+    ("usage_partitions", "--ahead", "-1", "expected 0 or more, got -1"),
+    ("prune_usage_logs", "--keep-months", "0", "expected 1 or more, got 0"),
+    ("embed_documents", "--batch-size", "0", "expected 1 or more, got 0"),
+    ("dbstats", "--slow", "many", "expected a whole number, got 'many'"),
+    ("restore", "--jobs", "0", "expected 1 or more, got 0"),
+    ("migrate_undo", "--steps", "0", "expected 1 or more, got 0"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("command", "option", "value", "message"), BAD_COUNTS)
+def test_a_bad_count_is_one_line_and_exit_2(command, option, value, message):
+    extra = {"restore": ["x.dump"], "migrate_undo": ["skills"]}.get(command, [])
+    result = run_manage(command, *extra, option, value)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"manage.py {command}: error: argument {option}: {message}"
+    )
+    assert result.stdout == ""
+
+
 class _Tabulating(OperatorCommand):
     uses_database = False
 

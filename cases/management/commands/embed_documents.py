@@ -6,14 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from cases.embeddings import EmbeddingError, get_embedder
 from cases.services import embed_documents
-from core.commands import OperatorCommand
-
-
-def positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
+from core.commands import OperatorCommand, whole_number
 
 
 class Command(OperatorCommand):
@@ -28,7 +21,7 @@ class Command(OperatorCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--batch-size",
-            type=positive_int,
+            type=whole_number(1),
             default=None,
             help=f"documents per embedder call (default EMBEDDING_BATCH_SIZE, "
             f"{settings.EMBEDDING_BATCH_SIZE})",

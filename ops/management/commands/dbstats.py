@@ -4,7 +4,7 @@ import json
 
 from django.template.defaultfilters import filesizeformat
 
-from core.commands import OperatorCommand
+from core.commands import OperatorCommand, whole_number
 from ops.dbstats import database_statistics
 
 
@@ -13,7 +13,9 @@ class Command(OperatorCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
-        parser.add_argument("--slow", type=int, default=10, help="how many slow statements to show")
+        parser.add_argument(
+            "--slow", type=whole_number(1), default=10, help="how many slow statements to show"
+        )
 
     def handle(self, *args, database, as_json: bool, slow: int, **options):
         stats = database_statistics(database, slow_limit=slow)

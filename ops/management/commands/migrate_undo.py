@@ -3,7 +3,7 @@ asking for confirmation and taking a safety backup; refuses irreversible ones up
 
 from django.core.management.base import CommandError
 
-from core.commands import OperatorCommand
+from core.commands import OperatorCommand, whole_number
 from ops.history.services import UndoFailed, UndoRefused, plan_undo, undo_migrations
 from ops.safety import confirm_database_name, database_label, production_reason
 
@@ -26,7 +26,7 @@ class Command(OperatorCommand):
         )
         parser.add_argument(
             "--steps",
-            type=int,
+            type=whole_number(1),
             default=1,
             help="How many applied migrations to roll back (default 1).",
         )

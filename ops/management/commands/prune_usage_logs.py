@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError
 from django.utils import timezone
 
-from core.commands import OperatorCommand
+from core.commands import OperatorCommand, whole_number
 from ops.safety import confirm_database_name
 from skills import selectors, services
 
@@ -35,7 +35,9 @@ class Command(OperatorCommand):
         cut = parser.add_mutually_exclusive_group(required=True)
         cut.add_argument("--before", type=month, help="drop every month before this one (YYYY-MM)")
         cut.add_argument(
-            "--keep-months", type=int, help="keep this month and the N-1 before it (N >= 1)"
+            "--keep-months",
+            type=whole_number(1),
+            help="keep this month and the N-1 before it (N >= 1)",
         )
         parser.add_argument(
             "--no-backup", action="store_false", dest="backup", help="drop without a backup"
@@ -44,8 +46,6 @@ class Command(OperatorCommand):
 
     def handle(self, *args, before, keep_months, backup, by, database, interactive, **options):
         if keep_months is not None:
-            if keep_months < 1:
-                raise CommandError(f"--keep-months must be 1 or more; got {keep_months}")
             before = selectors.add_months(timezone.localdate(), 1 - keep_months)
         partitions = services.partitions_before(before, using=database)
         if partitions and interactive:

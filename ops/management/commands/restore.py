@@ -3,7 +3,7 @@ safety backup and swapped in atomically; then validated."""
 
 from django.core.management.base import CommandError
 
-from core.commands import OperatorCommand
+from core.commands import OperatorCommand, whole_number
 from ops.backup.create import BackupError
 from ops.backup.offsite import remote_url
 from ops.backup.restore import RestoreOptions, restore_backup
@@ -43,7 +43,10 @@ class Command(OperatorCommand):
     def add_arguments(self, parser):
         add_source_arguments(parser, "the backup file")
         parser.add_argument(
-            "--jobs", type=int, default=1, help="parallel pg_restore jobs (custom format only)"
+            "--jobs",
+            type=whole_number(1),
+            default=1,
+            help="parallel pg_restore jobs (custom format only)",
         )
         parser.add_argument(
             "--allow-production",

@@ -1,22 +1,10 @@
 """`manage.py seed`: the demo dataset (idempotent), optionally reset first, plus synthetic firms."""
 
-import argparse
-
 from django.core.management.base import CommandError
 
-from core.commands import OperatorCommand
+from core.commands import OperatorCommand, whole_number
 from ops.safety import confirm_database_name
 from ops.seeding.demo import SeedError, seed_database
-
-
-def non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
 
 
 class Command(OperatorCommand):
@@ -34,14 +22,14 @@ class Command(OperatorCommand):
         )
         parser.add_argument(
             "--scale",
-            type=non_negative,
+            type=whole_number(0),
             default=0,
             metavar="N",
             help="also add N synthetic firms (about 40,000 rows each) through COPY",
         )
         parser.add_argument(
             "--random-seed",
-            type=non_negative,
+            type=whole_number(0),
             metavar="S",
             help="seed of the synthetic data: the same S gives the same firms (default: random)",
         )

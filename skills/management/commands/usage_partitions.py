@@ -6,7 +6,7 @@ from django.db import DatabaseError
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from core.commands import OperatorCommand
+from core.commands import OperatorCommand, whole_number
 from skills import selectors, services
 
 
@@ -26,7 +26,7 @@ class Command(OperatorCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--ahead",
-            type=int,
+            type=whole_number(0),
             default=services.PARTITIONS_AHEAD,
             help=f"months after this one to create (default {services.PARTITIONS_AHEAD})",
         )
