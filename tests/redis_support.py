@@ -13,6 +13,15 @@ from legalplatform import embedded
 
 PASSWORD = "correct horse battery staple"
 
+# Pool settings for legalplatform.redis.cache_options in tests: small, and quick to give up.
+POOL_OPTIONS = {
+    "max_connections": 5,
+    "connect_timeout_ms": 1000,
+    "socket_timeout_ms": 1000,
+    "retries": 1,
+    "retry_backoff_ms": 10,
+}
+
 
 @contextlib.contextmanager
 def own_valkey(data_dir):

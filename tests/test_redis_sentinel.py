@@ -120,15 +120,6 @@ def test_sentinel_variables_are_refused_where_they_cannot_apply(manage, env, mes
     assert result.stderr.strip() == f"error: {message}"
 
 
-OPTIONS = {
-    "max_connections": 5,
-    "connect_timeout_ms": 1000,
-    "socket_timeout_ms": 1000,
-    "retries": 1,
-    "retry_backoff_ms": 10,
-}
-
-
 def test_tls_reaches_the_primary_pool_and_the_sentinels(settings, tmp_path):
     """rediss+sentinel://: the pool's connections, found through the sentinels, are TLS ones
     verifying against REDIS_TLS_CA_CERTS, and so are the connections to the sentinels."""

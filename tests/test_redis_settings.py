@@ -15,15 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from legalplatform import redis
 from legalplatform.config import ConfigurationError
-from tests.redis_support import own_valkey
-
-OPTIONS = {
-    "max_connections": 5,
-    "connect_timeout_ms": 1000,
-    "socket_timeout_ms": 1000,
-    "retries": 1,
-    "retry_backoff_ms": 10,
-}
+from tests.redis_support import POOL_OPTIONS, own_valkey
 
 
 def test_each_variable_reaches_the_connection_pool(manage):
@@ -58,18 +50,18 @@ def test_a_bad_redis_variable_stops_any_command_in_one_line(manage):
 
 def test_tls_variables_apply_only_to_rediss_urls():
     with pytest.raises(ConfigurationError, match="apply only to a rediss:// REDIS_URL"):
-        redis.cache_options("redis://cache:6379/0", **OPTIONS, tls_ca_certs="/etc/hosts")
+        redis.cache_options("redis://cache:6379/0", **POOL_OPTIONS, tls_ca_certs="/etc/hosts")
     with pytest.raises(ConfigurationError, match="apply only to a rediss:// REDIS_URL"):
-        redis.cache_options("unix:///tmp/valkey.sock", **OPTIONS, tls_cert_reqs="none")
+        redis.cache_options("unix:///tmp/valkey.sock", **POOL_OPTIONS, tls_cert_reqs="none")
 
 
 def test_a_missing_ca_file_is_named():
     with pytest.raises(ConfigurationError, match="REDIS_TLS_CA_CERTS names no readable file: /no"):
-        redis.cache_options("rediss://cache:6380/0", **OPTIONS, tls_ca_certs="/no/ca.pem")
+        redis.cache_options("rediss://cache:6380/0", **POOL_OPTIONS, tls_ca_certs="/no/ca.pem")
 
 
 def test_plain_urls_get_no_tls_options():
-    pool = redis.cache_options("redis://cache:6379/0", **OPTIONS)["CONNECTION_POOL_KWARGS"]
+    pool = redis.cache_options("redis://cache:6379/0", **POOL_OPTIONS)["CONNECTION_POOL_KWARGS"]
     assert not any(name.startswith("ssl_") for name in pool)
 
 
@@ -140,7 +132,7 @@ def tls_front(tmp_path):
 
 
 def tls_cache(settings, alias, url, **tls):
-    options = redis.cache_options(url, **OPTIONS, **tls)
+    options = redis.cache_options(url, **POOL_OPTIONS, **tls)
     settings.CACHES = {
         **settings.CACHES,
         alias: {**settings.CACHES["default"], "LOCATION": url, "OPTIONS": options},
