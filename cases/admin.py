@@ -159,16 +159,8 @@ class UserEditForm(UserChangeForm):
 class UserAdmin(FirmScopedAdmin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserEditForm
-    list_display = [
-        "email",
-        "first_name",
-        "last_name",
-        "firm",
-        "role",
-        "status",
-        "is_staff",
-        "last_active",
-    ]
+    profile_fields = ["email", "first_name", "last_name", "firm", "role", "status"]
+    list_display = [*profile_fields, "is_staff", "last_active"]
     list_filter = ["role", "status", "is_staff", "firm"]
     list_select_related = ["firm"]
     search_fields = ["email", "first_name", "last_name"]
@@ -220,16 +212,7 @@ class UserAdmin(FirmScopedAdmin, DjangoUserAdmin):
             None,
             {
                 "classes": ["wide"],
-                "fields": [
-                    "email",
-                    "first_name",
-                    "last_name",
-                    "firm",
-                    "role",
-                    "status",
-                    "password1",
-                    "password2",
-                ],
+                "fields": [*profile_fields, "password1", "password2"],
             },
         ),
     ]
@@ -375,16 +358,20 @@ class ClientAdmin(CSVExportMixin, FirmScopedAdmin):
 
 @admin.register(Case)
 class CaseAdmin(CSVExportMixin, FirmScopedAdmin):
-    export_fields = [
-        "case_number",
-        "title",
-        "client__name",
+    # The columns the list shows and the CSV exports, in this order.
+    tracked_fields = [
         "case_type",
         "status",
         "priority",
         "opened_date",
         "closed_date",
         "next_hearing_date",
+    ]
+    export_fields = [
+        "case_number",
+        "title",
+        "client__name",
+        *tracked_fields,
         "court_name",
         "judge_name",
         "assigned_partner__email",
@@ -392,17 +379,7 @@ class CaseAdmin(CSVExportMixin, FirmScopedAdmin):
         "created_at",
         "id",
     ]
-    list_display = [
-        "case_number",
-        "short_title",
-        "client",
-        "case_type",
-        "status",
-        "priority",
-        "opened_date",
-        "closed_date",
-        "next_hearing_date",
-    ]
+    list_display = ["case_number", "short_title", "client", *tracked_fields]
     list_filter = ["status", "case_type", "priority", "firm"]
     list_select_related = ["client"]
     short_title = truncated_field("title", 60)

@@ -95,34 +95,21 @@ def test_upstreams_columns_names_types_and_order_then_the_projects(view):
 
 def test_document_discovery_metrics_as_upstream():
     monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    make_type(
-        "A",
-        first_seen_date=monday,
-        total_occurrences=10,
-        mapping_confidence=Decimal("0.80"),
-        mapping_status=MappingStatus.AUTO_MAPPED,
-    )
-    make_type(
-        "B",
-        first_seen_date=monday + timedelta(days=2),
-        total_occurrences=5,
-        mapping_confidence=Decimal("0.91"),
-        mapping_status=MappingStatus.TEMPLATE_CREATED,
-    )
-    make_type(
-        "C",
-        first_seen_date=monday + timedelta(days=3),
-        total_occurrences=1,
-        mapping_confidence=Decimal("0.75"),
-    )
-    make_type(
-        "D",
-        first_seen_date=monday + timedelta(days=9),
-        total_occurrences=7,
-        mapping_status=MappingStatus.QUEUE_REVIEW,
-    )
-    make_type("E", first_seen_date=monday + timedelta(days=10), total_occurrences=2,
-              mapping_status=MappingStatus.MANUAL_MAPPED)  # fmt: skip
+    # name, days after Monday, documents, confidence, status
+    for name, days, documents, confidence, status in [
+        ("A", 0, 10, "0.80", MappingStatus.AUTO_MAPPED),
+        ("B", 2, 5, "0.91", MappingStatus.TEMPLATE_CREATED),
+        ("C", 3, 1, "0.75", MappingStatus.PENDING),
+        ("D", 9, 7, None, MappingStatus.QUEUE_REVIEW),
+        ("E", 10, 2, None, MappingStatus.MANUAL_MAPPED),
+    ]:
+        make_type(
+            name,
+            first_seen_date=monday + timedelta(days=days),
+            total_occurrences=documents,
+            mapping_confidence=Decimal(confidence) if confidence else None,
+            mapping_status=status,
+        )
 
     with connection.cursor() as cursor:
         # A week of upstream's view is date_trunc in the session's time zone, as upstream's was.
