@@ -1,7 +1,9 @@
 """The integrity checks' registry, in the spirit of Django's system checks: each app registers
 the checks of its own rules (statistics kept by its triggers, references its tables hold without
 a foreign key, dates that must come in order), and `validate` runs them all, in one snapshot, as
-a PASS / FAIL / SKIP report. This module holds what the apps and the runner share; the runner
+a PASS / FAIL / SKIP report. An app may also keep a ledger of the closed parts of a partitioned
+table (months of logs), whose checks are recorded and read again only when a part changes.
+This module holds what the apps and the runner share; the runner
 and the checks every schema has (migrations, extensions, tables, row rules) are in ops.integrity.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 from django.apps import apps
 from django.db import models
@@ -42,10 +45,30 @@ class CheckResult:
 
 
 @dataclass
+class PartResult:
+    """How a run checked one closed part (a month) of a partitioned table: `re-verified` (its
+    rows read and recorded before the snapshot), `recorded` (taken from the record: unchanged
+    since `verified_at`), or `read` (its rows read in the snapshot, nothing recorded: changed
+    meanwhile, a rule failed, or the record could not be written)."""
+
+    table: str
+    part: str
+    status: str
+    rows: int | None = None
+    verified_at: str | None = None
+    seconds: float | None = None
+
+
+RE_VERIFIED, RECORDED, READ = "re-verified", "recorded", "read"
+
+
+@dataclass
 class ValidationReport:
     database: str
     results: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
+    full: bool = False
+    parts: list[PartResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +87,8 @@ class ValidationReport:
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
             "results": [asdict(r) for r in self.results],
+            "full": self.full,
+            "parts": [asdict(p) for p in self.parts],
         }
 
 
@@ -132,12 +157,58 @@ class Schema:
 
 
 @dataclass(frozen=True)
+class RecordedPart:
+    """The closed parts of a partitioned table that a run takes from their records (verified
+    before, their partitions unchanged since): `ids` of the records, `rows` they hold; the rows
+    outside them satisfy `scan` (SQL over the table with `params`); `keys` is SQL of a relation
+    named as the table with the recorded distinct values of one referencing column (`{column}`
+    formatted in; params: `ids`, the column's name), on which a reference rule is checked for
+    the recorded parts."""
+
+    table: str
+    ids: list[int]
+    rows: int
+    scan: str
+    params: list
+    keys: str
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The row rules of one table as a ledger needs them: a fingerprint (a record made under
+    other rules is not taken), the referencing columns whose keys it records, and `hold(where,
+    params)`: whether every rule holds for the rows matching `where`."""
+
+    fingerprint: str
+    key_columns: list[str]
+    hold: Callable[[str, list], bool]
+
+
+class Ledger(Protocol):
+    """An app's record of the closed parts of one partitioned table (core.integrity.ledger)."""
+
+    table: str
+
+    def verify(self, database: Database, rules: RuleSet, *, full: bool) -> list[PartResult]:
+        """Before the snapshot: read and record each closed part whose record is not true any
+        more (every one if `full`); the parts it re-verified or could not record."""
+
+    def recorded(self, database: Database, rules: RuleSet) -> RecordedPart:
+        """In the snapshot: the parts whose records hold."""
+
+    def closed_parts(self, database: Database) -> list[PartResult]:
+        """In the snapshot: every closed part, `recorded` or `read`, with its rows if known."""
+
+
+@dataclass(frozen=True)
 class Database:
     """What a check is given: the connection (inside the report's read-only snapshot) and the
-    schema as it is, to skip what is not migrated."""
+    schema as it is, to skip what is not migrated; `recorded` the parts of partitioned tables
+    taken from their records (by table), which the checks add instead of reading."""
 
     connection: object
     schema: Schema
+    recorded: dict[str, RecordedPart] = field(default_factory=dict)
 
     @property
     def alias(self) -> str:
@@ -180,6 +251,7 @@ class Registry:
     """Every app's integrity checks and row-rule declarations."""
 
     checks: list[tuple[str, Check]] = field(default_factory=list)
+    ledgers: list[Ledger] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
     date_orders: list[DateOrder] = field(default_factory=list)
     future_allowed: set[tuple[str, str]] = field(default_factory=set)
@@ -195,6 +267,12 @@ class Registry:
             return check
 
         return decorator
+
+    def ledger(self, ledger: Ledger) -> Ledger:
+        """Record the closed parts of `ledger.table`, so that a run reads only what changed."""
+        if all(existing.table != ledger.table for existing in self.ledgers):
+            self.ledgers.append(ledger)
+        return ledger
 
     def declare(
         self,
@@ -216,6 +294,7 @@ class Registry:
 
 registry = Registry()
 register = registry.register
+ledger = registry.ledger
 declare = registry.declare
 
 

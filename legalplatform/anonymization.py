@@ -122,6 +122,12 @@ ANONYMIZATION = {
         "partitions": "kept: names, bounds and row counts of dropped partitions",
         "backup": "kept: a directory of this deployment",
     },
+    # validate's record of verified months (skills 0017): names, fingerprints, no person.
+    "skill_usage_verified_months": {
+        "partition": "kept: a partition's name",
+        "rules": "kept: a fingerprint of validate's row rules",
+    },
+    "skill_usage_verified_keys": {"column": "kept: a column's name"},
     "document_type_registry": {
         "discovered_type_original": "text:Tip de document {n}",
         "discovered_type_english": "text:Document type {n}",

@@ -427,7 +427,25 @@ class SkillUsageDailyExact(models.Model):
         return f"{self.skill_id} on {self.day:%Y-%m-%d}"
 
 
-class SkillUsageBaseline(models.Model):
+class UsageFigures(models.Model):
+    """The figures of a set of logs of one skill on one day, as skill_usage_figures() sums them
+    (the pruned baseline's, a verified month's)."""
+
+    executions = models.BigIntegerField()
+    successes = models.BigIntegerField()
+    tokens_used = models.BigIntegerField()
+    tokens_saved = models.BigIntegerField()
+    tokens_saved_success = models.BigIntegerField(
+        db_comment="Sum of tokens_saved over the successful logs"
+    )
+    cost_usd = models.DecimalField(max_digits=18, decimal_places=6)
+    execution_time_ms = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class SkillUsageBaseline(UsageFigures):
     """The figures of pruned usage logs of one skill on one day, recorded by prune_usage_logs
     when it drops their month: all-time statistics and the daily rollup are this baseline plus
     the live logs (skill_usage_live_figures(), migration 0010), so pruning keeps history."""
@@ -441,15 +459,6 @@ class SkillUsageBaseline(models.Model):
         related_name="+",
     )
     day = models.DateField(db_comment="Calendar day in Europe/Bucharest, as skill_usage_daily")
-    executions = models.BigIntegerField()
-    successes = models.BigIntegerField()
-    tokens_used = models.BigIntegerField()
-    tokens_saved = models.BigIntegerField()
-    tokens_saved_success = models.BigIntegerField(
-        db_comment="Sum of tokens_saved over the successful logs"
-    )
-    cost_usd = models.DecimalField(max_digits=18, decimal_places=6)
-    execution_time_ms = models.BigIntegerField()
 
     class Meta:
         db_table = "skill_usage_baseline"
@@ -493,3 +502,86 @@ class SkillUsagePrune(models.Model):
 
     def __str__(self):
         return f"prune before {self.before:%Y-%m} at {self.pruned_at:%Y-%m-%d %H:%M}"
+
+
+class SkillUsageVerifiedMonth(models.Model):
+    """A closed month of usage logs (a partition of skill_usage_logs whose month is over) as
+    `validate` last verified it: the partition's identity and modification counters then, its
+    logs, and (SkillUsageVerifiedFigures, SkillUsageVerifiedKey) its figures per skill and day
+    and the keys its logs reference. validate takes the month from here while the partition is
+    unchanged (skill_usage_recorded_months(), migration 0017) and re-verifies it otherwise."""
+
+    partition = models.CharField(max_length=63, unique=True, db_comment="The partition's name")
+    partition_oid = models.BigIntegerField(db_comment="pg_class.oid of the partition")
+    relfilenode = models.BigIntegerField(
+        db_comment="pg_class.relfilenode then: TRUNCATE, VACUUM FULL and CLUSTER change it"
+    )
+    lower = models.DateTimeField(null=True, db_comment="Lower bound (NULL: MINVALUE)")
+    upper = models.DateTimeField(db_comment="Upper bound, exclusive")
+    modifications = models.BigIntegerField(
+        db_comment="n_tup_ins + n_tup_upd + n_tup_del of the partition, read before its logs"
+    )
+    stats_reset = models.DateTimeField(
+        null=True, db_comment="pg_stat_database.stats_reset then (pg_stat_reset and the like)"
+    )
+    stats_restarted = models.DateTimeField(
+        null=True, db_comment="pg_stat_bgwriter.stats_reset then (statistics lost in a crash)"
+    )
+    logs = models.BigIntegerField(db_comment="Logs in the partition at verification")
+    rules = models.CharField(
+        max_length=64, db_comment="Fingerprint of the row rules every log of the month passed"
+    )
+    verified_at = models.DateTimeField(default=timezone.now)
+    seconds = models.FloatField(db_comment="How long verifying the month took")
+
+    class Meta:
+        db_table = "skill_usage_verified_months"
+        db_table_comment = (
+            "Closed months of skill_usage_logs as validate last verified them, with the "
+            "partition's identity and counters then: validate re-reads a month only when they "
+            "changed."
+        )
+        ordering = ["lower"]
+
+    def __str__(self):
+        return f"{self.partition} verified at {self.verified_at:%Y-%m-%d %H:%M}"
+
+
+class SkillUsageVerifiedFigures(UsageFigures):
+    """The figures of one skill on one day in a verified month (skill_usage_figures() over the
+    month's logs): what validate adds, for that month, instead of reading its logs."""
+
+    pk = models.CompositePrimaryKey("month", "skill_id", "day")
+    month = models.ForeignKey(
+        SkillUsageVerifiedMonth, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    # No key to skills: a deleted skill's logs go with it, which re-verifies the month.
+    skill_id = models.UUIDField()
+    day = models.DateField(db_comment="Calendar day in Europe/Bucharest, as skill_usage_daily")
+
+    class Meta:
+        db_table = "skill_usage_verified_figures"
+        db_table_comment = "Figures per skill and day of each month in skill_usage_verified_months."
+        verbose_name_plural = "skill usage verified figures"
+
+    def __str__(self):
+        return f"{self.skill_id} on {self.day:%Y-%m-%d} (verified)"
+
+
+class SkillUsageVerifiedKey(models.Model):
+    """A value a verified month's logs hold in a column that references another table
+    (skill_id, user_id): validate checks a recorded month's references on these few keys."""
+
+    pk = models.CompositePrimaryKey("month", "column", "key")
+    month = models.ForeignKey(
+        SkillUsageVerifiedMonth, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    column = models.CharField(max_length=63, db_comment="A referencing column of the logs")
+    key = models.UUIDField(db_comment="A value of that column in the month (NULLs left out)")
+
+    class Meta:
+        db_table = "skill_usage_verified_keys"
+        db_table_comment = "Distinct referenced keys of each month in skill_usage_verified_months."
+
+    def __str__(self):
+        return f"{self.column} = {self.key}"

@@ -5,6 +5,7 @@ logs gives, against which the trigger-kept columns and the rollup can be checked
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
@@ -21,6 +22,7 @@ from skills.models import (
     SkillUsageDaily,
     SkillUsageDailyExact,
     SkillUsageLog,
+    SkillUsageVerifiedMonth,
 )
 
 
@@ -106,14 +108,25 @@ class StatisticsCheck:
         return self.stored == self.from_logs
 
 
-# Per skill: its executions, the successful ones and their tokens_saved, from the live logs plus
-# the pruned baseline (skill_usage_live_figures(), migration 0010): the totals the base and the
-# pending deltas must add up to.
-LOG_TOTALS = """
-    SELECT skill_id AS parent, sum(executions)::bigint AS logs,
-           sum(successes)::bigint AS successes, sum(tokens_saved_success)::bigint AS saved
-    FROM skill_usage_live_figures() GROUP BY skill_id
-"""
+def checked_figures(recorded: Iterable[int] = ()) -> str:
+    """SQL of what the statistics and the rollup must equal per (skill, day): the pruned
+    baseline, the figures of the `recorded` verified months (ids of SkillUsageVerifiedMonth)
+    and those of every other log (skill_usage_checked_figures(), migration 0017)."""
+    ids = ",".join(str(int(pk)) for pk in recorded)
+    return f"skill_usage_checked_figures('{{{ids}}}'::bigint[])"
+
+
+def log_totals(recorded: Iterable[int] = ()) -> str:
+    """SQL of each skill's executions, the successful ones and their tokens_saved (`parent`,
+    `logs`, `successes`, `saved`), from checked_figures(recorded): the totals the base and the
+    pending deltas must add up to."""
+    return f"""
+        SELECT skill_id AS parent, sum(executions)::bigint AS logs,
+               sum(successes)::bigint AS successes, sum(tokens_saved_success)::bigint AS saved
+        FROM {checked_figures(recorded)} GROUP BY skill_id
+    """
+
+
 # Each statistics column of skills from those totals (`a`), the derived two by the SQL functions
 # the fold, the view skill_statistics and refresh_skill_statistics() use (migration 0002): one
 # definition of each figure.
@@ -137,7 +150,7 @@ def check_statistics(*, using: str = "default") -> list[StatisticsCheck]:
     with connections[using].cursor() as cursor:
         cursor.execute(
             f"SELECT s.skill_id, {stored}, {from_logs} "
-            f"FROM skill_statistics AS s LEFT JOIN ({LOG_TOTALS}) AS a ON a.parent = s.id "
+            f"FROM skill_statistics AS s LEFT JOIN ({log_totals()}) AS a ON a.parent = s.id "
             "ORDER BY s.skill_id"
         )
         return [
@@ -304,16 +317,17 @@ def _figures(row: dict) -> UsageFigures:
     )
 
 
-def daily_usage_mismatches(*, using: str = "default") -> list[tuple]:
+def daily_usage_mismatches(*, recorded: Iterable[int] = (), using: str = "default") -> list[tuple]:
     """The (skill id, day, rollup figures, figures from the logs) where the daily rollup as read
     (skill_usage_daily_exact: base + pending deltas) differs from a daily aggregate of the logs
-    plus the pruned baseline, in one statement (one snapshot): none unless logs were written with
-    the triggers disabled (then see services.refresh_skill_usage_daily)."""
+    plus the pruned baseline (the `recorded` verified months from their record: see
+    checked_figures), in one statement (one snapshot): none unless logs were written with the
+    triggers disabled (then see services.refresh_skill_usage_daily)."""
     with connections[using].cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             WITH from_logs AS (
-                SELECT * FROM skill_usage_live_figures() WHERE executions <> 0
+                SELECT * FROM {checked_figures(recorded)} WHERE executions <> 0
             )
             SELECT skill_id, day,
                    (d.executions, d.successes, d.tokens_used, d.tokens_saved, d.cost_usd,
@@ -409,3 +423,80 @@ def months_without_partition(
     fall into the default partition)."""
     partitions = usage_partitions(using=using)
     return [m for m in months if not any(p.covers(month_start(m)) for p in partitions)]
+
+
+# --- Verified months of the usage logs (validate, migration 0017) -------------------------------
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    """A partition of skill_usage_logs as it is now (skill_usage_partition_states()): identity,
+    bounds, month over or not, and its modification counters (None: not counted here)."""
+
+    partition: str
+    partition_oid: int
+    relfilenode: int
+    lower: datetime.datetime | None
+    upper: datetime.datetime | None
+    closed: bool
+    modifications: int | None
+    stats_reset: datetime.datetime | None
+    stats_restarted: datetime.datetime | None
+
+    def condition(self, table: str = "skill_usage_logs") -> tuple[str, list]:
+        """SQL over `table` for this partition's rows, with its parameters."""
+        return _span_condition(table, self.lower, self.upper)
+
+
+def usage_partition_states(*, using: str = "default") -> list[PartitionState]:
+    """Every partition of skill_usage_logs now, oldest first, the default partition last (the
+    counters as they are now, not as this transaction first read them)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT * FROM skill_usage_partition_states() "
+            "ORDER BY upper IS NULL AND lower IS NULL, lower NULLS FIRST"
+        )
+        return [PartitionState(*row) for row in cursor.fetchall()]
+
+
+def recorded_usage_months(rules: str, *, using: str = "default") -> list[SkillUsageVerifiedMonth]:
+    """The verified months whose record is still true (skill_usage_recorded_months()): month
+    over, partition unchanged since, verified under the row rules of fingerprint `rules`."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+    return list(
+        SkillUsageVerifiedMonth.objects.using(using).raw(
+            "SELECT * FROM skill_usage_recorded_months(%s) ORDER BY lower NULLS FIRST", [rules]
+        )
+    )
+
+
+def recorded_usage_months_by_id(
+    ids: Iterable[int], *, using: str = "default"
+) -> list[SkillUsageVerifiedMonth]:
+    return list(SkillUsageVerifiedMonth.objects.using(using).filter(pk__in=list(ids)))
+
+
+def unrecorded_condition(
+    recorded: Iterable[int], table: str = "skill_usage_logs", *, using: str = "default"
+) -> tuple[str, list]:
+    """SQL over `table` for its rows outside the `recorded` verified months (the spans of
+    skill_usage_unrecorded_spans(), as plain bounds on executed_at: the planner reads only
+    their partitions), with its parameters."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT lower(s), upper(s) FROM skill_usage_unrecorded_spans(%s) AS s", [list(recorded)]
+        )
+        spans = [_span_condition(table, lower, upper) for lower, upper in cursor.fetchall()]
+    if not spans:
+        return "false", []
+    return " OR ".join(f"({sql})" for sql, _ in spans), [p for _, params in spans for p in params]
+
+
+def _span_condition(table: str, lower, upper) -> tuple[str, list]:
+    bounds = [(f'"{table}"."executed_at" >= %s', lower), (f'"{table}"."executed_at" < %s', upper)]
+    present = [(sql, value) for sql, value in bounds if value is not None]
+    if not present:
+        return "true", []
+    return " AND ".join(sql for sql, _ in present), [value for _, value in present]

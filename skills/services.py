@@ -21,7 +21,14 @@ from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
 
-from skills.models import Skill, SkillUsageDaily, SkillUsageLog, SkillUsagePrune, SkillVersion
+from skills.models import (
+    Skill,
+    SkillUsageDaily,
+    SkillUsageLog,
+    SkillUsagePrune,
+    SkillUsageVerifiedMonth,
+    SkillVersion,
+)
 
 # Semantic Versioning 2.0.0 (semver.org): MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD].
 _IDENTIFIER = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
@@ -431,6 +438,82 @@ def _copy_out(connection, table: str, directory: Path) -> int:
 
 
 # --- Versions -----------------------------------------------------------------------------------
+
+
+# --- Verified months: validate's record of closed months (migration 0017) ----------------------
+
+# The advisory lock under which a month's record is rewritten (two validates at once).
+VERIFY_LOCK = 734_024
+
+
+def record_verified_month(
+    state, *, rules: str, key_columns: Iterable[str], started: float, using: str = "default"
+) -> SkillUsageVerifiedMonth:
+    """Record the closed month of `state` (a selectors.PartitionState read before this was
+    called, so that a write after it shows in the counters the record keeps): its figures per
+    skill and day (skill_usage_figures()) and the distinct values of its `key_columns`, read
+    now, replacing its previous record. `rules` is the fingerprint of the row rules its logs
+    were found to hold; `started` (time.monotonic()) when its verification began."""
+    where, params = state.condition()
+    columns = [connections[using].ops.quote_name(column) for column in key_columns]
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VERIFY_LOCK])
+        SkillUsageVerifiedMonth.objects.using(using).filter(partition=state.partition).delete()
+        month = SkillUsageVerifiedMonth.objects.using(using).create(
+            partition=state.partition,
+            partition_oid=state.partition_oid,
+            relfilenode=state.relfilenode,
+            lower=state.lower,
+            upper=state.upper,
+            modifications=state.modifications,
+            stats_reset=state.stats_reset,
+            stats_restarted=state.stats_restarted,
+            logs=0,
+            rules=rules,
+            seconds=0,
+        )
+        cursor.execute(
+            """
+            INSERT INTO skill_usage_verified_figures
+                (month_id, skill_id, day, executions, successes, tokens_used, tokens_saved,
+                 tokens_saved_success, cost_usd, execution_time_ms)
+            SELECT %s, f.* FROM skill_usage_figures(%s, %s) AS f
+            """,
+            [month.pk, state.lower, state.upper],
+        )
+        if columns:
+            # The distinct values of every referencing column in one scan (a grouping set each).
+            named = " ".join(f"WHEN GROUPING({quoted}) = 0 THEN %s" for quoted in columns)
+            cursor.execute(
+                f"""
+                INSERT INTO skill_usage_verified_keys (month_id, "column", key)
+                SELECT %s, CASE {named} END, coalesce({", ".join(columns)})
+                FROM skill_usage_logs
+                WHERE {where}
+                GROUP BY GROUPING SETS ({", ".join(f"({quoted})" for quoted in columns)})
+                HAVING coalesce({", ".join(columns)}) IS NOT NULL
+                """,
+                [month.pk, *key_columns, *params],
+            )
+        cursor.execute(
+            "SELECT coalesce(sum(executions), 0)::bigint FROM skill_usage_verified_figures "
+            "WHERE month_id = %s",
+            [month.pk],
+        )
+        month.logs = cursor.fetchone()[0]
+        month.seconds = time.monotonic() - started
+        month.save(update_fields=["logs", "seconds"])
+    return month
+
+
+def forget_verified_months(*, keep: Iterable[int] = (), using: str = "default") -> int:
+    """Delete the records of months no longer partitions of skill_usage_logs (pruned, or
+    detached) and of those whose rows broke a rule, i.e. every record whose partition is not
+    among the oids `keep`; returns how many were deleted."""
+    deleted, _ = (
+        SkillUsageVerifiedMonth.objects.using(using).exclude(partition_oid__in=list(keep)).delete()
+    )
+    return deleted
 
 
 def check_new_version(skill: Skill, version: str) -> None:

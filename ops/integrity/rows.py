@@ -6,6 +6,7 @@ take seconds, not minutes."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -16,7 +17,9 @@ from core.integrity import (
     SAMPLE_SIZE,
     CheckResult,
     Database,
+    RecordedPart,
     Reference,
+    RuleSet,
     declare,
     failed,
     register,
@@ -41,26 +44,26 @@ class Rule:
     violation: str
     params: list = field(default_factory=list)
     joins: dict[str, str] = field(default_factory=dict)
+    column: str = ""  # of a reference rule: the referencing column
 
 
 @register("references")
 def row_rules(database: Database) -> list[CheckResult]:
-    """Every row rule of every table, one scan per table; then the array references."""
+    """Every row rule of every table, one scan per table (of a table with recorded parts, the
+    rows outside them, and its references on their recorded keys); then the array references."""
     schema, results = database.schema, []
     by_table: dict[str, list[Rule]] = {}
     for rule in _row_rules(database):
         by_table.setdefault(rule.table, []).append(rule)
     passed: dict[str, list[int]] = {}  # check -> [tables, rules, rows]
     for table, rules in sorted(by_table.items()):
-        joins = {alias: join for rule in rules for alias, join in rule.joins.items()}
-        select = ", ".join(["count(*)"] + [f"count(*) FILTER (WHERE {r.violation})" for r in rules])
-        sql = f'SELECT {select} FROM "{table}" ' + " ".join(
-            f"LEFT JOIN {join}" for join in joins.values()
-        )
-        params = [p for rule in rules for p in rule.params]
-        with database.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows, *violations = cursor.fetchone()
+        part = database.recorded.get(table)
+        if part is not None and part.ids:
+            rows, violations = _recorded_violations(database, part, rules)
+            if any(violations):  # counted again over every row: the report names rows, not keys
+                rows, violations = _violations(database, table, rules)
+        else:
+            rows, violations = _violations(database, table, rules)
         pk = schema.models[table]._meta.pk.column
         for check in {r.check for r in rules}:
             offending = [
@@ -84,6 +87,57 @@ def row_rules(database: Database) -> list[CheckResult]:
                 )
             )
     return results
+
+
+def _violations(
+    database: Database, table: str, rules: list[Rule], where: str = "", params: list = ()
+) -> tuple[int, list[int]]:
+    """The rows of `table` (those matching `where`) and how many break each rule, in one scan."""
+    joins = {alias: join for rule in rules for alias, join in rule.joins.items()}
+    select = ", ".join(["count(*)"] + [f"count(*) FILTER (WHERE {r.violation})" for r in rules])
+    sql = f'SELECT {select} FROM "{table}" ' + " ".join(
+        f"LEFT JOIN {join}" for join in joins.values()
+    )
+    with database.cursor() as cursor:
+        cursor.execute(
+            sql + (f" WHERE {where}" if where else ""),
+            [p for rule in rules for p in rule.params] + list(params),
+        )
+        rows, *violations = cursor.fetchone()
+    return rows, violations
+
+
+def _recorded_violations(database: Database, part: RecordedPart, rules: list[Rule]):
+    """As _violations, the recorded parts taken from their records: their rows counted, the
+    rules they held when verified hold still (the record's fingerprint is these rules'), but a
+    reference may have lost its target since: those are checked on the recorded keys."""
+    rows, violations = _violations(database, part.table, rules, part.scan, part.params)
+    for index, rule in enumerate(rules):
+        if rule.column:
+            with database.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT count(*) FROM {part.keys.format(column=rule.column)} "
+                    + " ".join(f"LEFT JOIN {join}" for join in rule.joins.values())
+                    + f" WHERE {rule.violation}",
+                    [part.ids, rule.column] + rule.params,
+                )
+                violations[index] += cursor.fetchone()[0]
+    return rows + part.rows, violations
+
+
+def rule_set(database: Database, table: str) -> RuleSet:
+    """The row rules of `table` for a ledger of its parts (core.integrity.RuleSet)."""
+    rules = [rule for rule in _row_rules(database) if rule.table == table]
+    text = "\n".join(f"{r.name}: {r.violation} {r.params!r}" for r in rules)
+
+    def hold(where: str, params: list) -> bool:
+        return not any(_violations(database, table, rules, where, params)[1])
+
+    return RuleSet(
+        fingerprint=hashlib.sha256(text.encode()).hexdigest(),
+        key_columns=sorted({rule.column for rule in rules if rule.column}),
+        hold=hold,
+    )
 
 
 def _rows(count: int) -> str:
@@ -134,6 +188,7 @@ def _reference_rule(table: str, column: str, target_table: str, target_column: s
             alias: f'"{target_table}" AS {alias} '
             f'ON {alias}."{target_column}" = "{table}"."{column}"'
         },
+        column=column,
     )
 
 

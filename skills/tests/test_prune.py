@@ -2,7 +2,6 @@
 that the statistics, the rollup and validate's checks keep the history; a backup of the rows
 first; the run recorded; the current month refused; the database's name asked for."""
 
-import datetime
 import os
 from decimal import Decimal
 from io import StringIO
@@ -17,7 +16,6 @@ from skills.selectors import (
     add_months,
     check_statistics,
     daily_usage_mismatches,
-    month_start,
     usage_partitions,
 )
 from skills.services import (
@@ -26,34 +24,12 @@ from skills.services import (
     prune_usage_logs,
     record_usages,
 )
-from skills.tests.builders import make_skill, usage
-from skills.tests.support import assert_statistics_exact, stored
+from skills.tests.builders import make_skill
+from skills.tests.support import assert_statistics_exact, logs_of, stored
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 MONTHS = [add_months(TODAY, n) for n in (-3, -2, -1, 0)]
-
-
-@pytest.fixture
-def monthly_partitions(settings, tmp_path):
-    """The months of MONTHS as partitions of their own (the test database's first partition,
-    empty, holds every month up to two ahead: dropped for this test, rolled back after)."""
-    settings.BACKUP_DIR = tmp_path
-    with connection.cursor() as cursor:
-        first = usage_partitions()[0].name
-        cursor.execute(f"ALTER TABLE skill_usage_logs DETACH PARTITION {first}")
-        cursor.execute(f"DROP TABLE {first}")
-        for month in [add_months(TODAY, n) for n in range(-3, 3)]:
-            cursor.execute("SELECT create_skill_usage_partition(%s)", [month])
-    return tmp_path
-
-
-def logs_of(skill, month, count, **fields):
-    start = month_start(month)
-    return [
-        usage(skill, executed_at=start + datetime.timedelta(hours=7 + n), tokens_saved=n, **fields)
-        for n in range(count)
-    ]
 
 
 def test_pruning_drops_whole_months_and_keeps_every_statistic(monthly_partitions):
