@@ -298,6 +298,13 @@ ledger = registry.ledger
 declare = registry.declare
 
 
+def for_long_scans(cursor) -> None:
+    """In the transaction of `cursor`: no statement timeout, and memory for hash joins."""
+    cursor.execute("SET LOCAL statement_timeout = 0")
+    # Hash joins keep the referenced tables' keys in memory (10 million rows: about 30 MB).
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+
+
 # --- a check the apps share -----------------------------------------------------------------------
 
 

@@ -8,6 +8,8 @@ partition changed, so that its cost on the logs follows what changed."""
 
 import time
 
+from django.db import transaction
+
 from core.integrity import (
     PASS,
     RE_VERIFIED,
@@ -23,6 +25,7 @@ from core.integrity import (
     RuleSet,
     declare,
     failed,
+    for_long_scans,
     ledger,
     register,
     stored_statistics_match,
@@ -55,6 +58,8 @@ class UsageMonths:
     table = LOGS
 
     def verify(self, database: Database, rules: RuleSet, *, full: bool) -> list[PartResult]:
+        """Each closed month to verify in a transaction of its own: the rules, then the record
+        (skills.services.record_verified_month), after the counters were read for all."""
         if not database.schema.has(RECORDS):
             return []
         using = database.alias
@@ -71,16 +76,18 @@ class UsageMonths:
             if state.partition_oid in trusted and not full:
                 continue
             started = time.monotonic()
-            if not rules.hold(*state.condition()):
-                keep.pop()  # a rule fails: the month is read, and reported, in the snapshot
-                continue
-            month = services.record_verified_month(
-                state,
-                rules=rules.fingerprint,
-                key_columns=rules.key_columns,
-                started=started,
-                using=using,
-            )
+            with transaction.atomic(using=using), database.cursor() as cursor:
+                for_long_scans(cursor)
+                if not rules.hold(*state.condition()):
+                    keep.pop()  # a rule fails: the month is read, and reported, in the snapshot
+                    continue
+                month = services.record_verified_month(
+                    state,
+                    rules=rules.fingerprint,
+                    key_columns=rules.key_columns,
+                    started=started,
+                    using=using,
+                )
             results.append(_part(month, RE_VERIFIED))
         services.forget_verified_months(keep=keep, using=using)
         return results

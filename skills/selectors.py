@@ -111,8 +111,11 @@ class StatisticsCheck:
 def checked_figures(recorded: Iterable[int] = ()) -> str:
     """SQL of what the statistics and the rollup must equal per (skill, day): the pruned
     baseline, the figures of the `recorded` verified months (ids of SkillUsageVerifiedMonth)
-    and those of every other log (skill_usage_checked_figures(), migration 0017)."""
+    and those of every other log (skill_usage_checked_figures(), migration 0017). With none,
+    skill_usage_live_figures(), the same before 0017 too."""
     ids = ",".join(str(int(pk)) for pk in recorded)
+    if not ids:
+        return "skill_usage_live_figures()"
     return f"skill_usage_checked_figures('{{{ids}}}'::bigint[])"
 
 

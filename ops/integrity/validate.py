@@ -26,6 +26,7 @@ from core.integrity import (
     PartResult,
     Schema,
     ValidationReport,
+    for_long_scans,
     registry,
 )
 from ops.integrity.rows import rule_set
@@ -71,7 +72,7 @@ def validate_database(
         with connection.cursor() as cursor:
             if outermost:  # one snapshot for every check, and no writes by mistake
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            _for_long_scans(cursor)
+            for_long_scans(cursor)
         database = Database(connection, Schema.read(connection))
         # The records that still hold, judged by counters read after the snapshot began: a
         # write the snapshot sees has changed them (once counted), so its part is read.
@@ -91,12 +92,6 @@ def validate_database(
                 )
     report.seconds = time.monotonic() - started
     return report
-
-
-def _for_long_scans(cursor) -> None:
-    cursor.execute("SET LOCAL statement_timeout = 0")
-    # Hash joins keep the referenced tables' keys in memory (10 million rows: about 30 MB).
-    cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
 # SQLSTATEs of a database validate may read but not write: read_only_sql_transaction (a
@@ -122,16 +117,13 @@ def _verify_closed_parts(
     verified = {}
     with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
-            _for_long_scans(cursor)
+            for_long_scans(cursor)
         database = Database(connection, Schema.read(connection))
     for ledger in registry.ledgers:
         if not database.schema.has(ledger.table):
             continue
         try:
-            with transaction.atomic(using=connection.alias):
-                with connection.cursor() as cursor:
-                    _for_long_scans(cursor)
-                parts = ledger.verify(database, rule_set(database, ledger.table), full=full)
+            parts = ledger.verify(database, rule_set(database, ledger.table), full=full)
         except DatabaseError as exc:  # the parts are read in the snapshot
             if getattr(exc.__cause__, "sqlstate", None) not in CANNOT_WRITE:
                 report.add(
