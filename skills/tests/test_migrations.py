@@ -51,7 +51,7 @@ SCHEMA_QUERIES = {
                           'skill_usage_day', 'update_skill_usage_daily',
                           'refresh_skill_usage_daily', 'record_skill_usage_deltas',
                           'fold_skill_usage', 'skill_usage_live_figures',
-                          'recount_skill_usage_after_truncate')""",
+                          'recount_skill_usage_after_truncate', 'skill_usage_log_delta')""",
     "views": """
         SELECT viewname, definition FROM pg_views
         WHERE viewname IN ('skill_statistics', 'skill_usage_daily_exact')
@@ -86,7 +86,7 @@ def test_skills_migrations_reverse_and_reapply_to_the_same_schema():
     before = schema()
     # 5 of the skills app, and discovery's clear_references_to_deleted_skills and
     # follow_renamed_skill on skills
-    assert len(before["triggers"]) == 7 and len(before["functions"]) == 9
+    assert len(before["triggers"]) == 7 and len(before["functions"]) == 10
     assert len(before["views"]) == 2
     assert before["invalid_indexes"] == []
     try:

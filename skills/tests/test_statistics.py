@@ -61,6 +61,34 @@ def test_single_inserts():
     assert_statistics_exact()
 
 
+def pending_deltas() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT executions, successes, tokens_used, tokens_saved, tokens_saved_success, "
+            "cost_usd, execution_time_ms FROM skill_usage_deltas ORDER BY executions, successes"
+        )
+        return cursor.fetchall()
+
+
+def test_a_single_row_insert_appends_its_figures_and_a_larger_one_their_sums():
+    skill = make_skill()
+    fold_skill_usage()
+    record_usage(**usage(skill, success=False, tokens_saved=-9, cost_usd=Decimal("0.25")))
+    record_usage(**usage(skill, tokens_saved=11, cost_usd=Decimal("0.000001")))
+    SkillUsageLog.objects.bulk_create(
+        [log(skill, tokens_saved=5, success=n > 0, cost_usd=Decimal("0.5")) for n in range(3)]
+    )
+    with connection.cursor() as cursor:  # a statement that inserts no log appends nothing
+        cursor.execute("INSERT INTO skill_usage_logs SELECT * FROM skill_usage_logs WHERE false")
+    assert pending_deltas() == [
+        (1, 0, 1000, -9, 0, Decimal("0.25"), 120),
+        (1, 1, 1000, 11, 11, Decimal("0.000001"), 120),
+        (3, 2, 3000, 15, 10, Decimal("1.5"), 360),
+    ]
+    assert stored(skill) == (5, round((11 + 10) / 3), Decimal("60.00"))
+    assert_statistics_exact()
+
+
 def test_bulk_create_appends_a_delta_per_skill_and_the_fold_updates_each_skill_once():
     first, second = make_skill(), make_skill()
     before = skill_row_updates()
