@@ -90,6 +90,43 @@ def test_commands_that_write_refuse_a_standby_in_one_line(pair, args, work):
     ]
 
 
+def test_validate_on_a_standby_reads_every_closed_month_and_records_nothing(pair):
+    # Two closed months of their own on the primary, verified and recorded there.
+    with psycopg.connect(pair.primary_url, autocommit=True) as primary:
+        first = primary.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'skill_usage_logs'::regclass AND c.relname LIKE '%before%'"
+        ).fetchone()[0]
+        primary.execute(f"ALTER TABLE skill_usage_logs DETACH PARTITION {first}")
+        primary.execute(f"DROP TABLE {first}")
+        for months in (-2, -1, 0, 1, 2):
+            primary.execute(
+                "SELECT create_skill_usage_partition((now() + %s * interval '1 month')::date)",
+                [months],
+            )
+        primary.execute(
+            "INSERT INTO skills (skill_id, display_name, version, type, category) "
+            "VALUES ('standby-check', 'S', '1.0.0', 't', 'c')"
+        )
+        primary.execute(
+            "INSERT INTO skill_usage_logs (skill_id, execution_time_ms, tokens_used, executed_at) "
+            "SELECT id, 10, 100, date_trunc('month', now()) - n * interval '9 days' "
+            "FROM skills, generate_series(1, 6) AS n"
+        )
+    on_primary = run_manage("validate", "--json", env={"DATABASE_URL": pair.primary_url})
+    assert on_primary.returncode == 0, on_primary.stdout
+    recorded = {p["part"]: p["status"] for p in json.loads(on_primary.stdout)["parts"]}
+    assert set(recorded.values()) == {"re-verified"} and len(recorded) >= 2
+    pair.wait_until_replayed()
+
+    on_standby = run_manage("validate", "--json", env={"DATABASE_URL": pair.replica_url})
+
+    assert on_standby.returncode == 0, on_standby.stdout  # every check passes, nothing written
+    report = json.loads(on_standby.stdout)
+    # The standby's counters do not follow the primary's writes: no record is trusted there.
+    assert {p["part"]: p["status"] for p in report["parts"]} == dict.fromkeys(recorded, "read")
+
+
 def test_embedded_start_replica_prints_its_url_and_stop_stops_both():
     # Not pytest's tmp_path: other checkouts' pytest runs on the machine prune its parents.
     directory = Path(tempfile.mkdtemp(prefix="lp-embedded-replica-"))
