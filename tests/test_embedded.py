@@ -16,7 +16,7 @@ import redis
 from legalplatform import embedded
 from legalplatform.embedded import CONFIGURED_MARKER, POSTGRES_SETTINGS
 from tests.redis_support import own_valkey
-from tests.support.processes import ROOT, subprocess_env
+from tests.support.processes import ROOT, run_manage, subprocess_env
 from tests.support.scratch import MACHINE_POSTGRES, machine_postgres_database
 
 REPORT_SERVERS = (
@@ -27,8 +27,9 @@ REPORT_SERVERS = (
 )
 
 
-def embedded_env(data_dir):
-    return subprocess_env(LEGALPLATFORM_DATA_DIR=str(data_dir), DATABASE_URL=None, REDIS_URL=None)
+def embedded_overrides(data_dir) -> dict:
+    """What `subprocess_env` changes for a process on the embedded servers of `data_dir`."""
+    return {"LEGALPLATFORM_DATA_DIR": str(data_dir), "DATABASE_URL": None, "REDIS_URL": None}
 
 
 @pytest.fixture
@@ -74,14 +75,20 @@ def test_the_session_store_snapshot_is_private_even_where_an_older_version_left_
 
 @pytest.mark.slow
 def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_data_dir):
-    env = embedded_env(embedded_data_dir)
-    manage = [sys.executable, str(ROOT / "manage.py")]
+    overrides = embedded_overrides(embedded_data_dir)
     try:
         started = [
             subprocess.Popen(
-                [*manage, "shell", "--no-imports", "-c", REPORT_SERVERS],
+                [
+                    sys.executable,
+                    str(ROOT / "manage.py"),
+                    "shell",
+                    "--no-imports",
+                    "-c",
+                    REPORT_SERVERS,
+                ],
                 cwd=ROOT,
-                env=env,
+                env=subprocess_env(**overrides),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -96,32 +103,19 @@ def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_dat
         assert pids[0] != pids[1]
         assert postgres_starts[0] == postgres_starts[1] and valkey_pids[0] == valkey_pids[1]
 
-        write = subprocess.run(
-            [
-                *manage,
-                "shell",
-                "--no-imports",
-                "-c",
-                "from django.db import connection as c; "
-                "c.cursor().execute('CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)'); "
-                "c.cursor().execute('ALTER SYSTEM SET wal_level = replica'); "
-                "from django.core.cache import cache; cache.set('kept', 7, None)",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
+        write = run_manage(
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.db import connection as c; "
+            "c.cursor().execute('CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)'); "
+            "c.cursor().execute('ALTER SYSTEM SET wal_level = replica'); "
+            "from django.core.cache import cache; cache.set('kept', 7, None)",
+            env=overrides,
             timeout=120,
         )
         assert write.returncode == 0, write.stderr
-        stop = subprocess.run(
-            [*manage, "embedded", "stop"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        stop = run_manage("embedded", "stop", env=overrides, timeout=60)
         assert stop.returncode == 0 and "postgres: stopped" in stop.stdout, stop.stderr
         # The session store's snapshot, written on shutdown, and its folders are private.
         assert_private(embedded_data_dir)
@@ -130,30 +124,22 @@ def test_two_processes_share_the_embedded_servers_and_data_survives(embedded_dat
         marker = embedded_data_dir / CONFIGURED_MARKER
         marker.write_text("settings of an older version")
 
-        read = subprocess.run(
-            [
-                *manage,
-                "shell",
-                "--no-imports",
-                "-c",
-                "from django.db import connection as c; "
-                "cur = c.cursor(); cur.execute('SELECT v, current_setting(%s) FROM kept', "
-                "['wal_level']); from django.core.cache import cache; "
-                "print(*cur.fetchone(), cache.get('kept'))",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
+        read = run_manage(
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.db import connection as c; "
+            "cur = c.cursor(); cur.execute('SELECT v, current_setting(%s) FROM kept', "
+            "['wal_level']); from django.core.cache import cache; "
+            "print(*cur.fetchone(), cache.get('kept'))",
+            env=overrides,
             timeout=120,
         )
         assert read.returncode == 0, read.stderr
         assert read.stdout.split() == ["42", POSTGRES_SETTINGS["wal_level"], "7"]
         assert marker.read_text() != "settings of an older version"
     finally:
-        subprocess.run(
-            [*manage, "embedded", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=60
-        )
+        run_manage("embedded", "stop", env=overrides, timeout=60)
 
 
 @pytest.fixture

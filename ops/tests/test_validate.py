@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from cases.models import Case, CaseSearchWord, Document, Task
 from cases.services import refresh_case_search
-from discovery.models import DocumentTypeRegistry, RomanianTemplate
+from discovery.models import RomanianTemplate
 from ops.integrity.validate import FAIL, PASS, SKIP, validate_database
 from ops.seeding.demo import seed_database
 from skills.models import Skill, SkillUsageLog
@@ -163,48 +163,62 @@ def test_a_dangling_reference_the_database_does_not_enforce_fails(table, stateme
 
 
 @pytest.mark.django_db
-def test_an_enum_value_outside_its_choices_fails():
-    drop_constraint("tasks", "tasks_status_valid")
-    task = Task.objects.order_by("id").first()
-    sql("UPDATE tasks SET status = 'Blocked' WHERE id = %s", [task.id])
+@pytest.mark.parametrize(
+    ("unguard", "table", "where", "change", "check", "rule"),
+    [
+        pytest.param(
+            'ALTER TABLE tasks DROP CONSTRAINT "tasks_status_valid"',
+            "tasks",
+            "",
+            "status = 'Blocked'",
+            "values",
+            "tasks.status in (",
+            id="an enum value outside its choices",
+        ),
+        pytest.param(
+            "ALTER TABLE document_type_registry "
+            'DROP CONSTRAINT "document_type_registry_priority_score_range"',
+            "document_type_registry",
+            "",
+            "priority_score = 1.5",
+            "values",
+            "document_type_registry_priority_score_range",
+            id="a score out of range",
+        ),
+        pytest.param(
+            # Keep any updated_at trigger out of the way.
+            "ALTER TABLE cases DISABLE TRIGGER USER",
+            "cases",
+            "",
+            "updated_at = created_at - interval '1 day'",
+            "dates",
+            "cases.created_at ≤ updated_at",
+            id="updated before created",
+        ),
+        pytest.param(
+            'ALTER TABLE cases DROP CONSTRAINT "cases_opened_before_closed"',
+            "cases",
+            "WHERE closed_date IS NOT NULL",
+            "closed_date = opened_date - 3",
+            "dates",
+            "cases.opened_date ≤ closed_date",
+            id="closed before opened",
+        ),
+    ],
+)
+def test_a_row_broken_past_its_guard_fails_naming_it(unguard, table, where, change, check, rule):
+    """The guard (a constraint, a trigger) lifted and the first row by id broken: the check
+    fails on that row alone."""
+    sql(unguard)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {change} "
+            f"WHERE id = (SELECT id FROM {table} {where} ORDER BY id LIMIT 1) RETURNING id"
+        )
+        (row_id,) = cursor.fetchone()
 
-    result = only_failure(validate_database(), "values", "tasks", "tasks.status in (")
-    assert result.sample_ids == [str(task.id)]
-
-
-@pytest.mark.django_db
-def test_a_score_out_of_range_fails():
-    drop_constraint("document_type_registry", "document_type_registry_priority_score_range")
-    row = DocumentTypeRegistry.objects.order_by("id").first()
-    sql("UPDATE document_type_registry SET priority_score = 1.5 WHERE id = %s", [row.id])
-
-    result = only_failure(
-        validate_database(),
-        "values",
-        "document_type_registry",
-        "document_type_registry_priority_score_range",
-    )
-    assert result.sample_ids == [str(row.id)]
-
-
-@pytest.mark.django_db
-def test_updated_before_created_fails():
-    case = Case.objects.order_by("id").first()
-    sql("ALTER TABLE cases DISABLE TRIGGER USER")  # keep any updated_at trigger out of the way
-    sql("UPDATE cases SET updated_at = created_at - interval '1 day' WHERE id = %s", [case.id])
-
-    result = only_failure(validate_database(), "dates", "cases", "cases.created_at ≤ updated_at")
-    assert result.sample_ids == [str(case.id)]
-
-
-@pytest.mark.django_db
-def test_closed_before_opened_fails():
-    drop_constraint("cases", "cases_opened_before_closed")
-    case = Case.objects.filter(closed_date__isnull=False).order_by("id").first()
-    sql("UPDATE cases SET closed_date = opened_date - 3 WHERE id = %s", [case.id])
-
-    result = only_failure(validate_database(), "dates", "cases", "cases.opened_date ≤ closed_date")
-    assert result.sample_ids == [str(case.id)]
+    result = only_failure(validate_database(), check, table, rule)
+    assert result.sample_ids == [str(row_id)]
 
 
 @pytest.mark.django_db
