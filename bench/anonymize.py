@@ -194,8 +194,9 @@ def settle(connection) -> None:
 def bare_update(connection) -> None:
     from django.db import transaction
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL statement_timeout = 0")
+    from legalplatform.db.transactions import atomic_without_statement_timeout
+
+    with atomic_without_statement_timeout(connection.alias) as cursor:
         cursor.execute(BARE_SQL)
         transaction.set_rollback(True)
 

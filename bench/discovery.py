@@ -33,6 +33,7 @@ from scratch import create_scratch_database, drop_scratch_database  # noqa: E402
 from discovery.normalization import normalize_type_name  # noqa: E402
 from discovery.selectors import find_similar_types  # noqa: E402
 from discovery.services import record_discovery  # noqa: E402
+from legalplatform.db.transactions import atomic_without_statement_timeout  # noqa: E402
 from ops.safety import production_reason  # noqa: E402
 
 SEED = 20261122
@@ -77,8 +78,7 @@ def misspell(name: str, rng: random.Random) -> str:
 
 def fill_registry(rows: int, names: list[str]) -> None:
     """COPY `rows` types into the registry (the registry trigger records their spellings)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL statement_timeout = 0")
+    with atomic_without_statement_timeout() as cursor:
         with cursor.copy(
             "COPY document_type_registry (discovered_type_original, discovered_type_normalized, "
             "primary_language, total_occurrences) FROM STDIN"

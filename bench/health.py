@@ -16,9 +16,9 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.client import HTTPConnection
 
 from _bootstrap import ROOT, setup_django
+from http_timing import timed_get
 
 PATH = "/api/health/database"
 
@@ -55,23 +55,11 @@ def wait_until_serving(port: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            request(port)
+            timed_get(port, PATH)
             return
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"the server on port {port} did not answer within {timeout:g} s")
-
-
-def request(port: int) -> float:
-    started = time.perf_counter()
-    conn = HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", PATH)
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    if response.status != 200:
-        raise RuntimeError(f"{PATH} answered {response.status}")
-    return (time.perf_counter() - started) * 1000
 
 
 def measure(pooled: bool, clients: int, requests: int) -> dict:
@@ -81,10 +69,10 @@ def measure(pooled: bool, clients: int, requests: int) -> dict:
     try:
         wait_until_serving(port)
         for _ in range(clients * 2):  # warm up: threads, pool, caches
-            request(port)
+            timed_get(port, PATH)
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=clients) as executor:
-            latencies = sorted(executor.map(lambda _: request(port), range(requests)))
+            latencies = sorted(executor.map(lambda _: timed_get(port, PATH), range(requests)))
         elapsed = time.perf_counter() - started
     finally:
         server.terminate()

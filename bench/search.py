@@ -54,6 +54,7 @@ from cases.models import (  # noqa: E402
     Priority,
     UserRole,
 )
+from legalplatform.db.transactions import atomic_without_statement_timeout  # noqa: E402
 
 TRIGRAM_INDEXES = ["idx_cases_title_trgm", "idx_cases_number_trgm", "idx_clients_name_trgm"]
 # What search_cases reads: the words of cases and the trigram index of the word list. The
@@ -334,10 +335,9 @@ def exact_neighbours(vector: str, firm_id, k: int = 10) -> tuple[float, list]:
         firm_filter = "AND firm_id = %s"
         params.append(firm_id)
     params += [vector, k]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with atomic_without_statement_timeout() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("SET LOCAL statement_timeout = 0")
         started = time.perf_counter()
         cursor.execute(
             f"SELECT id, content_embedding <=> %s::vector FROM documents "
@@ -532,11 +532,9 @@ def measure_fuzzy(queries, baseline_queries: int, firms: dict) -> list[dict]:
             found += number in {case.case_number for case in results}
     mixed = [q for q in queries if q[0] != "one word"]
     baseline = []
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL statement_timeout = 0")
-            for name in [*TRIGRAM_INDEXES, *CASE_SEARCH_INDEXES]:
-                cursor.execute(f"DROP INDEX {name}")
+    with atomic_without_statement_timeout() as cursor:
+        for name in [*TRIGRAM_INDEXES, *CASE_SEARCH_INDEXES]:
+            cursor.execute(f"DROP INDEX {name}")
         for _kind, query, _number in mixed[:baseline_queries]:
             baseline.append(timed(lambda q=query: selectors.search_cases(q))[0])
         transaction.set_rollback(True)  # the indexes come back

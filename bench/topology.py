@@ -24,9 +24,9 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.client import HTTPConnection
 
 from _bootstrap import ROOT, setup_django
+from http_timing import timed_get
 
 HEALTH = "/api/health/database"
 SEARCHES = ("contract dispute", "ionescu", "divorce 2024", "mostenire", "contrct")
@@ -91,15 +91,7 @@ def child(args: list[str], env: dict, **kwargs) -> subprocess.Popen:
 
 
 def get(port: int, path: str, cookie: str = "") -> float:
-    started = time.perf_counter()
-    conn = HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    if response.status != 200:
-        raise RuntimeError(f"{path} answered {response.status}")
-    return (time.perf_counter() - started) * 1000
+    return timed_get(port, path, headers={"Cookie": cookie} if cookie else None, timeout=60)
 
 
 def percentiles(latencies: list[float]) -> dict:

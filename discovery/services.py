@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from discovery.models import (
 )
 from discovery.normalization import clean_spelling, normalize_type_name
 from discovery.selectors import find_similar_types
+from legalplatform.db.transactions import atomic_without_statement_timeout
 from skills.models import Skill
 
 __all__ = [
@@ -211,9 +212,8 @@ def recompute_priorities() -> int:
     """Score every type at once (one UPDATE): `frequency_score` = occurrences / occurrences of
     the most frequent type, `priority_score` = the weighted blend of PRIORITY_WEIGHTS. Rows whose
     scores do not change are not written. Returns the number of rows changed."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Operator-scale work over the whole registry: not bound by the per-statement timeout.
-        cursor.execute("SET LOCAL statement_timeout = 0")
+    # Operator-scale work over the whole registry: not bound by the per-statement timeout.
+    with atomic_without_statement_timeout() as cursor:
         cursor.execute(
             RECOMPUTE_PRIORITIES_SQL,
             {f"{name}_weight": weight for name, weight in PRIORITY_WEIGHTS.items()}

@@ -35,6 +35,16 @@ STATISTICS = [
 ]
 
 
+def statistic_field(name: str):
+    """A read-only field of the change form showing the statistic `name` as read."""
+
+    @admin.display(description=name.replace("_", " "))
+    def field(model_admin, skill):
+        return getattr(skill.statistics, name)
+
+    return field
+
+
 class SkillVersionInline(admin.TabularInline):
     model = SkillVersion
     fields = ["version", "is_current", "deployed_at", "deprecated_at", "changelog", "created_at"]
@@ -91,25 +101,11 @@ class SkillAdmin(admin.ModelAdmin):
     ]
     inlines = [SkillVersionInline]
 
-    @admin.display(description="usage count")
-    def statistic_usage_count(self, skill):
-        return skill.statistics.usage_count
-
-    @admin.display(description="success count")
-    def statistic_success_count(self, skill):
-        return skill.statistics.success_count
-
-    @admin.display(description="effectiveness score")
-    def statistic_effectiveness_score(self, skill):
-        return skill.statistics.effectiveness_score
-
-    @admin.display(description="token savings avg")
-    def statistic_token_savings_avg(self, skill):
-        return skill.statistics.token_savings_avg
-
-    @admin.display(description="tokens saved success sum")
-    def statistic_tokens_saved_success_sum(self, skill):
-        return skill.statistics.tokens_saved_success_sum
+    statistic_usage_count = statistic_field("usage_count")
+    statistic_success_count = statistic_field("success_count")
+    statistic_effectiveness_score = statistic_field("effectiveness_score")
+    statistic_token_savings_avg = statistic_field("token_savings_avg")
+    statistic_tokens_saved_success_sum = statistic_field("tokens_saved_success_sum")
 
     def changelist_view(self, request, extra_context=None):
         services.fold_skill_usage_backlog()  # exact either way; cheaper to read after a fold

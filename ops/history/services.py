@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from django.core.management import call_command
-from django.db import connections, transaction
+from django.db import connections
 from django.db.migrations import Migration
 from django.db.migrations.exceptions import NodeNotFoundError
 from django.db.migrations.executor import MigrationExecutor
@@ -19,6 +19,7 @@ from django.db.migrations.operations import SeparateDatabaseAndState
 from django.utils import timezone
 
 from core.progress import ProgressFactory, no_progress
+from legalplatform.db.transactions import atomic_without_statement_timeout
 from ops.backup.create import BackupError, create_backup
 from ops.history.selectors import (
     MigrationKey,
@@ -261,9 +262,7 @@ def _one_transaction_without_time_limit(connection, atomic: bool):
     """Lift the statement timeout (a rollback may rebuild large indexes) for the undo, in one
     transaction when `atomic`, else for the session and restored afterwards."""
     if atomic:
-        with transaction.atomic(using=connection.alias):
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL statement_timeout = 0")
+        with atomic_without_statement_timeout(connection.alias):
             yield
         return
     with connection.cursor() as cursor:

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -42,6 +42,7 @@ from cases.models import (
 )
 from cases.services import embed_documents
 from core.progress import ProgressFactory, no_progress
+from legalplatform.db.transactions import atomic_without_statement_timeout
 from legalplatform.json_schema import validate_json_fields
 from ops.safety import production_reason
 from ops.seeding import synthetic
@@ -331,9 +332,7 @@ def seed_database(
     data = load_demo_data(fixtures_dir)
     report = SeedReport(database=connections[using].settings_dict["NAME"])
     calendar = _Calendar(now or timezone.now())
-    with transaction.atomic(using=using):
-        with connections[using].cursor() as cursor:
-            cursor.execute("SET LOCAL statement_timeout = 0")  # operator work, may be long
+    with atomic_without_statement_timeout(using):  # operator work, may be long
         if reset:
             with _step("the reset"):
                 report.removed = remove_demo_data(data, using=using)
