@@ -53,14 +53,19 @@ from cases.models import User  # noqa: E402
 from ops.safety import production_reason  # noqa: E402
 from skills import selectors  # noqa: E402
 from skills.models import Skill, SkillUsageLog  # noqa: E402
-from skills.services import fold_skill_usage, record_usage, record_usages  # noqa: E402
+from skills.services import (  # noqa: E402
+    FOLD_ON_READ,
+    fold_skill_usage,
+    record_usage,
+    record_usages,
+)
 
 SEED = 20261122
 FLOORS_MS = {"analytics": 500, "list": 300}  # the issue's floors for server time
 EXPORT_FLOORS = {"rows_per_second": 50_000, "rss_growth_mb": 50}  # the issue's floors
 # Since skills 0010 one trigger keeps the statistics and the rollup: it appends the deltas.
 ROLLUP_TRIGGERS = ("skill_usage_deltas_on_insert",)
-PENDING_DELTAS = 19_999  # the most a reader leaves unfolded (skills.services.FOLD_ON_READ - 1)
+PENDING_DELTAS = FOLD_ON_READ - 1  # the most a reader leaves unfolded (19,999)
 INGEST_BATCH = 100_000
 INGEST_SINGLE = 500
 
@@ -302,6 +307,7 @@ def main() -> int:
         skills, users = make_skills(args.skills), make_users(50)
         print(f"generating and COPYing {args.logs:,} usage logs …", file=sys.stderr)
         load_seconds = copy_logs(usage_rows(args.logs, skills, users, args.days, rng))
+        fold_skill_usage()  # the COPY's deltas, as the fold timer would within the minute
         with connection.cursor() as cursor:
             cursor.execute("SET statement_timeout = 0")
             cursor.execute("VACUUM ANALYZE skill_usage_logs")
@@ -361,7 +367,8 @@ def main() -> int:
         ]
         results = []
         # Each page with the most pending deltas a reader leaves unfolded (single-row
-        # statements' deltas, as a minute of ingest leaves them), then with none.
+        # statements' deltas, as a minute of ingest leaves them), then with none; nothing else
+        # is pending (the COPY's deltas were folded), so no page folds on reading.
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO skill_usage_deltas SELECT (%s::uuid[])[1 + n %% %s], "
@@ -371,6 +378,9 @@ def main() -> int:
             )
         for state in ("pending", "folded"):
             if state == "folded":
+                # Had a page folded on reading, the "pending" figures would be folded ones.
+                if (pending := selectors.pending_usage_deltas()) != PENDING_DELTAS:
+                    raise SystemExit(f"{pending:,} deltas pending, not {PENDING_DELTAS:,}")
                 fold_skill_usage()
             for label, url, floor, has_baseline in pages:
                 label = f"{label} ({state})"
@@ -388,7 +398,8 @@ def main() -> int:
     print(
         f"\nAdmin pages at {args.logs:,} usage logs of {args.skills} skills over {args.days} "
         f"days ({rollup_rows:,} rollup rows; rollup mismatches: {mismatches}); "
-        f"{args.repeat} requests each; load average {load} on {os.cpu_count()} CPUs\n"
+        f"{args.repeat} requests each, (pending) with {PENDING_DELTAS:,} unfolded deltas, "
+        f"(folded) with none; load average {load} on {os.cpu_count()} CPUs\n"
     )
     print(
         f"{'page':<44} {'median':>9} {'fastest':>9} {'CPU':>8} {'floor':>7} "

@@ -4,8 +4,9 @@ Part 1, single-row inserts per second into skill_usage_logs with no statistics t
 recompute-everything trigger like the original's (the baseline), and with ours, each for a
 skill with 0 and with N prior logs. Part 1b (issue 23, "the hot row"), raw prepared single-row
 INSERTs into one skill with N prior logs, with the statistics against the same INSERTs with the
-table's triggers disabled: 1 writer in autocommit, 4 writers at once (and the speed-up from 1 to
-4 writers of each), and 3,000 rows in one transaction; then what folding the deltas costs.
+table's triggers disabled (and against 0010's trigger function, as before skills 0018): 1 writer
+in autocommit, 4 writers at once (and the speed-up from 1 to 4 writers of each), and 3,000 rows
+in one transaction, with the server's time per INSERT; then what folding the deltas costs.
 Part 2, batch ingest rows per second through `skills.services.record_usages` against a raw COPY
 with no statistics trigger. Part 3, server time of the admin usage-log list with 1,000,000 logs,
 against Django's stock paginator (a full COUNT(*) per page view). Floors (issues 3 and 23) are
@@ -60,6 +61,31 @@ CREATE TRIGGER bench_original_stats
     FOR EACH ROW EXECUTE FUNCTION bench_original_update_skill_statistics();
 ALTER TABLE skill_usage_logs DISABLE TRIGGER bench_original_stats;  -- until its measure
 """
+
+
+def trigger_of_0010() -> str:
+    """0010's statistics trigger function (before skills 0018 appended a single-row INSERT's
+    delta without grouping it), under another name, on an INSERT trigger left disabled: part
+    1b's "before 0018" variant, measured in the same run as ours."""
+    from importlib import import_module
+
+    migration = import_module("skills.migrations.0018_usage_deltas_of_one_log_ungrouped")
+    function = migration.RESTORE_DELTA_TRIGGER_FUNCTION_0010.replace(
+        "record_skill_usage_deltas()", "bench_0010_record_skill_usage_deltas()"
+    )
+    return (
+        function
+        + """
+CREATE TRIGGER bench_0010_deltas
+    AFTER INSERT ON skill_usage_logs
+    REFERENCING NEW TABLE AS new_logs
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION bench_0010_record_skill_usage_deltas();
+ALTER TABLE skill_usage_logs DISABLE TRIGGER bench_0010_deltas;  -- until its measure
+"""
+    )
+
+
 # Which insert trigger each variant enables; the others are disabled.
 VARIANTS = {
     "no trigger": None,
@@ -268,13 +294,21 @@ def transaction_rate(url: str, skill_pk, rows: int) -> float:
         return rows / (time.perf_counter() - start)
 
 
-def set_user_triggers(cursor, enabled: bool) -> None:
-    """All the table's own triggers on or off (foreign keys stay checked): the bare INSERT."""
-    cursor.execute(
-        f"ALTER TABLE skill_usage_logs {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER"
-    )
-    if enabled:  # only ours: the original's stays off
-        cursor.execute("ALTER TABLE skill_usage_logs DISABLE TRIGGER bench_original_stats")
+# Part 1b's variants: the table's triggers as migrated ("ours"), all of them disabled ("bare":
+# foreign keys stay checked), or ours with 0010's function instead of 0018's ("before 0018").
+HOT_VARIANTS = ("ours", "bare", "before 0018")
+
+
+def set_user_triggers(cursor, variant: str) -> None:
+    """Enable the triggers of `variant` (HOT_VARIANTS) on skill_usage_logs, disable the rest."""
+    if variant == "bare":
+        cursor.execute("ALTER TABLE skill_usage_logs DISABLE TRIGGER USER")
+        return
+    cursor.execute("ALTER TABLE skill_usage_logs ENABLE TRIGGER USER")
+    off = ["bench_original_stats"]  # the original's stays off
+    off.append("bench_0010_deltas" if variant == "ours" else "skill_usage_deltas_on_insert")
+    for trigger in off:
+        cursor.execute(f"ALTER TABLE skill_usage_logs DISABLE TRIGGER {trigger}")
 
 
 class ServerTimes:
@@ -314,8 +348,8 @@ class ServerTimes:
 def bench_hot_row(args, url: str, skill, cursor) -> tuple[dict, dict]:
     """{(measure, "ours" | "bare"): the rate of each of args.hot_rounds rounds}, and the same
     of the server's microseconds per INSERT (ServerTimes; empty lists without the extension):
-    in each round every measure runs once per variant, the variants' order alternating from
-    round to round, so that a burst of load elsewhere on the machine lands on both alike."""
+    in each round every measure runs once per variant (HOT_VARIANTS), their order rotating from
+    round to round, so that a burst of load elsewhere on the machine lands on each alike."""
     from skills.services import fold_skill_usage
 
     measures = {
@@ -330,16 +364,17 @@ def bench_hot_row(args, url: str, skill, cursor) -> tuple[dict, dict]:
     server = ServerTimes(cursor)
     rates, server_us = {}, {}
     for round_number in range(args.hot_rounds):
-        order = ("ours", "bare") if round_number % 2 == 0 else ("bare", "ours")
+        shift = round_number % len(HOT_VARIANTS)
+        order = HOT_VARIANTS[shift:] + HOT_VARIANTS[:shift]
         for name, measure in measures.items():
             for variant in order:
-                set_user_triggers(cursor, variant == "ours")
+                set_user_triggers(cursor, variant)
                 server.reset()
                 rates.setdefault((name, variant), []).append(measure())
                 if (microseconds := server.microseconds()) is not None:
                     server_us.setdefault((name, variant), []).append(float(microseconds))
         fold_skill_usage()  # as the timer would, between rounds
-    set_user_triggers(cursor, True)
+    set_user_triggers(cursor, "ours")
     return rates, server_us
 
 
@@ -388,7 +423,7 @@ def bench_dropped_indexes(args, url: str, skill, cursor) -> dict:
     def rate() -> float:
         return writers_rate(url, skill.pk, 1, args.seconds)
 
-    set_user_triggers(cursor, False)
+    set_user_triggers(cursor, "bare")
     rates = {"without": 0.0, "with": 0.0}
     try:
         for round_number in range(args.repeat):
@@ -408,7 +443,7 @@ def bench_dropped_indexes(args, url: str, skill, cursor) -> dict:
     finally:
         for name in DROPPED_INDEXES:
             cursor.execute(f"DROP INDEX IF EXISTS {name}")
-        set_user_triggers(cursor, True)
+        set_user_triggers(cursor, "ours")
     return {
         "rows": rows,
         "bytes_per_row_with": with_bytes / rows,
@@ -622,6 +657,7 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         with connection.cursor() as cursor:
             cursor.execute(ORIGINAL_TRIGGER)
+            cursor.execute(trigger_of_0010())
             with psycopg.connect(scratch_url, autocommit=True) as raw_conn:
                 clients = {
                     SERVICE: service_inserter(connection),
@@ -663,31 +699,37 @@ def main() -> int:
         median = {key: statistics.median(rates) for key, rates in hot_rounds.items()}
         table(
             f"Raw prepared INSERTs into one skill with {args.prior:,} prior logs, rows/s "
-            f"(synchronous_commit off), best and median of {args.hot_rounds} rounds",
-            ["measure", "with statistics", "triggers disabled", "ratio (best / median)"],
+            f"(synchronous_commit off), best / median of {args.hot_rounds} rounds",
+            ["measure", "with statistics", "triggers disabled", "ratio",
+             "before 0018", "its ratio"],
             [
                 [name, f"{hot[name, 'ours']:,.0f} / {median[name, 'ours']:,.0f}",
                  f"{hot[name, 'bare']:,.0f} / {median[name, 'bare']:,.0f}",
                  f"{hot[name, 'ours'] / hot[name, 'bare']:.2f} / "
-                 f"{median[name, 'ours'] / median[name, 'bare']:.2f}"]
+                 f"{median[name, 'ours'] / median[name, 'bare']:.2f}",
+                 f"{hot[name, 'before 0018']:,.0f} / {median[name, 'before 0018']:,.0f}",
+                 f"{hot[name, 'before 0018'] / hot[name, 'bare']:.2f} / "
+                 f"{median[name, 'before 0018'] / median[name, 'bare']:.2f}"]
                 for name in dict.fromkeys(name for name, _ in hot)
             ],
         )  # fmt: skip
         one, many = "1 writer, autocommit", f"{WRITERS} writers, autocommit"
-        speedup = {v: hot[many, v] / hot[one, v] for v in ("ours", "bare")}
-        median_speedup = {v: median[many, v] / median[one, v] for v in ("ours", "bare")}
-        print(
-            f"  speed-up 1 -> {WRITERS} writers, best rounds: {speedup['ours']:.2f}x with "
-            f"statistics, {speedup['bare']:.2f}x bare ({speedup['ours'] / speedup['bare']:.2f} "
-            f"of bare); median rounds: {median_speedup['ours']:.2f}x, "
-            f"{median_speedup['bare']:.2f}x ({median_speedup['ours'] / median_speedup['bare']:.2f})"
-        )
+        speedup = {v: hot[many, v] / hot[one, v] for v in HOT_VARIANTS}
+        median_speedup = {v: median[many, v] / median[one, v] for v in HOT_VARIANTS}
+        for label, ups in (("best rounds", speedup), ("median rounds", median_speedup)):
+            print(
+                f"  speed-up 1 -> {WRITERS} writers, {label}: {ups['ours']:.2f}x with "
+                f"statistics, {ups['bare']:.2f}x bare ({ups['ours'] / ups['bare']:.2f} of "
+                f"bare's); before 0018 {ups['before 0018']:.2f}x "
+                f"({ups['before 0018'] / ups['bare']:.2f})"
+            )
         for name in dict.fromkeys(name for name, _ in server_us):
-            ours_us, bare_us = (statistics.median(server_us[name, v]) for v in ("ours", "bare"))
+            us = {v: statistics.median(server_us[name, v]) for v in HOT_VARIANTS}
             print(
                 f"  server time per INSERT, {name} (pg_stat_statements, median round): "
-                f"{ours_us:.1f} us with statistics, {bare_us:.1f} us bare "
-                f"(the statistics: {ours_us - bare_us:+.1f} us)"
+                f"{us['bare']:.1f} us bare, with statistics {us['ours']:.1f} "
+                f"({us['ours'] - us['bare']:+.1f}), before 0018 {us['before 0018']:.1f} "
+                f"({us['before 0018'] - us['bare']:+.1f})"
             )
         print(
             "  load average (1, 5, 15 min) before / after: "
