@@ -15,7 +15,7 @@ SIZING_HINT = (
 @checks.register(checks.Tags.database)
 def check_connection_budget(app_configs=None, databases=None, **kwargs):
     """Every pool of the fleet and the operators' reserve must fit in DATABASE_MAX_CONNECTIONS;
-    with --database, also in what the server itself allows."""
+    with --database, also in what the server itself allows (behind PgBouncer: PgBouncer)."""
     configured = budget.configured_budget()
     if problem := configured.problem():
         return [checks.Error(problem, hint=SIZING_HINT, id="legalplatform.E001")]
@@ -26,6 +26,6 @@ def check_connection_budget(app_configs=None, databases=None, **kwargs):
                 limit = budget.read_server_limit(cursor)
         except DatabaseError:
             continue  # an unreachable server is reported by the checks that need it
-        if problem := budget.server_limit_problem(configured, limit):
+        if problem := budget.limit_problem(configured, limit, connections[alias].settings_dict):
             warnings.append(checks.Warning(problem, id="legalplatform.W001"))
     return warnings

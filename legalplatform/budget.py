@@ -1,8 +1,8 @@
 """The fleet's connection budget. Every process of every instance opens its own psycopg pool of
 `DATABASE_POOL_SIZE`; together, and with a reserve for operator commands, they must fit in
 `DATABASE_MAX_CONNECTIONS`. `manage.py check` reports a budget that does not fit, the WSGI/ASGI
-application and gunicorn refuse to start with it, and the server's real limit is compared with it
-on the first connection (check --database, dbstats)."""
+application and gunicorn refuse to start with it, and the real limit is compared with it on the
+first connection (check --database, dbstats): the server's, or behind PgBouncer PgBouncer's."""
 
 from __future__ import annotations
 
@@ -153,10 +153,90 @@ def server_limit_problem(budget: Budget, limit: ServerLimit) -> str | None:
     )
 
 
-def warn_if_server_is_smaller(cursor, target: str) -> ServerLimit:
+def warn_if_server_is_smaller(cursor, target: str, settings_dict: dict) -> ServerLimit:
     """On a process's first connection: read the server's limit, log a warning if the budget
-    does not fit in it, and return it."""
+    does not fit in the limit that applies (limit_problem), and return it."""
     limit = read_server_limit(cursor)
-    if problem := server_limit_problem(configured_budget(), limit):
+    if problem := limit_problem(configured_budget(), limit, settings_dict):
         logger.warning("PostgreSQL at %s: %s", target, problem)
     return limit
+
+
+# --- Behind PgBouncer ------------------------------------------------------------------------
+# In transaction pooling mode the fleet's pools are PgBouncer's clients: they must fit in its
+# max_client_conn (DATABASE_MAX_CONNECTIONS is this application's share of it, and may be far
+# above the server's limit). What reaches the server is PgBouncer's pool of the database
+# (pool_size + reserve_pool), which must leave the operators' reserve free for the direct
+# sessions (DATABASE_DIRECT_URL).
+
+
+@dataclass(frozen=True)
+class PoolerLimit:
+    max_client_conn: int
+    pool_size: int | None  # PgBouncer's pool of the database; None when it lists no such database
+    reserve_pool: int
+
+    def describe(self) -> str:
+        pool = (
+            f", pool of the database {self.pool_size} + reserve_pool {self.reserve_pool}"
+            if self.pool_size is not None
+            else ""
+        )
+        return f"PgBouncer's max_client_conn {self.max_client_conn}{pool}"
+
+
+def read_pooler_limit(admin_url: str, database: str) -> PoolerLimit:
+    """max_client_conn and the database's pool, from PgBouncer's admin console."""
+    from legalplatform.db.pooler import console_rows
+
+    config = {row["key"]: row["value"] for row in console_rows(admin_url, "SHOW CONFIG")}
+    pools = [row for row in console_rows(admin_url, "SHOW DATABASES") if row["name"] == database]
+    return PoolerLimit(
+        max_client_conn=int(config["max_client_conn"]),
+        pool_size=int(pools[0]["pool_size"]) if pools else None,
+        reserve_pool=int(pools[0]["reserve_pool"]) if pools else 0,
+    )
+
+
+def pooler_limit_problem(budget: Budget, server: ServerLimit, pooler: PoolerLimit) -> str | None:
+    """None when the fleet fits in PgBouncer and PgBouncer's pool in the server, else one line."""
+    if budget.total > pooler.max_client_conn:
+        return (
+            f"the connection budget ({budget.describe()}) exceeds PgBouncer's max_client_conn "
+            f"{pooler.max_client_conn}: raise max_client_conn, or lower DATABASE_MAX_CONNECTIONS "
+            f"to {pooler.max_client_conn} and size the pools to it"
+        )
+    if pooler.pool_size is None:
+        return None
+    to_server = pooler.pool_size + pooler.reserve_pool
+    room = server.available - budget.reserve
+    if to_server <= room:
+        return None
+    return (
+        f"PgBouncer's pool of the database (pool_size {pooler.pool_size} + reserve_pool "
+        f"{pooler.reserve_pool} = {to_server}) and DATABASE_OPS_RESERVE {budget.reserve} exceed "
+        f"what the server allows: {server.describe()}; lower PgBouncer's pool_size to "
+        f"{max(room - pooler.reserve_pool, 0)}, or raise the server's max_connections"
+    )
+
+
+def limit_problem(budget: Budget, server: ServerLimit, settings_dict: dict) -> str | None:
+    """The budget against the limit its pools really meet: the server's; behind PgBouncer
+    (`POOLER`), PgBouncer's, read on its admin console (`POOLER_ADMIN_URL`), and nothing to
+    compare without one (docs/production.md, "Connection budget", says how to size both)."""
+    if settings_dict.get("POOLER", "none") == "none":
+        return server_limit_problem(budget, server)
+    admin_url = settings_dict.get("POOLER_ADMIN_URL")
+    if not admin_url:
+        return None
+    import psycopg
+
+    try:
+        pooler = read_pooler_limit(admin_url, settings_dict["NAME"])
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return (
+            f"PgBouncer's limits could not be read on its admin console "
+            f"(DATABASE_POOLER_ADMIN_URL): {reason}"
+        )
+    return pooler_limit_problem(budget, server, pooler)

@@ -138,7 +138,7 @@ def database_statistics(
             server_connection_limit=server_limit.available,
             server_limit=server_limit.describe(),
             budget_warning=configured.problem()
-            or budget.server_limit_problem(configured, server_limit)
+            or budget.limit_problem(configured, server_limit, connections[using].settings_dict)
             or "",
             cache_hit_ratio=float(hit_ratio) if hit_ratio is not None else None,
             pool=_pool_settings(using),

@@ -1,7 +1,8 @@
 """One connection budget for the fleet: instances × processes × pool + the operators' reserve
 must fit in DATABASE_MAX_CONNECTIONS. `check` reports it, the WSGI and ASGI applications and
 gunicorn refuse to start in one line, and the server's real limit (max_connections less its
-reserved slots) is compared on the first connection, in check --database and in dbstats."""
+reserved slots) is compared on the first connection, in check --database and in dbstats; behind
+PgBouncer the pools are its clients, and its own limits are compared instead."""
 
 import json
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 from legalplatform.budget import Budget, default_pool_size
+from tests.support.pgbouncer import pgbouncer
 from tests.support.processes import ROOT, subprocess_env
 from tests.support.serving import GUNICORN, free_port
 
@@ -127,3 +129,37 @@ def test_dbstats_shows_the_budget_and_warns(manage):
     document = json.loads(manage("dbstats", "--json").stdout)
     assert document["budget_total"] == 13 and document["budget_warning"] == ""
     assert document["server_connection_limit"] == 97
+
+
+@pytest.mark.pgbouncer
+def test_behind_pgbouncer_the_pools_meet_pgbouncers_limits_not_the_servers(manage, scratch_db):
+    """403 connections of DATABASE_MAX_CONNECTIONS 500 are PgBouncer's clients: far above the
+    server's 97 is right there. PgBouncer's max_client_conn, and its pool of the database
+    against the server's limit less the operators' reserve, are what must fit."""
+    with pgbouncer(pool_size=96, max_client_conn=450) as bouncer:
+        pooled = {
+            **ABOVE_THE_SERVER,
+            "DATABASE_URL": bouncer.url(scratch_db.name),
+            "DATABASE_POOLER": "pgbouncer",
+            "LOG_FORMAT": "json",
+        }
+        unknown = manage("check", "--database", "default", env=pooled)
+        assert unknown.returncode == 0, unknown.stderr
+        assert "W001" not in unknown.stderr and "WARNING" not in unknown.stderr
+        with_console = {**pooled, "DATABASE_POOLER_ADMIN_URL": bouncer.admin_url}
+        checked = manage("check", "--database", "default", env=with_console)
+        assert checked.returncode == 0, checked.stderr
+        assert (
+            "legalplatform.W001) PgBouncer's pool of the database (pool_size 96 + reserve_pool "
+            "0 = 96) and DATABASE_OPS_RESERVE 3 exceed what the server allows: max_connections "
+            "100 − superuser_reserved_connections 3 = 97; lower PgBouncer's pool_size to 94"
+        ) in checked.stderr
+    with pgbouncer(pool_size=2, max_client_conn=400) as bouncer:
+        pooled["DATABASE_URL"] = bouncer.url(scratch_db.name)
+        text = manage("dbstats", env={**pooled, "DATABASE_POOLER_ADMIN_URL": bouncer.admin_url})
+        assert text.returncode == 0, text.stderr
+        assert (
+            "warning      the connection budget (10 instances × 4 processes × pool 10 + 3 "
+            "reserved = 403 of DATABASE_MAX_CONNECTIONS 500) exceeds PgBouncer's max_client_conn "
+            "400"
+        ) in text.stdout

@@ -141,7 +141,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         target = describe_target(params)
         try:
             with self.Database.connect(**params) as probe, probe.cursor() as cursor:
-                budget.warn_if_server_is_smaller(cursor, target)
+                budget.warn_if_server_is_smaller(cursor, target, self.settings_dict)
                 if self.settings_dict.get("POOLER", "none") != "none":
                     self._ensure_statement_timeout(probe, target)
         except self.Database.OperationalError as exc:

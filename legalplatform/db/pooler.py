@@ -79,6 +79,14 @@ def admin_command(admin_url: str, command: str) -> None:
         console.execute(command)
 
 
+def console_rows(admin_url: str, command: str) -> list[dict]:
+    """The rows of a SHOW command on PgBouncer's admin console, as dicts by column name."""
+    with psycopg.connect(admin_url, autocommit=True, prepare_threshold=None) as console:
+        cursor = console.execute(command)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def reconnect(admin_url: str, database: str) -> None:
     """Replace PgBouncer's server connections to `database` as they become free."""
     admin_command(admin_url, f"RECONNECT {_console_name(database)}")
