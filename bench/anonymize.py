@@ -17,9 +17,8 @@ import argparse
 import os
 import time
 import uuid
-from pathlib import Path
 
-from _bootstrap import ROOT, setup_django
+from _bootstrap import setup_django
 
 BENCH_DB = "bench_anonymize"
 
@@ -101,42 +100,19 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the scratch database")
     args = parser.parse_args()
 
-    admin = scratch_server()
-    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    admin.execute(f"CREATE DATABASE {BENCH_DB}")
+    os.environ.pop("DATABASE_URL", None)  # the embedded server, whatever the shell names
+    setup_django()
+    from scratch import create_scratch_database, drop_scratch_database
+
+    create_scratch_database(BENCH_DB)
     try:
         run(args)
     finally:
-        from django.db import connections
-
-        connections.close_all()
         if not args.keep:
-            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-
-def scratch_server():
-    """An autocommit connection to the embedded server; DATABASE_URL then names the scratch DB."""
-    import psycopg
-
-    from legalplatform import embedded
-
-    # Not through legalplatform.settings: importing it now would fix DATABASES before the URL.
-    data_dir = Path(os.environ.get("LEGALPLATFORM_DATA_DIR") or ROOT / ".data")
-    endpoint = embedded.ensure_postgres(data_dir)
-    os.environ["DATABASE_URL"] = (
-        f"postgresql://{endpoint.user}@/{BENCH_DB}?host={endpoint.host}&port={endpoint.port}"
-    )
-    return psycopg.connect(
-        host=endpoint.host,
-        port=endpoint.port,
-        user=endpoint.user,
-        dbname="postgres",
-        autocommit=True,
-    )
+            drop_scratch_database(BENCH_DB)
 
 
 def run(args) -> None:
-    setup_django()
     from django.core.management import call_command
     from django.db import connection, transaction
 

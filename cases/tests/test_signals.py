@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 from django.db import transaction
 
-from cases.models import Case, Client, Document, Firm, User
+from cases.models import Case, Client, Firm, User
+from cases.tests.builders import make_document
 from legalplatform.cache import cache_manager
 from legalplatform.sessions import session_manager
 from tests.redis_support import (
@@ -47,18 +48,6 @@ def still_cached(keys) -> set[str]:
     return {key for key in keys if cache_manager.exists(key)}
 
 
-def add_document(case, user) -> Document:
-    return Document.objects.create(
-        case=case,
-        created_by_user=user,
-        title="Cerere de chemare în judecată",
-        document_type="Pleading",
-        file_name="cerere.pdf",
-        mime_type="application/pdf",
-        storage_url="r2://legal-docs/cerere.pdf",
-    )
-
-
 def test_case_updated_or_deleted_invalidates_its_entry(
     practice, django_capture_on_commit_callbacks
 ):
@@ -82,7 +71,7 @@ def test_document_added_invalidates_its_case_and_every_document_entry(
     author = make_user()
     keys = cached(f"case:{case.pk}", f"case:{other.pk}", "document:1", "document:2:summary")
     with django_capture_on_commit_callbacks(execute=True):
-        document = add_document(case, author)
+        document = make_document(case, author=author)
     assert still_cached(keys) == {f"case:{other.pk}"}
 
     cached(f"case:{case.pk}", "document:1")
@@ -141,7 +130,7 @@ def test_many_documents_in_one_transaction_scan_once(
     scans = redis_client.info("commandstats").get("cmdstat_scan", {}).get("calls", 0)
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(5):
-            add_document(case, author)
+            make_document(case, author=author)
     assert redis_client.info("commandstats")["cmdstat_scan"]["calls"] == scans + 1
     assert not cache_manager.exists("document:1")
 

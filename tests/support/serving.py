@@ -13,7 +13,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from http.client import HTTPConnection
@@ -22,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from tests.support.processes import ROOT
+from tests.support.tls import TlsListener, self_signed_certificate
 
 GUNICORN = Path(os.path.dirname(os.sys.executable)) / "gunicorn"
 PRODUCTION = {
@@ -215,44 +215,24 @@ class ProductionServer:
         self.stop()
 
 
-class TlsProxy:
+class TlsProxy(TlsListener):
     """A TLS-terminating proxy in front of `backend_port`, as a load balancer would be: it
-    serves https with a self-signed certificate (made by `openssl`), adds
-    `X-Forwarded-Proto: https` to every request and forwards it over plain HTTP. One request per
-    connection, which browsers handle like any `Connection: close`."""
+    serves https with a self-signed certificate, adds `X-Forwarded-Proto: https` to every
+    request and forwards it over plain HTTP. One request per connection, which browsers handle
+    like any `Connection: close`."""
 
     def __init__(self, backend_port: int):
         self.backend_port = backend_port
         self._dir = Path(tempfile.mkdtemp(prefix="legalplatform-tls-"))
-        cert, key = self._dir / "cert.pem", self._dir / "key.pem"
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-             "-keyout", str(key), "-out", str(cert)],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
-        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._context.load_cert_chain(cert, key)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve, daemon=True, name="tls-proxy")
-        self._thread.start()
+        super().__init__(*self_signed_certificate(self._dir))
 
     @property
     def origin(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:  # closed
-                return
-            threading.Thread(target=self._forward, args=(client,), daemon=True).start()
-
-    def _forward(self, raw_client: socket.socket) -> None:
+    def handle(self, raw: socket.socket) -> None:
         try:
-            with self._context.wrap_socket(raw_client, server_side=True) as client:
+            with self.context.wrap_socket(raw, server_side=True) as client:
                 client.settimeout(30)
                 request = _read_request(client)
                 if request is None:
@@ -263,9 +243,6 @@ class TlsProxy:
                         client.sendall(chunk)
         except (OSError, ssl.SSLError):
             pass  # a client that went away, or one that refused the certificate
-
-    def close(self) -> None:
-        self._listener.close()
 
 
 def _read_request(client) -> bytes | None:
