@@ -128,6 +128,10 @@ NOWHERE = "postgresql://app@127.0.0.1:1/legalplatform"
         (["migrate_undo", "--noinput"], "migrate_undo (SET outside a transaction, index builds)"),
         (["backup"], "backup (pg_dump's snapshot in one session)"),
         (["restore", "x.dump", "--noinput"], "restore (an advisory lock, renaming databases)"),
+        (
+            ["import_anonymized", "x.dump", "--noinput"],
+            "import_anonymized (a restore: an advisory lock, renaming databases)",
+        ),
         (["reset_db", "--noinput"], "reset_db (dropping and creating the database, migrate)"),
     ],
 )

@@ -78,6 +78,9 @@ def test_dbstats_says_standby_and_how_far_behind(pair):
         (["anonymize", "--noinput"], "anonymize the database"),
         (["restore", "x.dump", "--noinput"], "restore the database"),
         (["migrate_undo", "--noinput"], "roll back migrations"),
+        (["import_anonymized", "x.dump", "--noinput"], "import into the database"),
+        (["prune_usage_logs", "--keep-months", "1", "--noinput"], "prune usage logs"),
+        (["fold_skill_usage"], "fold usage statistics"),
     ],
 )
 def test_commands_that_write_refuse_a_standby_in_one_line(pair, args, work):

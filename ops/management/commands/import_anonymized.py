@@ -16,6 +16,7 @@ class Command(OperatorCommand):
         "a safety backup of the previous one. Real data never reaches the working database."
     )
     needs_session = "import_anonymized (a restore: an advisory lock, renaming databases)"
+    refused_on_standby = "import into the database"
     noinput_help = "ask nothing: do not ask for the database name nor about deleting the export"
     service_errors = (AnonymizationError, BackupError)
 

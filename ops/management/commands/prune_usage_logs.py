@@ -30,6 +30,7 @@ class Command(OperatorCommand):
     )
     noinput_help = "do not ask for the database's name (for schedules)"
     service_errors = (DatabaseError, ValueError, OSError)
+    refused_on_standby = "prune usage logs"
 
     def add_arguments(self, parser):
         cut = parser.add_mutually_exclusive_group(required=True)

@@ -14,6 +14,7 @@ class Command(OperatorCommand):
         "many. Safe alongside writers and other folds. Run every minute."
     )
     service_errors = (DatabaseError,)
+    refused_on_standby = "fold usage statistics"
 
     def add_arguments(self, parser):
         parser.add_argument(
