@@ -18,6 +18,7 @@ from django.db import DatabaseError, connections, transaction
 from psycopg import sql
 
 from core.progress import no_progress
+from legalplatform.db.transactions import atomic_without_statement_timeout
 from ops.anonymization import rules as rules_sql
 from ops.anonymization.rules import (
     Column,
@@ -133,7 +134,7 @@ def anonymize_database(
             plan = _load_plan(cursor)
         if confirm:
             confirm()
-        with transaction.atomic(using=using), connection.cursor() as cursor:
+        with atomic_without_statement_timeout(using) as cursor:
             _prepare_transaction(cursor, connection, plan, dry_run)
             raw_shapes, word_shapes = rules_sql.generated_shapes(_all_rules(plan))
             result.changes = _apply(cursor, plan, dry_run, raw_shapes, progress, result.timings)
@@ -277,7 +278,6 @@ def _rebuilds_indexes(info: TableInfo, rules: list[Rule] | str) -> bool:
 
 
 def _prepare_transaction(cursor, connection, plan, dry_run: bool) -> None:
-    cursor.execute("SET LOCAL statement_timeout = 0")
     cursor.execute("SET LOCAL work_mem = '256MB'")
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     cursor.execute("SELECT set_config('application_name', %s, true)", [APPLICATION_NAME])
