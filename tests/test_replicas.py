@@ -61,6 +61,55 @@ def test_reads_go_to_a_current_replica_and_stay_on_the_primary_otherwise(pair):
     assert unreachable["healthy"] is False and "127.0.0.1:1" in unreachable["error"]
 
 
+def report_page_reads() -> None:
+    """Run by `manage.py shell` against the pair: where the admin's report pages read, printed
+    as JSON (tests.support.replica_checks checks the router itself)."""
+    import time
+
+    from django.contrib.auth import get_user_model
+    from django.db import connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    users = get_user_model().objects
+    user = users.create_superuser("reports@example.com", "x", first_name="R", last_name="R")
+    deadline = time.monotonic() + 30
+    while not users.using("replica1").filter(pk=user.pk).exists():  # replayed: can sign in
+        assert time.monotonic() < deadline, "the replica did not replay the new user"
+        time.sleep(0.05)
+    client = Client()
+    client.force_login(user)
+    found = {}
+    for name in ("usage_analytics", "discovery_overview"):
+        with (
+            CaptureQueriesContext(connections["replica1"]) as on_replica,
+            CaptureQueriesContext(connections["default"]) as on_primary,
+        ):
+            response = client.get(reverse(f"admin:{name}"))
+        found[name] = {
+            "status": response.status_code,
+            "on_replica": len(on_replica),
+            "on_primary": [query["sql"] for query in on_primary],
+        }
+    print(json.dumps(found))
+
+
+def test_the_admins_report_pages_read_from_the_replica(pair):
+    code = "from tests.test_replicas import report_page_reads; report_page_reads()"
+    result = run_manage("shell", "-c", code, env=env_for(pair, DATABASE_REPLICA_MAX_LAG="5"))
+    assert result.returncode == 0, result.stderr
+    pages = json.loads(result.stdout.splitlines()[-1])
+    for name, page in pages.items():
+        assert page["status"] == 200, name
+        assert page["on_replica"] > 0, name
+        # On the primary only what runs around the view: the signed-in user (middleware), and
+        # the usage page's count of pending deltas (it folds a backlog first). Not the form's
+        # choices of skills, read when the template renders.
+        reads = [sql for sql in page["on_primary"] if "skill_usage_deltas" not in sql]
+        assert all('FROM "users"' in sql for sql in reads), (name, reads)
+
+
 def test_dbstats_says_standby_and_how_far_behind(pair):
     on_replica = run_manage("dbstats", env={"DATABASE_URL": pair.replica_url})
     assert on_replica.returncode == 0, on_replica.stderr

@@ -148,13 +148,18 @@ def replica_reads():
 
 
 def reads_from_replica(function):
-    """A view or selector whose reads may go to a replica."""
+    """A view or selector whose reads may go to a replica. A view's TemplateResponse is rendered
+    in the block: its template still reads (a form's choices, a queryset left lazy), and Django
+    would render it only after the view has returned."""
     import functools
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         with replica_reads():
-            return function(*args, **kwargs)
+            result = function(*args, **kwargs)
+            if getattr(result, "is_rendered", True) is False:
+                result.render()
+            return result
 
     return wrapper
 
