@@ -34,6 +34,18 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ReplicaListMixin:
+    """For a ModelAdmin whose list page opts in to reading from a replica (legalplatform.db.
+    replicas): a GET of the list reads there while a replica is current; an action (POST) stays
+    on the primary, and so does every other page of the model."""
+
+    def changelist_view(self, request, extra_context=None):
+        view = super().changelist_view
+        if request.method in ("GET", "HEAD"):
+            view = reads_from_replica(view)
+        return view(request, extra_context)
+
+
 def change_link(model, pk, text):
     """A link to the admin change page of the `model` row `pk`."""
     opts = model._meta

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cases.admin import FirmScopedAdmin
-from legalplatform.admin import ReadOnlyAdminMixin, local_datetime, truncated
+from legalplatform.admin import ReadOnlyAdminMixin, ReplicaListMixin, local_datetime, truncated
 from legalplatform.exports import CSVExportMixin
 from skills import services
 from skills.models import Skill, SkillUsageDailyExact, SkillUsageLog, SkillVersion
@@ -223,9 +223,10 @@ class SkillVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SkillUsageLog)
-class SkillUsageLogAdmin(CSVExportMixin, ReadOnlyAdminMixin, FirmScopedAdmin):
+class SkillUsageLogAdmin(CSVExportMixin, ReadOnlyAdminMixin, ReplicaListMixin, FirmScopedAdmin):
     """Scoped like cases: a log is its user's firm's (docs/admin.md, "Firms"); a log of no user,
-    or of a user of no firm, only superusers see."""
+    or of a user of no firm, only superusers see. The list (the platform's largest, written only
+    by the application) reads from a replica when one is configured and current."""
 
     def firm_filter(self, firm_id):
         return Q(user__firm_id=firm_id)

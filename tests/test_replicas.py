@@ -81,7 +81,7 @@ def report_page_reads() -> None:
     client = Client()
     client.force_login(user)
     found = {}
-    for name in ("usage_analytics", "discovery_overview"):
+    for name in ("usage_analytics", "discovery_overview", "skills_skillusagelog_changelist"):
         with (
             CaptureQueriesContext(connections["replica1"]) as on_replica,
             CaptureQueriesContext(connections["default"]) as on_primary,
@@ -95,7 +95,7 @@ def report_page_reads() -> None:
     print(json.dumps(found))
 
 
-def test_the_admins_report_pages_read_from_the_replica(pair):
+def test_the_admins_report_pages_and_opted_in_lists_read_from_the_replica(pair):
     code = "from tests.test_replicas import report_page_reads; report_page_reads()"
     result = run_manage("shell", "-c", code, env=env_for(pair, DATABASE_REPLICA_MAX_LAG="5"))
     assert result.returncode == 0, result.stderr
