@@ -63,11 +63,20 @@ def test_pooler_mode_needs_a_url_naming_the_pooler(manage):
     assert "DATABASE_POOLER must be one of none, pgbouncer; got 'pgpool'" in bad.stderr
 
 
-def test_without_pooler_mode_pgbouncer_refuses_the_first_connection(scratch_db):
-    """What happens today: every connection sends `-c statement_timeout`."""
+def test_without_pooler_mode_pgbouncer_refuses_the_first_connection(manage, scratch_db):
+    """Every connection sends `-c statement_timeout`, which PgBouncer refuses: one line says
+    what to set."""
     with pgbouncer() as bouncer:
         with pytest.raises(psycopg.OperationalError, match="unsupported startup parameter"):
             psycopg.connect(bouncer.url(scratch_db.name), options="-c statement_timeout=1000")
+        result = manage("dbstats", env={"DATABASE_URL": bouncer.url(scratch_db.name)})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot connect to PostgreSQL at 127.0.0.1:{bouncer.port}/"
+        f"{scratch_db.name} as {bouncer.user}: connection failed: connection to server at "
+        f'"127.0.0.1", port {bouncer.port} failed: FATAL: unsupported startup parameter: '
+        "options (this is PgBouncer: set DATABASE_POOLER=pgbouncer)"
+    ]
 
 
 @pytest.mark.slow

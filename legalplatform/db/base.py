@@ -176,8 +176,13 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
 
 
 def _first_line(exc: BaseException) -> str:
+    """The error's first line, with what to do when the server is PgBouncer and no pooler mode
+    is set (the statement timeout sent as a startup option is what it refuses)."""
     text = str(exc).strip()
-    return " ".join(text.splitlines()[0].split()) if text else exc.__class__.__name__
+    line = " ".join(text.splitlines()[0].split()) if text else exc.__class__.__name__
+    if "unsupported startup parameter" in line:
+        line += " (this is PgBouncer: set DATABASE_POOLER=pgbouncer)"
+    return line
 
 
 def _create_database_if_missing(endpoint: embedded.PostgresEndpoint, name: str) -> None:
