@@ -62,8 +62,9 @@ def test_reads_go_to_a_current_replica_and_stay_on_the_primary_otherwise(pair):
 
 
 def report_page_reads() -> None:
-    """Run by `manage.py shell` against the pair: where the admin's report pages read, printed
-    as JSON (tests.support.replica_checks checks the router itself)."""
+    """Run by `manage.py shell` against the pair: where the admin's report pages, an opted-in
+    list and similar_documents read, printed as JSON (tests.support.replica_checks checks the
+    router itself and search_cases)."""
     import time
 
     from django.contrib.auth import get_user_model
@@ -92,6 +93,11 @@ def report_page_reads() -> None:
             "on_replica": len(on_replica),
             "on_primary": [query["sql"] for query in on_primary],
         }
+    from cases.selectors import similar_documents
+
+    with CaptureQueriesContext(connections["replica1"]) as on_replica:
+        similar_documents([0.1] * 1536)
+    found["similar_documents_on_replica"] = len(on_replica)
     print(json.dumps(found))
 
 
@@ -100,6 +106,7 @@ def test_the_admins_report_pages_and_opted_in_lists_read_from_the_replica(pair):
     result = run_manage("shell", "-c", code, env=env_for(pair, DATABASE_REPLICA_MAX_LAG="5"))
     assert result.returncode == 0, result.stderr
     pages = json.loads(result.stdout.splitlines()[-1])
+    assert pages.pop("similar_documents_on_replica") > 0  # search_cases: replica_checks
     for name, page in pages.items():
         assert page["status"] == 200, name
         assert page["on_replica"] > 0, name
