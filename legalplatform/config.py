@@ -200,6 +200,7 @@ def database_settings(
         "DISABLE_SERVER_SIDE_CURSORS": pooler != "none",
         "POOLER": pooler,
         "STATEMENT_TIMEOUT_MS": statement_timeout_ms,
+        "URL_VARIABLE": variable,  # named in errors
         "OPTIONS": options,
         **entry,
         "TEST": {"NAME": f"test_{entry['NAME']}"},

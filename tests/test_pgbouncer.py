@@ -69,13 +69,21 @@ def test_without_pooler_mode_pgbouncer_refuses_the_first_connection(manage, scra
     with pgbouncer() as bouncer:
         with pytest.raises(psycopg.OperationalError, match="unsupported startup parameter"):
             psycopg.connect(bouncer.url(scratch_db.name), options="-c statement_timeout=1000")
-        result = manage("dbstats", env={"DATABASE_URL": bouncer.url(scratch_db.name)})
+        url = bouncer.url(scratch_db.name)
+        result = manage("dbstats", env={"DATABASE_URL": url})
+        pooled = {"DATABASE_URL": url, "DATABASE_POOLER": "pgbouncer", "DATABASE_DIRECT_URL": url}
+        direct = manage("migrate", "--noinput", env=pooled)
+    refused = (
+        f"cannot connect to PostgreSQL at 127.0.0.1:{bouncer.port}/{scratch_db.name} as "
+        f'{bouncer.user}: connection failed: connection to server at "127.0.0.1", port '
+        f"{bouncer.port} failed: FATAL: unsupported startup parameter: options (this is "
+        "PgBouncer: "
+    )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        f"error: cannot connect to PostgreSQL at 127.0.0.1:{bouncer.port}/"
-        f"{scratch_db.name} as {bouncer.user}: connection failed: connection to server at "
-        f'"127.0.0.1", port {bouncer.port} failed: FATAL: unsupported startup parameter: '
-        "options (this is PgBouncer: set DATABASE_POOLER=pgbouncer)"
+    assert result.stderr.strip().splitlines() == [f"error: {refused}set DATABASE_POOLER=pgbouncer)"]
+    assert direct.returncode == 2
+    assert direct.stderr.strip().splitlines() == [
+        f"error: {refused}DATABASE_DIRECT_URL must name PostgreSQL itself)"
     ]
 
 

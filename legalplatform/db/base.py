@@ -121,9 +121,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
             try:
                 return super().get_new_connection(conn_params)
             except self.Database.OperationalError as exc:
-                raise DatabaseUnreachable(
-                    f"cannot connect to PostgreSQL at {target}: {_first_line(exc)}"
-                ) from exc
+                raise self._unreachable(target, exc) from exc
         if self.alias not in self._reachable_pools:
             # A pool retries an unreachable server until its wait time-out and then reports only
             # that it waited. One direct attempt first surfaces the real cause at once.
@@ -132,9 +130,7 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         try:
             return super().get_new_connection(conn_params)
         except FailFastPool.ServerDown as exc:
-            raise DatabaseUnreachable(
-                f"cannot connect to PostgreSQL at {target}: {_first_line(exc)}"
-            ) from exc
+            raise self._unreachable(target, exc) from exc
 
     def _probe(self, conn_params: dict) -> None:
         params = {k: v for k, v in conn_params.items() if k not in ("context", "cursor_factory")}
@@ -145,9 +141,20 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
                 if self.settings_dict.get("POOLER", "none") != "none":
                     self._ensure_statement_timeout(probe, target)
         except self.Database.OperationalError as exc:
-            raise DatabaseUnreachable(
-                f"cannot connect to PostgreSQL at {describe_target(params)}: {_first_line(exc)}"
-            ) from exc
+            raise self._unreachable(target, exc) from exc
+
+    def _unreachable(self, target: str, exc: BaseException) -> DatabaseUnreachable:
+        """The one-line error; when the server refused the startup option `options` it is
+        PgBouncer (the statement timeout travels as one), and the line says what to set."""
+        reason = _first_line(exc)
+        if "unsupported startup parameter" in reason:
+            variable = self.settings_dict.get("URL_VARIABLE", "DATABASE_URL")
+            reason += (
+                " (this is PgBouncer: set DATABASE_POOLER=pgbouncer)"
+                if variable == "DATABASE_URL"
+                else f" (this is PgBouncer: {variable} must name PostgreSQL itself)"
+            )
+        return DatabaseUnreachable(f"cannot connect to PostgreSQL at {target}: {reason}")
 
     def _ensure_statement_timeout(self, probe, target: str) -> None:
         """Behind PgBouncer: the role's statement timeout in the database (legalplatform.db.
@@ -176,13 +183,8 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
 
 
 def _first_line(exc: BaseException) -> str:
-    """The error's first line, with what to do when the server is PgBouncer and no pooler mode
-    is set (the statement timeout sent as a startup option is what it refuses)."""
     text = str(exc).strip()
-    line = " ".join(text.splitlines()[0].split()) if text else exc.__class__.__name__
-    if "unsupported startup parameter" in line:
-        line += " (this is PgBouncer: set DATABASE_POOLER=pgbouncer)"
-    return line
+    return " ".join(text.splitlines()[0].split()) if text else exc.__class__.__name__
 
 
 def _create_database_if_missing(endpoint: embedded.PostgresEndpoint, name: str) -> None:
