@@ -27,12 +27,15 @@ from ops.anonymization.run import (
     anonymize_database,
     clear_redis_caches,
 )
+from ops.backup import client as pg
 from ops.backup.create import BackupError, manifest_path_for
 from ops.backup.restore import RestoreOptions, RestoreResult, restore_backup
 from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
 
 STAGING_ALIAS = "anonymize_staging"
+# What needs a session of its own (behind PgBouncer: DATABASE_DIRECT_URL's alias).
+SESSION_WORK = "import_anonymized (a restore: an advisory lock, renaming databases)"
 
 
 @dataclass
@@ -60,6 +63,8 @@ def import_anonymized(
     archive without the production roles. With `delete_export` the export (and its manifest)
     is deleted once the import succeeded. Raises AnonymizationError or BackupError (one line).
     """
+    # Behind PgBouncer the staging database too is reached past it: the swap renames it.
+    using = pg.session_alias(using, SESSION_WORK, BackupError)
     remote = str(path).startswith("s3://")
     path = str(path) if remote else Path(path).expanduser()
     reason = production_reason(using, settings.ANONYMIZATION_REFUSE_PATTERNS)

@@ -50,6 +50,18 @@ class ClientPrograms:
         return str(self.bin_dir / program)
 
 
+def session_alias(using: str, work: str, error: type[Exception]) -> str:
+    """The alias to do session work on: `using`, or DATABASE_DIRECT_URL's alias when `using` is
+    behind PgBouncer (legalplatform.db.pooler.session_database), whether a command or a caller
+    of the service asks; `error` in one line when there is none."""
+    from legalplatform.db.pooler import SessionUnavailable, session_database
+
+    try:
+        return session_database(using, work)
+    except SessionUnavailable as exc:
+        raise error(str(exc)) from None
+
+
 def connection_params(using: str = "default", *, dbname: str | None = None) -> dict:
     """libpq parameters of the database alias `using` (another `dbname` on the same server if
     given), password included, for psycopg; the embedded server is started if need be."""
@@ -63,10 +75,14 @@ def connection_params(using: str = "default", *, dbname: str | None = None) -> d
 
 def connect(using: str = "default", *, dbname: str | None = None, **kwargs) -> psycopg.Connection:
     """A direct connection (not from the pool) without the application's statement timeout,
-    and without prepared statements, which a pooler in front would share between clients."""
+    and without prepared statements, which a pooler in front would share between clients.
+    Through PgBouncer nothing goes at startup (it refuses `options`) and the role's timeout
+    stays: the long operator work runs on DATABASE_DIRECT_URL's alias, past it."""
     params = connection_params(using, dbname=dbname)
     kwargs.setdefault("prepare_threshold", None)
-    return psycopg.connect(**params, options="-c statement_timeout=0", **kwargs)
+    if connections.settings[using].get("POOLER", "none") == "none":
+        kwargs.setdefault("options", "-c statement_timeout=0")
+    return psycopg.connect(**params, **kwargs)
 
 
 def subprocess_target(

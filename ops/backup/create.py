@@ -37,12 +37,15 @@ from ops.backup.client import (
     error_line,
     row_counts,
     server_version,
+    session_alias,
     stop_process,
     subprocess_target,
     user_tables,
 )
 
 FORMATS = ("custom", "plain")
+# What needs a session of its own (behind PgBouncer: DATABASE_DIRECT_URL's alias).
+SESSION_WORK = "backup (pg_dump's snapshot in one session)"
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_VERSION = 1
 _EXTENSIONS = {"custom": ".dump", "plain": ".sql.gz"}
@@ -145,6 +148,7 @@ def create_backup(
     """
     if fmt not in FORMATS:
         raise BackupError(f"unknown backup format {fmt!r}; use one of {', '.join(FORMATS)}")
+    using = session_alias(using, SESSION_WORK, BackupError)
     if label is not None and not _LABEL.match(label):
         raise BackupError(f"backup label {label!r} must be lower-case letters, digits and dashes")
     encrypt = settings.BACKUP_ENCRYPT if encrypt is None else encrypt

@@ -47,6 +47,8 @@ from ops.integrity.validate import validate_database
 from ops.safety import database_label, production_reason
 
 # What a restore leaves behind only when it was killed: found and dropped by the next one.
+# What needs a session of its own (behind PgBouncer: DATABASE_DIRECT_URL's alias).
+SESSION_WORK = "restore (an advisory lock, renaming databases)"
 SCRATCH_MARK = "__restore_"
 REPLACED_MARK = "__replaced_"
 # Every pg_dump plain-format script ends with this comment (then, since 17.6, \unrestrict).
@@ -159,6 +161,7 @@ def restore_backup(
     target is untouched and the scratch database is dropped.
     """
     options = options or RestoreOptions()
+    using = pg.session_alias(using, SESSION_WORK, RestoreError)
     remote = str(path).startswith("s3://")
     path = Path(path).expanduser() if not remote else str(path)
     if options.jobs < 1:
@@ -576,7 +579,9 @@ def leftover_message(name: str) -> str:
 
 def clean_up_interrupted_restores(using: str = "default") -> list[str]:
     """Drop the scratch and replaced databases of `using` that killed restores left behind
-    (`manage.py backups` does this too); none while a restore of it runs. Returns their names."""
+    (`manage.py backups` does this too); none while a restore of it runs. Returns their names.
+    Behind PgBouncer on DATABASE_DIRECT_URL's alias: the advisory lock needs a session."""
+    using = pg.session_alias(using, SESSION_WORK, RestoreError)
     target = connections[using].settings_dict["NAME"]
     with _maintenance_connection(using) as admin:
         try:

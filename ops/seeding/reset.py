@@ -35,11 +35,16 @@ def check_resettable(using: str = "default") -> None:
 
 
 def reset_database(
-    *, using: str = "default", seed: bool = True, progress: ProgressFactory = no_progress
+    *,
+    using: str = "default",
+    seed: bool = True,
+    seed_using: str | None = None,
+    progress: ProgressFactory = no_progress,
 ) -> ResetReport:
     """Drop the database `using` (its other connections ended), create it again, apply every
-    migration and, with `seed`, seed the demo dataset. ResetError, with nothing dropped, for a
-    database that looks like production."""
+    migration and, with `seed`, seed the demo dataset through `seed_using` (the same database
+    through PgBouncer when `using` is its direct alias; else `using`). ResetError, with nothing
+    dropped, for a database that looks like production."""
     check_resettable(using)
     connection = connections[using]
     connection.ensure_connection()  # the embedded server started, its host and port known
@@ -62,5 +67,5 @@ def reset_database(
         raise ResetError(f"could not drop and create {label}: {str(exc).strip()}") from None
     call_command("migrate", database=using, interactive=False, verbosity=0)
     migrations = len(MigrationRecorder(connections[using]).applied_migrations())
-    report = seed_database(using=using, progress=progress) if seed else None
+    report = seed_database(using=seed_using or using, progress=progress) if seed else None
     return ResetReport(database=label, migrations=migrations, seed=report)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from core.commands import OperatorCommand
-from ops.backup.create import FORMATS, BackupError, format_size
+from ops.backup.create import FORMATS, SESSION_WORK, BackupError, format_size
 from ops.backup.offsite import UploadFailed, create_offsite_backup, upload_pending
 
 
@@ -17,7 +17,7 @@ class Command(OperatorCommand):
         "it; sent off-site and verified when BACKUP_STORAGE_URL is set; older backups of this "
         "environment pruned afterwards, here and off-site."
     )
-    needs_session = "backup (pg_dump's snapshot in one session)"
+    needs_session = SESSION_WORK
     service_errors = (BackupError,)
 
     def add_arguments(self, parser):

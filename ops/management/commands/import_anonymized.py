@@ -2,7 +2,7 @@
 anonymized and validated in a scratch database before it is swapped in."""
 
 from core.commands import OperatorCommand
-from ops.anonymization.imports import delete_export_file, import_anonymized
+from ops.anonymization.imports import SESSION_WORK, delete_export_file, import_anonymized
 from ops.anonymization.run import AnonymizationError
 from ops.backup.create import BackupError
 from ops.management.commands.restore import add_source_arguments, backup_source
@@ -15,7 +15,7 @@ class Command(OperatorCommand):
         "restored into a scratch database, anonymized and validated there, then swapped in, with "
         "a safety backup of the previous one. Real data never reaches the working database."
     )
-    needs_session = "import_anonymized (a restore: an advisory lock, renaming databases)"
+    needs_session = SESSION_WORK
     refused_on_standby = "import into the database"
     noinput_help = "ask nothing: do not ask for the database name nor about deleting the export"
     service_errors = (AnonymizationError, BackupError)

@@ -1,5 +1,6 @@
 """`manage.py reset_db`: drop and recreate a development database, migrate it and seed it."""
 
+from core.commands import session_alias
 from ops.management.commands.seed import Command as SeedCommand
 from ops.safety import confirm_database_name
 from ops.seeding.demo import SeedError
@@ -12,7 +13,8 @@ class Command(SeedCommand):
         "(unless --no-seed). Development databases only: refuses anything that looks like "
         "production."
     )
-    needs_session = "reset_db (dropping and creating the database, migrate)"
+    # Not needs_session: the reset runs on the session's alias, the seed on the named one.
+    session_work = "reset_db (dropping and creating the database, migrate)"
     noinput_help = "do not ask for the database's name before dropping it"
     service_errors = (ResetError, SeedError)
 
@@ -27,10 +29,15 @@ class Command(SeedCommand):
         return f"{exc} (the database was reset and migrated, but is not seeded)"
 
     def handle(self, *args, seed, database, interactive, verbosity, **options):
-        check_resettable(database)
+        # Behind PgBouncer the drop, create and migrate go to DATABASE_DIRECT_URL; the seed goes
+        # through PgBouncer, as seed itself does.
+        session = session_alias(database, self.session_work)
+        check_resettable(session)
         if interactive:
-            confirm_database_name(database, "Drop and recreate (every row is lost)")
-        report = reset_database(using=database, seed=seed, progress=self.progress)
+            confirm_database_name(session, "Drop and recreate (every row is lost)")
+        report = reset_database(
+            using=session, seed_using=database, seed=seed, progress=self.progress
+        )
         if verbosity >= 1:
             self.stdout.write(
                 f"{report.database}: dropped, created and migrated ({report.migrations} "

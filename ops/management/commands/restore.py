@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 from core.commands import OperatorCommand, whole_number
 from ops.backup.create import BackupError
 from ops.backup.offsite import remote_url
-from ops.backup.restore import RestoreOptions, restore_backup
+from ops.backup.restore import SESSION_WORK, RestoreOptions, restore_backup
 from ops.management.validation import failure_message, write_validation_report
 from ops.safety import confirm_database_name, production_reason
 
@@ -35,7 +35,7 @@ class Command(OperatorCommand):
         "database: verified end to end first, a safety backup taken, restored into a fresh "
         "database and swapped in, so a failure leaves the database as it was."
     )
-    needs_session = "restore (an advisory lock, renaming databases)"
+    needs_session = SESSION_WORK
     refused_on_standby = "restore the database"
     noinput_help = "do not ask for the database name (refused for production)"
     service_errors = (BackupError,)
