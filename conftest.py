@@ -1,10 +1,12 @@
 """Fixtures shared by every app's tests: the tests' own Redis database, `manage.py` in a
 subprocess against the test database, as an operator runs it, and scratch databases, empty or
-copies of one migrated once per session. The helpers behind them live in the test-support
-package, tests/support/."""
+copies of one migrated once per session; with TEST_DATABASE_POOLER=pgbouncer, the whole suite
+through a real PgBouncer (tests/support/through_pgbouncer.py). The helpers behind them live in
+the test-support package, tests/support/."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import pytest
@@ -13,8 +15,49 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.test.utils import override_settings
 
+from legalplatform.config import ConfigurationError
+from tests.support import through_pgbouncer
 from tests.support.processes import TEST_REDIS_DB, redis_url_for_db, run_manage
 from tests.support.scratch import scratch_database
+
+
+def pytest_configure(config):
+    try:
+        config.through_pgbouncer = through_pgbouncer.enabled()
+    except ConfigurationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config):
+    if config.through_pgbouncer:
+        return (
+            "database: through PgBouncer in transaction mode (TEST_DATABASE_POOLER=pgbouncer); "
+            "tests marked session deselected"
+        )
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.through_pgbouncer:
+        through_pgbouncer.adapt_items(items, config)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, request, django_db_blocker):
+    """pytest-django's test database, made and migrated on the server; then reached through
+    PgBouncer when the suite runs through it, until PgBouncer stops before the database is
+    dropped."""
+    if not request.config.through_pgbouncer:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        with django_db_blocker.unblock():
+            stack.enter_context(through_pgbouncer.default_through_pgbouncer())
+        try:
+            yield
+        finally:
+            with django_db_blocker.unblock():
+                stack.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

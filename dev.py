@@ -69,7 +69,14 @@ def main() -> None:
     )
     serve_parser.add_argument("address", nargs="?", help="HOST:PORT (default: HOST and PORT)")
     sub.add_parser("install", help="only create .venv and install the project")
-    sub.add_parser("test", help="run the whole test suite (extra arguments go to pytest)")
+    test_parser = sub.add_parser(
+        "test", help="run the whole test suite (extra arguments go to pytest)"
+    )
+    test_parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="through a real PgBouncer in transaction mode (TEST_DATABASE_POOLER=pgbouncer)",
+    )
     args, rest = parser.parse_known_args()
 
     ensure_installed()
@@ -78,7 +85,8 @@ def main() -> None:
     elif args.command == "serve":
         serve(args.address)
     elif args.command == "test":
-        os.execv(PYTHON, [str(PYTHON), "-m", "pytest", *rest])
+        env = dict(os.environ, **({"TEST_DATABASE_POOLER": "pgbouncer"} if args.pgbouncer else {}))
+        os.execve(PYTHON, [str(PYTHON), "-m", "pytest", *rest], env)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ def pooled_env(bouncer, database, **more):
     return {
         "DATABASE_URL": bouncer.url(database.name),
         "DATABASE_POOLER": "pgbouncer",
-        "DATABASE_DIRECT_URL": database.url,
+        "DATABASE_DIRECT_URL": database.direct_url,
         "DATABASE_STATEMENT_TIMEOUT": "30000",
         **more,
     }

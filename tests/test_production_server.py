@@ -111,6 +111,8 @@ def test_staff_get_the_details(site, staff):
     assert body["checks"]["database"]["details"]["process"] in site.server.worker_pids()
 
 
+# Each worker's own server processes: through PgBouncer any client gets any server connection.
+@pytest.mark.session
 def test_workers_under_load_never_share_a_database_connection(site, staff):
     """32 clients at once, through every worker: each server process (pg_backend_pid) answers
     for one worker only, and every connection of the server was opened by a worker after the

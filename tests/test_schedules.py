@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ROOT, run_manage, subprocess_env
+from tests.support.processes import ROOT, database_environment, run_manage, subprocess_env
 from tests.support.s3_server import S3Server
 
 pytestmark = pytest.mark.slow
@@ -128,13 +128,14 @@ def environment_file(tmp_path, transactional_db, django_db_blocker, s3_server):
 
     with django_db_blocker.unblock():
         env = subprocess_env()
+        database = database_environment()  # through PgBouncer: its variables too
     bucket = f"backups-{uuid.uuid4().hex[:12]}"
     s3_server.client().create_bucket(Bucket=bucket)
     identity = x25519.Identity.generate()
     path = tmp_path / "env"
     path.write_text(
-        f"DATABASE_URL={env['DATABASE_URL']}\n"
-        f"REDIS_URL={env['REDIS_URL']}\n"
+        "".join(f"{name}={value}\n" for name, value in database.items())
+        + f"REDIS_URL={env['REDIS_URL']}\n"
         f"BACKUP_DIR={tmp_path / 'backups'}\n"
         f"BACKUP_STORAGE_URL=s3://{bucket}/nightly/\n"
         f"BACKUP_S3_ENDPOINT_URL={s3_server.endpoint_url}\n"

@@ -103,9 +103,7 @@ def test_statement_timeout_and_pool_are_in_force_on_the_connection():
     with connection.cursor() as cursor:
         cursor.execute("SELECT setting::int FROM pg_settings WHERE name = 'statement_timeout'")
         (timeout_ms,) = cursor.fetchone()
-    assert (
-        settings.DATABASES["default"]["OPTIONS"]["options"] == f"-c statement_timeout={timeout_ms}"
-    )
+    assert settings.DATABASES["default"]["STATEMENT_TIMEOUT_MS"] == timeout_ms
     assert timeout_ms == 60000  # the default of DATABASE_STATEMENT_TIMEOUT
     pool = connection.pool
     assert pool is not None and pool.max_size == settings.DATABASE_POOL_SIZE

@@ -37,7 +37,7 @@ def test_the_page_shows_commands_of_this_project():
 @pytest.mark.slow
 def test_every_command_on_the_page_runs(scratch_db, tmp_path):
     environment = subprocess_env(
-        DATABASE_URL=scratch_db.url,
+        **scratch_db.env,
         BACKUP_DIR=str(tmp_path / "backups"),
         BACKUP_ENCRYPT="false",
         BACKUP_STORAGE_URL=None,

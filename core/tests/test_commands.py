@@ -112,11 +112,13 @@ def test_only_the_commands_that_ask_take_noinput():
 @pytest.mark.slow
 @pytest.mark.django_db
 @pytest.mark.parametrize("command", WITH_DATABASE)
-def test_an_unknown_database_alias_is_one_line_and_exit_1(command):
+def test_an_unknown_database_alias_is_one_line_and_exit_1(command, request):
     result = run_manage(command, *ARGUMENTS.get(command, []), "--database", "nosuch")
     assert result.returncode == 1
+    # Through PgBouncer (TEST_DATABASE_POOLER) a manage.py also has DATABASE_DIRECT_URL's alias.
+    aliases = "default, direct" if request.config.through_pgbouncer else "default"
     assert result.stderr == (
-        "CommandError: no database is configured as 'nosuch' (DATABASES has: default)\n"
+        f"CommandError: no database is configured as 'nosuch' (DATABASES has: {aliases})\n"
     )
     assert result.stdout == ""
 

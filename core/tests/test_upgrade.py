@@ -63,6 +63,7 @@ def migrations_check(database) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.session  # the code from before the move predates DATABASE_POOLER: it sends options
 def test_a_database_migrated_before_the_move_migrates_to_the_same_catalog(
     project_before_the_move, upgraded_db, scratch_db
 ):

@@ -264,7 +264,7 @@ def test_an_undo_killed_after_unapplying_shows_it_rolled_back(scratch_db, projec
     )
     assert scratch_db.manage("migrate", "--noinput", project=project_copy).returncode == 0
     env = subprocess_env(
-        DATABASE_URL=scratch_db.url,
+        **scratch_db.env,
         PYTHONPATH=str(project_copy),
         LEGALPLATFORM_DATA_DIR=str(settings.DATA_DIR),
     )

@@ -13,6 +13,7 @@ from ops.backup import client as pg
 from ops.backup.create import create_backup
 from ops.backup.restore import RestoreOptions, clean_up_interrupted_restores, restore_backup
 from ops.tests.conftest import leftover_databases
+from tests.support.processes import server_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,8 +53,9 @@ def test_the_next_restore_reports_and_drops_them(backup_dir):
 def test_a_running_restores_databases_are_left_alone(backup_dir):
     scratch = leave_behind("__restore_")
     target = connection.settings_dict["NAME"]
-    # as a running restore holds it: on the server's maintenance database
-    with pg.connect("default", dbname="postgres", autocommit=True) as running:
+    # as a running restore holds it: on the server's maintenance database, in a session of its
+    # own (past PgBouncer when the suite runs through it)
+    with pg.connect(server_connection().alias, dbname="postgres", autocommit=True) as running:
         running.execute(
             "SELECT pg_advisory_lock(hashtext('legalplatform restore ' || %s))", [target]
         )

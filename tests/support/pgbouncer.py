@@ -20,6 +20,7 @@ from urllib.parse import quote
 import psycopg
 from django.db import connection
 
+from tests.support.processes import server_connection
 from tests.support.serving import free_port
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -76,10 +77,11 @@ def _run_as() -> str | None:
 
 @contextlib.contextmanager
 def pgbouncer(*, pool_size: int = 2, max_client_conn: int = 100, **settings: str):
-    """PgBouncer in transaction mode in front of the server of Django's default connection,
-    every database of it under its own name; stopped (SIGINT) and its directory removed after."""
+    """PgBouncer in transaction mode in front of the tests' server (past the suite's PgBouncer
+    when the suite runs through one), every database of it under its own name; stopped
+    (SIGINT) and its directory removed after."""
     connection.ensure_connection()  # the embedded server's socket directory and port
-    params = connection.get_connection_params()
+    params = server_connection().get_connection_params()
     host, server_port = params.get("host") or "127.0.0.1", params.get("port") or 5432
     user = params.get("user") or "postgres"
     port = free_port()
@@ -110,6 +112,8 @@ def pgbouncer(*, pool_size: int = 2, max_client_conn: int = 100, **settings: str
         shutil.chown(directory, run_as)
         for item in directory.iterdir():
             shutil.chown(item, run_as)
+    # A file, not a pipe: nobody reads a pipe while tests run, and a full one blocks PgBouncer.
+    stderr = open(directory / "stderr.txt", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [PGBOUNCER, str(directory / "pgbouncer.ini")],
         # As the embedded server's programs run: its user, this process's group, which may pass
@@ -117,7 +121,7 @@ def pgbouncer(*, pool_size: int = 2, max_client_conn: int = 100, **settings: str
         user=run_as,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
     bouncer = PgBouncer(port=port, user=user, directory=directory)
     try:
@@ -130,7 +134,7 @@ def pgbouncer(*, pool_size: int = 2, max_client_conn: int = 100, **settings: str
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        process.stderr.close()
+        stderr.close()
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -139,7 +143,8 @@ def _wait_until_it_answers(bouncer: PgBouncer, process: subprocess.Popen) -> Non
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"pgbouncer exited with {process.returncode}: {process.stderr.read().decode()}"
+                f"pgbouncer exited with {process.returncode}: "
+                f"{(bouncer.directory / 'stderr.txt').read_text(errors='replace')}"
                 f"{bouncer.log if (bouncer.directory / 'pgbouncer.log').exists() else ''}"
             )
         try:

@@ -1,7 +1,9 @@
 """Scratch databases, the one helper every test uses for them: empty or copies of a migrated
 database on the tests' server, reachable in this process through their own connection alias and
 by URL from `manage.py` subprocesses, so that rolling migrations back and forth never touches the
-test database; and databases on the machine's own PostgreSQL, for tests of another server."""
+test database; and databases on the machine's own PostgreSQL, for tests of another server.
+When the suite runs through PgBouncer (tests/support/through_pgbouncer.py), the subprocesses reach
+a scratch database through it as an operator's would; this process reaches it directly."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from django.conf import settings
@@ -19,19 +20,28 @@ from django.db import connection, connections
 from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
-from tests.support.processes import ROOT, current_database_url, run_manage
+from tests.support.processes import ROOT, database_environment, run_manage, server_connection
 
 
 @dataclass(frozen=True)
 class ScratchDatabase:
     alias: str  # connection alias in this process
     name: str
-    url: str  # DATABASE_URL for subprocesses
+    env: dict  # DATABASE_URL for subprocesses (and the pooler's variables through PgBouncer)
+
+    @property
+    def url(self) -> str:
+        return self.env["DATABASE_URL"]
+
+    @property
+    def direct_url(self) -> str:
+        """The server itself, past the suite's PgBouncer when it runs through one."""
+        return self.env.get("DATABASE_DIRECT_URL", self.url)
 
     def manage(self, *args: str, project: Path = ROOT, input: str | None = None):
         """Run `manage.py ARGS` of `project` (the real one or a copy) against this database."""
         environment = {
-            "DATABASE_URL": self.url,
+            **self.env,
             "PYTHONPATH": str(project),
             "LEGALPLATFORM_DATA_DIR": str(settings.DATA_DIR),
         }
@@ -60,16 +70,16 @@ def new_database(name: str, *, template: str | None = None):
 
 @contextlib.contextmanager
 def database_alias(name: str):
-    """A connection alias `name` to database `name`, like the default one, for the duration.
-    (Register it after pytest-django's `db` set up: Django then lets the test use it.)"""
+    """A connection alias `name` to database `name` on the tests' server, like the default one,
+    for the duration. (Register it after pytest-django's `db` set up: Django then lets the test
+    use it.)"""
     connection.ensure_connection()  # fills in the embedded server's host and port
-    entry = copy.deepcopy(connection.settings_dict)
+    entry = copy.deepcopy(server_connection().settings_dict)
     entry.update(NAME=name, EMBEDDED=False)
     entry["OPTIONS"].pop("pool", None)  # a plain connection, really closed by close()
     connections.settings[name] = entry
-    url = urlunsplit(urlsplit(current_database_url())._replace(path=f"/{quote(name)}"))
     try:
-        yield ScratchDatabase(alias=name, name=name, url=url)
+        yield ScratchDatabase(alias=name, name=name, env=database_environment(name))
     finally:
         connections[name].close()
         del connections[name]
