@@ -295,6 +295,23 @@ def stop_replica(data_dir: Path) -> bool:
     return True
 
 
+def remove_replica(data_dir: Path) -> bool:
+    """Switch replication off again: the standby stopped and its data directory removed, and the
+    primary back to its own settings (wal_level minimal: bulk loads skip the WAL again), applied
+    now if it runs (a restart). Returns whether replication had been on."""
+    data_dir = Path(data_dir).resolve()
+    marker = data_dir / REPLICATION_MARKER
+    was_on = marker.exists() or (data_dir / REPLICA_DIRNAME).exists()
+    stop_replica(data_dir)
+    import shutil
+
+    shutil.rmtree(data_dir / REPLICA_DIRNAME, ignore_errors=True)
+    marker.unlink(missing_ok=True)
+    if (data_dir / POSTGRES_DIRNAME / "postmaster.pid").exists():
+        ensure_postgres(data_dir)  # the settings' fingerprint changed: applied, restarted
+    return was_on
+
+
 # --- Valkey ---------------------------------------------------------------------------------
 
 

@@ -186,7 +186,7 @@ def test_validate_on_a_standby_reads_every_closed_month_and_records_nothing(pair
     assert {p["part"]: p["status"] for p in report["parts"]} == dict.fromkeys(recorded, "read")
 
 
-def test_embedded_start_replica_prints_its_url_and_stop_stops_both():
+def test_embedded_start_replica_prints_its_url_stop_stops_both_and_remove_switches_it_off():
     # Not pytest's tmp_path: other checkouts' pytest runs on the machine prune its parents.
     directory = Path(tempfile.mkdtemp(prefix="lp-embedded-replica-"))
     data = {"DATABASE_URL": None, "LEGALPLATFORM_DATA_DIR": str(directory / "data")}
@@ -203,8 +203,18 @@ def test_embedded_start_replica_prints_its_url_and_stop_stops_both():
         assert (standby, status) == (True, "streaming")
         status = run_manage("embedded", "status", env=data).stdout
         assert "postgres: running" in status and "postgres replica: running" in status
-    finally:
         stopped = run_manage("embedded", "stop", env=data)
+        assert "postgres replica: stopped" in stopped.stdout
+        assert "postgres: stopped" in stopped.stdout
+        # Switched off again: no standby, and the primary's bulk loads skip the WAL again.
+        assert run_manage("embedded", "start", env=data).returncode == 0
+        removed = run_manage("embedded", "stop", "--replica", "--remove", env=data)
+        assert removed.stdout.splitlines() == [
+            "postgres replica: removed; the primary is back to wal_level minimal"
+        ]
+        shown = run_manage("dbshell", "--", "-Atc", "SHOW wal_level", env=data)
+        assert shown.stdout.split() == ["minimal"], shown.stderr
+        assert "postgres replica" not in run_manage("embedded", "status", env=data).stdout
+    finally:
+        run_manage("embedded", "stop", env=data)
         shutil.rmtree(directory, ignore_errors=True)
-    assert "postgres replica: stopped" in stopped.stdout
-    assert "postgres: stopped" in stopped.stdout

@@ -19,16 +19,24 @@ class Command(OperatorCommand):
             help="start: also a streaming hot standby on a port of its own (switches the primary "
             "to wal_level replica, which makes bulk loads write full WAL); stop: only the standby",
         )
+        parser.add_argument(
+            "--remove",
+            action="store_true",
+            help="with stop --replica: also remove the standby and switch the primary back to "
+            "wal_level minimal (bulk loads fast again)",
+        )
 
-    def handle(self, *args, action, replica=False, **options):
+    def handle(self, *args, action, replica=False, remove=False, **options):
         postgres_embedded = bool(settings.DATABASES["default"].get("EMBEDDED"))
         if not (postgres_embedded or settings.REDIS_EMBEDDED):
             raise CommandError("DATABASE_URL and REDIS_URL are set: no embedded server is in use.")
         data_dir = settings.DATA_DIR
         if replica and not postgres_embedded:
             raise CommandError("--replica: DATABASE_URL is set, no embedded PostgreSQL is in use.")
+        if remove and not (replica and action == "stop"):
+            raise CommandError("--remove goes with stop --replica.")
         if replica:
-            return self.replica(action, data_dir)
+            return self.replica(action, data_dir, remove)
         if action == "start":
             if postgres_embedded:
                 endpoint = embedded.ensure_postgres(data_dir)
@@ -55,7 +63,7 @@ class Command(OperatorCommand):
                 stopped = embedded.stop_valkey(data_dir)
                 self.stdout.write(f"valkey: {'stopped' if stopped else 'was not running'}")
 
-    def replica(self, action: str, data_dir) -> None:
+    def replica(self, action: str, data_dir, remove: bool) -> None:
         if action == "start":
             database = settings.DATABASES["default"]["EMBEDDED_DATABASE"]
             endpoint = embedded.ensure_replica(data_dir, database)
@@ -65,6 +73,13 @@ class Command(OperatorCommand):
         elif action == "status":
             running = embedded.replica_is_running(data_dir)
             self.stdout.write(f"postgres replica: {'running' if running else 'stopped'}")
+        elif remove:
+            was_on = embedded.remove_replica(data_dir)
+            self.stdout.write(
+                "postgres replica: removed; the primary is back to wal_level minimal"
+                if was_on
+                else "postgres replica: none (replication was off)"
+            )
         else:
             stopped = embedded.stop_replica(data_dir)
             self.stdout.write(f"postgres replica: {'stopped' if stopped else 'was not running'}")
