@@ -81,6 +81,8 @@ class DatabaseStats:
     standby: bool = False
     standby_lag_seconds: float | None = None
     tables: list[TableStats] = field(default_factory=list)
+    # The replica the table figures were read on (the admin's page, a replica current), or "".
+    tables_read_on: str = ""
     unused_indexes: list[dict] = field(default_factory=list)
     # Why indexes never scanned are not listed (their tables read too few times yet); "" if none.
     unused_indexes_note: str = ""
@@ -146,7 +148,15 @@ def database_statistics(
             standby=standby,
             standby_lag_seconds=lag,
         )
-        stats.tables = _table_stats(cursor)
+        # Sizes, estimates and counts are the same on a streaming replica: opted-in work (the
+        # admin's page) reads them there; the server's own figures stay the primary's.
+        replica = replicas.replica_for_read() if using == "default" else None
+        if replica:
+            with connections[replica].cursor() as replica_cursor:
+                stats.tables = _table_stats(replica_cursor)
+            stats.tables_read_on = replica
+        else:
+            stats.tables = _table_stats(cursor)
         never_scanned = _rows(
             cursor,
             """

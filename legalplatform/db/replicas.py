@@ -169,16 +169,22 @@ def begin_request(**kwargs) -> None:
     _wrote.set(False)
 
 
+def replica_for_read() -> str | None:
+    """The replica a read goes to now, or None for the primary: only in work that opted in,
+    when this request wrote nothing and no transaction is open on the primary."""
+    if not _replica_reads.get() or _wrote.get():
+        return None
+    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        return None  # a read inside a write transaction sees that transaction
+    return usable_replica()
+
+
 class ReplicaRouter:
     """Django's database router: writes on the primary; reads of opted-in work on a usable
     replica unless this request wrote or the primary has a transaction open."""
 
     def db_for_read(self, model, **hints):
-        if not _replica_reads.get() or _wrote.get():
-            return None
-        if connections[DEFAULT_DB_ALIAS].in_atomic_block:
-            return None  # a read inside a write transaction sees that transaction
-        return usable_replica()
+        return replica_for_read()
 
     def db_for_write(self, model, **hints):
         _wrote.set(True)
