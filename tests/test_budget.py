@@ -12,7 +12,7 @@ import pytest
 
 from legalplatform.budget import Budget, default_pool_size
 from tests.support.pgbouncer import pgbouncer
-from tests.support.processes import ROOT, subprocess_env
+from tests.support.processes import ROOT, database_url, server_connection, subprocess_env
 from tests.support.serving import GUNICORN, free_port
 
 OVER = {"DATABASE_INSTANCES": "2", "WEB_CONCURRENCY": "2", "DATABASE_POOL_SIZE": "5"}
@@ -28,6 +28,12 @@ ABOVE_THE_SERVER = {
     "DATABASE_INSTANCES": "10",
     "WEB_CONCURRENCY": "4",
 }
+
+
+def on_the_server(**env: str) -> dict:
+    """`env` with the test database reached on the server itself, past the suite's PgBouncer
+    when it runs through one: only there is the server's limit the pools' limit."""
+    return {**env, "DATABASE_URL": database_url(server_connection().get_connection_params())}
 
 
 def run(args, env, timeout=120):
@@ -99,7 +105,7 @@ def test_gunicorn_refuses_a_bad_value_in_one_line():
 
 
 def test_check_with_a_database_warns_when_the_server_allows_fewer(manage):
-    result = manage("check", "--database", "default", env=ABOVE_THE_SERVER)
+    result = manage("check", "--database", "default", env=on_the_server(**ABOVE_THE_SERVER))
     assert result.returncode == 0, result.stderr
     assert "legalplatform.W001" in result.stderr
     assert (
@@ -111,7 +117,7 @@ def test_check_with_a_database_warns_when_the_server_allows_fewer(manage):
 
 def test_the_first_connection_warns_when_the_server_allows_fewer(manage):
     script = "from django.db import connection; connection.ensure_connection()"
-    result = manage("shell", "-c", script, env={**ABOVE_THE_SERVER, "LOG_FORMAT": "json"})
+    result = manage("shell", "-c", script, env=on_the_server(**ABOVE_THE_SERVER, LOG_FORMAT="json"))
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     (warning,) = [record for record in records if record["level"] == "WARNING"]
@@ -120,7 +126,7 @@ def test_the_first_connection_warns_when_the_server_allows_fewer(manage):
 
 
 def test_dbstats_shows_the_budget_and_warns(manage):
-    text = manage("dbstats", env=ABOVE_THE_SERVER).stdout
+    text = manage("dbstats", env=on_the_server(**ABOVE_THE_SERVER)).stdout
     assert (
         "budget       10 instances × 4 processes × pool 10 + 3 reserved = 403 of "
         "DATABASE_MAX_CONNECTIONS 500; the server allows 97" in text

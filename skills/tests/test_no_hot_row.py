@@ -27,13 +27,12 @@ def test_writers_and_a_fold_never_wait_for_an_open_writer_of_the_same_skill():
     }
     with psycopg.connect(**params) as first, psycopg.connect(**params) as second:
         first.execute(INSERT_LOG, [skill.pk])  # its transaction stays open
-        # Waiting for `first`'s commit would be an error here, not a hang.
-        second.execute("SET lock_timeout = '500ms'")
-        for _ in range(3):
-            second.execute(INSERT_LOG, [skill.pk])
+        # Waiting for `first`'s commit would be an error here, not a hang (SET LOCAL: behind
+        # PgBouncer the next transaction may run on another server connection).
+        for statement in [INSERT_LOG] * 3 + ["SELECT fold_skill_usage()"]:
+            second.execute("SET LOCAL lock_timeout = '500ms'")
+            second.execute(statement, [skill.pk] if statement == INSERT_LOG else None)
             second.commit()
-        second.execute("SELECT fold_skill_usage()")
-        second.commit()
         assert stored(skill)[0] == 3  # the open writer's log is not counted yet
         first.commit()
     assert stored(skill)[0] == 4
