@@ -149,6 +149,7 @@ def test_dbstats_says_standby_and_how_far_behind(pair):
         (["import_anonymized", "x.dump", "--noinput"], "import into the database"),
         (["prune_usage_logs", "--keep-months", "1", "--noinput"], "prune usage logs"),
         (["fold_skill_usage"], "fold usage statistics"),
+        (["migrate", "--noinput"], "migrate the database"),
     ],
 )
 def test_commands_that_write_refuse_a_standby_in_one_line(pair, args, work):
