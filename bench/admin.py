@@ -50,6 +50,7 @@ from django.utils import timezone  # noqa: E402
 from scratch import create_scratch_database, drop_scratch_database  # noqa: E402
 
 from cases.models import User  # noqa: E402
+from legalplatform.db.transactions import atomic_without_statement_timeout  # noqa: E402
 from ops.safety import production_reason  # noqa: E402
 from skills import selectors  # noqa: E402
 from skills.models import Skill, SkillUsageLog  # noqa: E402
@@ -118,8 +119,7 @@ def copy_logs(lines) -> float:
     """COPY the rows into skill_usage_logs in one statement; seconds taken (commit included)."""
     buffer = io.StringIO("".join(lines))
     started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL statement_timeout = 0")
+    with atomic_without_statement_timeout() as cursor:
         with cursor.copy(
             "COPY skill_usage_logs (skill_id, user_id, workspace_id, execution_time_ms, "
             "tokens_used, tokens_saved, cost_usd, success, executed_at) FROM STDIN"

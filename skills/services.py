@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
 
+from legalplatform.db.transactions import atomic_without_statement_timeout
 from skills.models import (
     Skill,
     SkillUsageDaily,
@@ -154,8 +155,8 @@ def fold_skill_usage(*, wait: bool = True, using: str = "default") -> int | None
     in one transaction; returns how many deltas were folded. Safe alongside writers and other
     folds (an advisory lock takes them one at a time); with `wait=False`, returns None at once
     when another fold is running."""
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        cursor.execute("SET LOCAL statement_timeout = 0")  # a backlog of hours folds in seconds
+    # No time limit: a backlog of hours folds in seconds.
+    with atomic_without_statement_timeout(using) as cursor:
         cursor.execute("SELECT fold_skill_usage(%s)", [wait])
         return cursor.fetchone()[0]
 
@@ -176,8 +177,8 @@ def refresh_skill_statistics(skills: Iterable[Skill] | None = None, *, using: st
     triggers, e.g. a load with `session_replication_role = replica`; writes to the logs wait
     meanwhile."""
     ids = None if skills is None else [skill.pk for skill in skills]
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        cursor.execute("SET LOCAL statement_timeout = 0")  # operator work: the whole history
+    # No time limit: operator work over the whole history.
+    with atomic_without_statement_timeout(using) as cursor:
         cursor.execute("SELECT refresh_skill_statistics(%s::uuid[])", [ids])
         return cursor.fetchone()[0]
 
@@ -186,8 +187,8 @@ def refresh_skill_usage_daily(*, using: str = "default") -> int:
     """Rebuild the daily rollup (skill_usage_daily) from every log and the pruned baseline and
     return its number of rows.
     Only needed after writes that bypassed the triggers; writes to the logs wait meanwhile."""
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        cursor.execute("SET LOCAL statement_timeout = 0")  # operator work: the whole history
+    # No time limit: operator work over the whole history.
+    with atomic_without_statement_timeout(using) as cursor:
         cursor.execute("SELECT refresh_skill_usage_daily()")
         return cursor.fetchone()[0]
 
