@@ -42,7 +42,10 @@ def cluster_node(tmp_path_factory):
     """A Valkey in cluster mode (one node, no slots assigned: enough to report cluster_enabled)."""
     directory = tmp_path_factory.mktemp("cluster")
     node = Server("node", free_port(), directory)
-    node.start(["cluster-enabled yes", f"cluster-config-file {directory / 'nodes.conf'}"])
+    # The cluster bus port is its own: by default port + 10000, past 65535 for a free port above
+    # 55535 (the node then does not start).
+    bus = f"cluster-port {free_port()}"
+    node.start(["cluster-enabled yes", bus, f"cluster-config-file {directory / 'nodes.conf'}"])
     try:
         answering(node)
         yield f"redis://127.0.0.1:{node.port}/0"
