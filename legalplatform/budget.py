@@ -189,8 +189,9 @@ def read_pooler_limit(admin_url: str, database: str) -> PoolerLimit:
     """max_client_conn and the database's pool, from PgBouncer's admin console."""
     from legalplatform.db.pooler import console_rows
 
-    config = {row["key"]: row["value"] for row in console_rows(admin_url, "SHOW CONFIG")}
-    pools = [row for row in console_rows(admin_url, "SHOW DATABASES") if row["name"] == database]
+    config_rows, database_rows = console_rows(admin_url, "SHOW CONFIG", "SHOW DATABASES")
+    config = {row["key"]: row["value"] for row in config_rows}
+    pools = [row for row in database_rows if row["name"] == database]
     return PoolerLimit(
         max_client_conn=int(config["max_client_conn"]),
         pool_size=int(pools[0]["pool_size"]) if pools else None,

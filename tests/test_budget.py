@@ -169,3 +169,21 @@ def test_behind_pgbouncer_the_pools_meet_pgbouncers_limits_not_the_servers(manag
             "reserved = 403 of DATABASE_MAX_CONNECTIONS 500) exceeds PgBouncer's max_client_conn "
             "400"
         ) in text.stdout
+
+
+@pytest.mark.pgbouncer
+def test_behind_pgbouncer_an_unreachable_console_is_one_line_within_seconds(manage, scratch_db):
+    with pgbouncer() as bouncer:
+        env = {
+            **ABOVE_THE_SERVER,
+            "DATABASE_URL": bouncer.url(scratch_db.name),
+            "DATABASE_POOLER": "pgbouncer",
+            "DATABASE_POOLER_ADMIN_URL": "postgresql://pgbouncer@127.0.0.1:1/pgbouncer",
+        }
+        result = manage("check", "--database", "default", env=env)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert (
+        "PgBouncer's limits could not be read on its admin console (DATABASE_POOLER_ADMIN_URL): "
+        "connection failed:" in line
+    )

@@ -17,7 +17,7 @@ import contextlib
 import logging
 
 import psycopg
-from psycopg import sql
+from psycopg import conninfo, sql
 
 logger = logging.getLogger("legalplatform.db")
 
@@ -73,18 +73,32 @@ def ensure_statement_timeout(conn: psycopg.Connection, timeout_ms: int, target: 
     return applied
 
 
+def _console(admin_url: str) -> psycopg.Connection:
+    """A connection to PgBouncer's admin console (no prepared statements: it has none), given
+    up after libpq's connect_timeout as the database's are, unless the URL sets its own."""
+    from legalplatform.config import CONNECT_TIMEOUT_SECONDS
+
+    params = conninfo.conninfo_to_dict(admin_url)
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    return psycopg.connect(**params, autocommit=True, prepare_threshold=None)
+
+
 def admin_command(admin_url: str, command: str) -> None:
-    """One command on PgBouncer's admin console (no prepared statements: it has none)."""
-    with psycopg.connect(admin_url, autocommit=True, prepare_threshold=None) as console:
+    """One command on PgBouncer's admin console."""
+    with _console(admin_url) as console:
         console.execute(command)
 
 
-def console_rows(admin_url: str, command: str) -> list[dict]:
-    """The rows of a SHOW command on PgBouncer's admin console, as dicts by column name."""
-    with psycopg.connect(admin_url, autocommit=True, prepare_threshold=None) as console:
-        cursor = console.execute(command)
-        names = [column.name for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def console_rows(admin_url: str, *commands: str) -> list[list[dict]]:
+    """The rows of each SHOW command, on one connection to PgBouncer's admin console, as dicts
+    by column name."""
+    results = []
+    with _console(admin_url) as console:
+        for command in commands:
+            cursor = console.execute(command)
+            names = [column.name for column in cursor.description]
+            results.append([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
+    return results
 
 
 def reconnect(admin_url: str, database: str) -> None:
