@@ -399,37 +399,9 @@ class SkillStatistics(models.Model):
         return f"statistics of {self.skill_id}"
 
 
-class SkillUsageDailyExact(models.Model):
-    """The exact daily rollup: the view skill_usage_daily_exact (migration 0010), the rows of
-    skill_usage_daily (the folded base) plus the pending skill_usage_deltas, per skill and day.
-    What the usage analytics read."""
-
-    pk = models.CompositePrimaryKey("skill", "day")
-    skill = models.ForeignKey(
-        Skill, on_delete=models.DO_NOTHING, db_column="skill_id", related_name="+"
-    )
-    day = models.DateField()
-    executions = models.BigIntegerField()
-    successes = models.BigIntegerField()
-    tokens_used = models.BigIntegerField()
-    tokens_saved = models.BigIntegerField()
-    cost_usd = models.DecimalField(max_digits=18, decimal_places=6)
-    execution_time_ms = models.BigIntegerField()
-    tokens_saved_success = models.BigIntegerField()
-
-    class Meta:
-        managed = False
-        db_table = "skill_usage_daily_exact"
-        verbose_name = "daily skill usage (exact)"
-        verbose_name_plural = "daily skill usage (exact)"
-
-    def __str__(self):
-        return f"{self.skill_id} on {self.day:%Y-%m-%d}"
-
-
 class UsageFigures(models.Model):
     """The figures of a set of logs of one skill on one day, as skill_usage_figures() sums them
-    (the pruned baseline's, a verified month's)."""
+    (the exact daily rollup's, the pruned baseline's, a verified month's)."""
 
     executions = models.BigIntegerField()
     successes = models.BigIntegerField()
@@ -443,6 +415,27 @@ class UsageFigures(models.Model):
 
     class Meta:
         abstract = True
+
+
+class SkillUsageDailyExact(UsageFigures):
+    """The exact daily rollup: the view skill_usage_daily_exact (migration 0010), the rows of
+    skill_usage_daily (the folded base) plus the pending skill_usage_deltas, per skill and day.
+    What the usage analytics read."""
+
+    pk = models.CompositePrimaryKey("skill", "day")
+    skill = models.ForeignKey(
+        Skill, on_delete=models.DO_NOTHING, db_column="skill_id", related_name="+"
+    )
+    day = models.DateField()
+
+    class Meta:
+        managed = False
+        db_table = "skill_usage_daily_exact"
+        verbose_name = "daily skill usage (exact)"
+        verbose_name_plural = "daily skill usage (exact)"
+
+    def __str__(self):
+        return f"{self.skill_id} on {self.day:%Y-%m-%d}"
 
 
 class SkillUsageBaseline(UsageFigures):
